@@ -1,0 +1,35 @@
+"""storsim: a discrete-event simulator of container storage.
+
+Where should each path of a containerised application live: in the image layers, the
+container's writable layer, a local or distributed bind mount, a volume or a tmpfs?
+storsim runs the application's file operations against a model of each choice and
+reports latency, errors, copy-ups and data lost.
+
+>>> import storsim
+>>> result = storsim.simulate(storsim.load_scenario("scenarios/ch06-lab.yaml"))
+>>> result.summary  # doctest: +SKIP
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from storsim.errors import ModelError, ScenarioError, StorsimError
+from storsim.scenario import STORAGE_CHOICES, Scenario, load_scenario, scenario_schema
+from storsim.simulation import Result, simulate
+
+try:
+    __version__ = version("storsim")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0"
+
+__all__ = [
+    "STORAGE_CHOICES",
+    "ModelError",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "StorsimError",
+    "__version__",
+    "load_scenario",
+    "scenario_schema",
+    "simulate",
+]

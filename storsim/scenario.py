@@ -494,7 +494,8 @@ class ServiceSpec(_Spec):
         if isinstance(data, Mapping):
             own = set(cls.model_fields)
             for key in data:
-                if key not in own and key not in COMPOSE_IGNORED_KEYS:
+                # x-* keys are compose's extension fields: allowed anywhere, ignored.
+                if key not in own and key not in COMPOSE_IGNORED_KEYS and not key.startswith("x-"):
                     raise _UnknownKey(key, sorted(own))
         return data
 
@@ -511,7 +512,8 @@ class CompareSpec(_Spec):
     path: AbsPath
     choices: Annotated[list[Storage], Field(min_length=1)]
     service: str | None = None  # default: every service
-    server: str | None = None  # remote server for distributed_bind; default: the first
+    # remote server(s) for distributed_bind, one placement each; default: the first declared
+    server: Annotated[list[str], BeforeValidator(_tmpfs_shorthand)] | None = None
     content: Content | None = None  # what lives at path at start; default: the image's
 
     @field_validator("choices")
@@ -971,14 +973,15 @@ def _cross_check(s: Scenario, tree: Any, file: str | None) -> None:
                     ["compare", "choices"],
                     "distributed_bind needs a server under host.remotes",
                 )
-            if c.server is not None and c.server not in s.host.remotes:
-                raise _fail(
-                    tree,
-                    file,
-                    ["compare", "server"],
-                    f"must name a server under host.remotes: {', '.join(s.host.remotes)} "
-                    f"(got {c.server!r})",
-                )
+            for server in c.server or []:
+                if server not in s.host.remotes:
+                    raise _fail(
+                        tree,
+                        file,
+                        ["compare", "server"],
+                        f"must name servers under host.remotes: {', '.join(s.host.remotes)} "
+                        f"(got {server!r})",
+                    )
 
 
 _TRANSITIONS = {

@@ -1,0 +1,253 @@
+"""The command line: ``storsim run | schema``.
+
+Like a car's dashboard, it shows the few numbers a driver needs and hides the engine:
+``storsim run SCENARIO`` prints one row per storage choice; ``--json`` writes the same
+numbers for machines. A broken scenario gets one line on stderr and exit code 2;
+nothing is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import pandas as pd
+
+from storsim import __version__
+from storsim.errors import StorsimError
+from storsim.scenario import load_scenario, scenario_schema
+from storsim.simulation import Result, simulate
+
+__all__ = ["main", "result_json"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line.
+
+    Args:
+        argv: arguments without the program name; ``sys.argv[1:]`` when None.
+
+    Returns:
+        The exit code: 0 on success, 2 for a bad scenario or usage.
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args))
+    except StorsimError as error:
+        print(f"storsim: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `storsim run x | head`: not an error of ours
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="storsim",
+        description="Simulate container storage: where should each path of an app live?",
+    )
+    parser.add_argument("--version", action="version", version=f"storsim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a scenario and print its summary")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--seed", type=int, default=None, help="random seed (default: the file's)")
+    run.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a value, e.g. --set services.web.deploy.replicas=4 (repeatable)",
+    )
+    run.add_argument("--json", metavar="FILE", help="write the summary as JSON ('-' for stdout)")
+    run.add_argument("--quiet", action="store_true", help="do not print the table")
+    run.set_defaults(func=_cmd_run)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    schema.set_defaults(func=_cmd_schema)
+    return parser
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    json.dump(scenario_schema(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario, overrides=args.overrides)
+    result = simulate(scenario, seed=args.seed)
+    if args.json:
+        text = json.dumps(result_json(result), indent=2) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            _write_atomic(args.json, text)
+    if not args.quiet and args.json != "-":
+        print_summary(result, sys.stdout)
+    return 0
+
+
+def _write_atomic(path: str, text: str) -> None:
+    """Write a whole file or nothing: a temporary file renamed into place."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".storsim-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def _num(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return _num(value.item())
+    return value
+
+
+def result_json(result: Result) -> dict[str, Any]:
+    """The machine-readable summary of a run (the ``--json`` output).
+
+    Returns:
+        ``{"scenario", "seed", "sim_time_s", "storage": {CHOICE: {...}}, "mounts",
+        "comparison"}``; latencies in ms, NaN as null.
+    """
+    storage: dict[str, Any] = {}
+    errors = result.errors
+    for row in result.summary.to_dict("records"):
+        choice = row["storage"]
+        mine = errors[errors["storage"] == choice]
+        storage[choice] = {
+            "ops": _num(row["ops"]),
+            "latency_ms": {k: _num(row[f"{k}_ms"]) for k in ("mean", "p50", "p95", "p99", "max")},
+            "throughput_ops_s": _num(row["throughput_ops_s"]),
+            "bytes_read": _num(row["bytes_read"]),
+            "bytes_written": _num(row["bytes_written"]),
+            "copy_ups": _num(row["copy_ups"]),
+            "copy_up_bytes": _num(row["copy_up_bytes"]),
+            "errors": {str(e): _num(c) for e, c in zip(mine["errno"], mine["count"], strict=True)},
+            "data_lost_bytes": _num(row["data_lost_bytes"]),
+        }
+    out: dict[str, Any] = {
+        "scenario": result.scenario.name,
+        "seed": result.seed,
+        "sim_time_s": _num(result.sim_time_s),
+        "storage": storage,
+        "mounts": [
+            {k: _num(v) for k, v in row.items()} for row in result.mounts.to_dict("records")
+        ],
+    }
+    if result.comparison is not None:
+        out["comparison"] = {
+            "path": result.scenario.compare.path if result.scenario.compare else None,
+            "placements": [
+                {k: _num(v) for k, v in row.items()}
+                for row in result.comparison.to_dict("records")
+            ],
+        }
+    return out
+
+
+# --- the table ------------------------------------------------------------------------------
+
+
+def _bytes(n: Any) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
+
+
+def _ms(x: Any) -> str:
+    x = float(x)
+    if not math.isfinite(x):
+        return "-"
+    return f"{x:.3f}" if x < 10 else f"{x:.1f}"
+
+
+def _table(rows: list[list[str]], header: list[str], out: TextIO) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))
+    out.write(line + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for r in rows:
+        out.write(
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+            + "\n"
+        )
+
+
+def _summary_rows(df: pd.DataFrame, first: str) -> list[list[str]]:
+    rows = []
+    for row in df.to_dict("records"):
+        rows.append(
+            [
+                str(row[first]),
+                f"{int(row['ops'])}",
+                _ms(row["mean_ms"]),
+                _ms(row["p50_ms"]),
+                _ms(row["p95_ms"]),
+                _ms(row["p99_ms"]),
+                _ms(row["max_ms"]),
+                f"{float(row['throughput_ops_s']):.1f}"
+                if math.isfinite(float(row["throughput_ops_s"]))
+                else "-",
+                _bytes(row["bytes_read"]),
+                _bytes(row["bytes_written"]),
+                f"{int(row['copy_ups'])}",
+                _bytes(row["copy_up_bytes"]),
+                f"{int(row['errors'])}",
+                _bytes(row["data_lost_bytes"]),
+            ]
+        )
+    return rows
+
+
+_HEADER = [
+    "ops", "mean ms", "p50 ms", "p95 ms", "p99 ms", "max ms", "ops/s",
+    "read", "written", "copy-ups", "copied", "errors", "lost",
+]  # fmt: skip
+
+
+def print_summary(result: Result, out: TextIO) -> None:
+    """Print the human-readable summary of a run."""
+    s = result.scenario
+    out.write(f"{s.name}: seed {result.seed}, {result.sim_time_s:.3f} s simulated, ")
+    out.write(f"{len(result.ops)} operations\n\n")
+    _table(_summary_rows(result.summary, "storage"), ["storage", *_HEADER], out)
+    if len(result.errors):
+        out.write("\nerrors: ")
+        out.write(
+            ", ".join(
+                f"{r['storage']} {r['errno']} x{r['count']}"
+                for r in result.errors.to_dict("records")
+            )
+        )
+        out.write("\n")
+    hiding = result.mounts[result.mounts["hidden_entries"] > 0].drop_duplicates(
+        ["target", "hidden_entries"]
+    )
+    for r in hiding.to_dict("records"):
+        out.write(
+            f"note: the {r['storage']} mount at {r['target']} hides {r['hidden_entries']} "
+            f"image entr{'y' if r['hidden_entries'] == 1 else 'ies'} below it\n"
+        )
+    if result.comparison is not None and s.compare is not None:
+        out.write(f"\nwhere should {s.compare.path} live? (operations on that path)\n\n")
+        _table(_summary_rows(result.comparison, "placement"), ["placement", *_HEADER], out)

@@ -1,0 +1,46 @@
+"""The simulation context: what every model of one run shares.
+
+Like the stage, lights and clock of a theatre, shared by every actor of one
+performance: the SimPy environment, the random generator (seeded once, never global),
+the recorder, and the host's devices (its disk, page cache and the remote servers it
+reaches).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from storsim.devices import Disk, PageCache, RemoteServer
+from storsim.records import Recorder
+
+__all__ = ["Host", "SimContext"]
+
+
+@dataclass(slots=True, kw_only=True)
+class Host:
+    """The machine's shared devices and kernel caches."""
+
+    disk: Disk
+    page_cache: PageCache
+    remotes: dict[str, RemoteServer]
+    syscall_s: float  # fixed cost of entering the kernel for any file operation
+    metadata_s: float  # a metadata update (create, unlink, rename...) on a local fs
+    lookup_per_layer_s: float  # CPU cost of consulting one layer directory (warm)
+    copy_bytes_per_s: float  # memory copy bandwidth (page cache hits, tmpfs)
+    cache_hit_s: float  # fixed cost of a page-cache hit
+    # Metadata the host kernel has read from disk once: (fs key, path); the dentry and
+    # inode caches are per host, shared by every container and mount of the same fs.
+    metadata_seen: set[tuple[object, str]] = field(default_factory=set)
+
+
+@dataclass(slots=True, kw_only=True)
+class SimContext:
+    """Everything one simulation run shares."""
+
+    env: simpy.Environment
+    rng: np.random.Generator
+    recorder: Recorder
+    host: Host

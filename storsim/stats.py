@@ -1,0 +1,126 @@
+"""Statistics: DataFrames of records in, DataFrames of summaries out.
+
+Like a referee's score sheet, the summary turns a match's every move into the few
+numbers people compare: per storage choice, how many operations, how long they took
+(mean and tail percentiles), how many bytes moved, how many copy-ups, which errors, and
+how much data a container's removal lost.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from storsim.scenario import STORAGE_CHOICES
+
+__all__ = ["SUMMARY_COLUMNS", "errors_by_errno", "summarize_ops"]
+
+#: Columns of :func:`summarize_ops`, in order.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "storage",
+    "ops",
+    "mean_ms",
+    "p50_ms",
+    "p95_ms",
+    "p99_ms",
+    "max_ms",
+    "throughput_ops_s",
+    "bytes_read",
+    "bytes_written",
+    "copy_ups",
+    "copy_up_bytes",
+    "errors",
+    "data_lost_bytes",
+)
+
+_READS = ("read",)
+_WRITES = ("write", "append", "create")
+
+
+def summarize_ops(
+    ops: pd.DataFrame, events: pd.DataFrame | None = None, *, span_s: float | None = None
+) -> pd.DataFrame:
+    """One row per storage choice that saw any operation or lost any data.
+
+    Args:
+        ops: operation records (:meth:`storsim.records.Recorder.frame`).
+        events: lifecycle records; their ``data_lost_bytes`` are summed per storage choice.
+        span_s: simulated seconds to divide operation counts by for ``throughput_ops_s``;
+            by default the time from the first operation's start to the last one's end.
+
+    Returns:
+        A DataFrame with :data:`SUMMARY_COLUMNS`, rows in :data:`STORAGE_CHOICES` order.
+        Latencies are in milliseconds, throughput in operations per simulated second.
+    """
+    if span_s is None:
+        span_s = float(ops["t_end"].max() - ops["t_start"].min()) if len(ops) else 0.0
+    lost = (
+        events.groupby("storage", observed=True)["data_lost_bytes"].sum()
+        if events is not None and len(events)
+        else pd.Series(dtype="int64")
+    )
+    rows: list[dict[str, Any]] = []
+    groups = dict(tuple(ops.groupby("storage", observed=True))) if len(ops) else {}
+    for storage in STORAGE_CHOICES:
+        group = groups.get(storage)
+        lost_bytes = int(lost.get(storage, 0))
+        if group is None and lost_bytes == 0:
+            continue
+        rows.append(_row(storage, group, span_s, lost_bytes))
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def _row(storage: str, g: pd.DataFrame | None, span_s: float, lost: int) -> dict[str, Any]:
+    if g is None or len(g) == 0:
+        nan = float("nan")
+        return dict(
+            zip(
+                SUMMARY_COLUMNS,
+                (storage, 0, nan, nan, nan, nan, nan, 0.0, 0, 0, 0, 0, 0, lost),
+                strict=True,
+            )
+        )
+    ms = g["latency_s"].to_numpy() * 1e3
+    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+    ok = g["outcome"] == "ok"
+    op = g["op"]
+    return {
+        "storage": storage,
+        "ops": len(g),
+        "mean_ms": float(ms.mean()),
+        "p50_ms": float(p50),
+        "p95_ms": float(p95),
+        "p99_ms": float(p99),
+        "max_ms": float(ms.max()),
+        "throughput_ops_s": len(g) / span_s if span_s > 0 else float("nan"),
+        "bytes_read": int(g.loc[ok & op.isin(_READS), "nbytes"].sum()),
+        "bytes_written": int(g.loc[ok & op.isin(_WRITES), "nbytes"].sum()),
+        "copy_ups": int(g["copied_up"].sum()),
+        "copy_up_bytes": int(g["copy_up_bytes"].sum()),
+        "errors": int((~ok).sum()),
+        "data_lost_bytes": lost,
+    }
+
+
+def errors_by_errno(ops: pd.DataFrame) -> pd.DataFrame:
+    """Failed operations counted per storage choice and errno name (long format).
+
+    Returns:
+        Columns ``storage``, ``errno``, ``count``; sorted by storage then errno.
+    """
+    failed = ops[ops["outcome"] != "ok"]
+    if failed.empty:
+        return pd.DataFrame({"storage": [], "errno": [], "count": []}).astype({"count": "int64"})
+    counts = (
+        failed.groupby(["storage", "outcome"], observed=True)
+        .size()
+        .reset_index(name="count")
+        .rename(columns={"outcome": "errno"})
+    )
+    counts["storage"] = counts["storage"].astype(str)
+    counts["errno"] = counts["errno"].astype(str)
+    order = {s: i for i, s in enumerate(STORAGE_CHOICES)}
+    counts["_o"] = counts["storage"].map(order)
+    return counts.sort_values(["_o", "errno"]).drop(columns="_o").reset_index(drop=True)

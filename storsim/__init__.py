@@ -22,9 +22,9 @@ except PackageNotFoundError:  # running from a source tree that was not installe
     __version__ = "0.0.0"
 
 __all__ = [
-    "STORAGE_CHOICES",
     "ModelError",
     "Result",
+    "STORAGE_CHOICES",
     "Scenario",
     "ScenarioError",
     "StorsimError",

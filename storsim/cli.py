@@ -155,8 +155,7 @@ def result_json(result: Result) -> dict[str, Any]:
         out["comparison"] = {
             "path": result.scenario.compare.path if result.scenario.compare else None,
             "placements": [
-                {k: _num(v) for k, v in row.items()}
-                for row in result.comparison.to_dict("records")
+                {k: _num(v) for k, v in row.items()} for row in result.comparison.to_dict("records")
             ],
         }
     return out
@@ -183,12 +182,18 @@ def _ms(x: Any) -> str:
 
 def _table(rows: list[list[str]], header: list[str], out: TextIO) -> None:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True)))
+    line = "  ".join(
+        h.ljust(w) if i == 0 else h.rjust(w)
+        for i, (h, w) in enumerate(zip(header, widths, strict=True))
+    )
     out.write(line + "\n")
     out.write("  ".join("-" * w for w in widths) + "\n")
     for r in rows:
         out.write(
-            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
             + "\n"
         )
 
@@ -231,6 +236,12 @@ def print_summary(result: Result, out: TextIO) -> None:
     out.write(f"{s.name}: seed {result.seed}, {result.sim_time_s:.3f} s simulated, ")
     out.write(f"{len(result.ops)} operations\n\n")
     _table(_summary_rows(result.summary, "storage"), ["storage", *_HEADER], out)
+    if result.by_service["service"].nunique() > 1:
+        out.write("\nby service\n\n")
+        frame = result.by_service.assign(
+            label=result.by_service["service"] + " " + result.by_service["storage"]
+        )
+        _table(_summary_rows(frame, "label"), ["service storage", *_HEADER], out)
     if len(result.errors):
         out.write("\nerrors: ")
         out.write(

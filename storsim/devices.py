@@ -46,8 +46,9 @@ ProcessGen = Generator[simpy.Event, Any, None]
 # instead of one per request, which would cost more than the rest of the request.
 _DRAW_BLOCK = 4096
 
-# Payloads that travel client -> server (the rest travel server -> client).
-_UPLOADS = frozenset({"write", "create", "commit", "setattr", "rename", "remove", "lock"})
+# Operation classes whose payload travels server -> client; every other payload is an
+# upload (client -> server) and is served at the server's write bandwidth.
+_DOWNLOADS = frozenset({"meta", "read", "readdir"})
 
 
 class Disk:
@@ -67,11 +68,11 @@ class Disk:
     __slots__ = (
         "_draws",
         "_env",
-        "_exponential",
         "_latency_s",
         "_read_s_per_byte",
         "_request",
         "_rng",
+        "_serve",
         "_slots",
         "_timeout",
         "_write_s_per_byte",
@@ -101,8 +102,10 @@ class Disk:
         self._latency_s = params.latency_s
         self._read_s_per_byte = 1.0 / params.read_bytes_per_s
         self._write_s_per_byte = 1.0 / params.write_bytes_per_s
-        self._exponential = params.service == "exponential"
         self._draws: list[float] = []
+        self._serve = (
+            self._serve_exponential if params.service == "exponential" else self._serve_fixed
+        )
 
     def read(self, nbytes: int) -> ProcessGen:
         """Read ``nbytes`` from the device.
@@ -134,16 +137,22 @@ class Disk:
         """
         return self._serve(self._latency_s)
 
-    def _serve(self, mean_s: float) -> ProcessGen:
+    # Two versions of the service loop, chosen once in __init__, so that the common fixed
+    # case pays no per-request branch: this is the cost of every simulated disk access.
+    def _serve_fixed(self, service_s: float) -> ProcessGen:
         with self._request() as slot:
             yield slot
-            if self._exponential:
-                draws = self._draws
-                if not draws:
-                    draws.extend(self._rng.standard_exponential(_DRAW_BLOCK).tolist())
-                service_s = mean_s * draws.pop()
-            else:
-                service_s = mean_s
+            yield self._timeout(service_s)
+        self.busy_s += service_s
+        self.completed += 1
+
+    def _serve_exponential(self, mean_s: float) -> ProcessGen:
+        with self._request() as slot:
+            yield slot
+            draws = self._draws
+            if not draws:
+                draws.extend(self._rng.standard_exponential(_DRAW_BLOCK).tolist())
+            service_s = mean_s * draws.pop()
             yield self._timeout(service_s)
         self.busy_s += service_s
         self.completed += 1
@@ -427,8 +436,8 @@ class RemoteServer:
 
         Args:
             op_class: one of ``OP_CLASSES`` (``"meta"``, ``"read"``, ``"write"``...).
-            nbytes: payload bytes: sent for uploads (``write``, ``create``, ``commit``...),
-                received for ``read`` and ``readdir``.
+            nbytes: payload bytes: received for ``meta``, ``read`` and ``readdir``, sent
+                for every other class (``write``, ``create``, ``commit``...).
 
         Returns:
             A generator to ``yield from``; it ends when the reply has arrived.
@@ -444,7 +453,7 @@ class RemoteServer:
     def _serve(self, op_class: str, latency_s: float, nbytes: int) -> ProcessGen:
         env, link = self._env, self.link
         yield env.timeout(link.rtt_s)
-        upload = op_class in _UPLOADS
+        upload = op_class not in _DOWNLOADS
         if upload:
             yield from link.transfer(nbytes)
             mean_s = latency_s + nbytes * self._write_s_per_byte

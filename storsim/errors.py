@@ -7,7 +7,8 @@ exception but a record with an ``outcome`` column.
 ::
 
     StorsimError
-    ├── ScenarioError(StorsimError, ValueError)   bad YAML or parameter; .where = "services.web.volumes[1]"
+    ├── ScenarioError(StorsimError, ValueError)   bad YAML or parameter;
+    │                                             .where = "services.web.volumes[1]"
     └── ModelError(StorsimError, RuntimeError)    a model broke an invariant (a bug)
 """
 

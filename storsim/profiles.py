@@ -388,7 +388,7 @@ _S3_FIRST_BYTE_S = 0.260 - _S3_RTT_S  # [B4] N12: s3fs median first byte 0.26 s
 _S3_LIST_S = 0.31 / 2 - _S3_RTT_S  # [B4] N11: goofys lists 2,000 keys (2 LIST pages) in 0.31 s
 # [B4] N12 on EC2 hi1.4xlarge (10 GbE): 1000 MB read in 9.5 s and written in 49 s,
 # less the first-byte (or create) latency and the link's share of the time.
-_S3_LINK_S_PER_GB = 1000e6 / _TEN_GBE_BYTES_PER_S
+_S3_LINK_S_PER_1000MB = 1000e6 / _TEN_GBE_BYTES_PER_S
 
 REMOTE_PROFILES: Mapping[str, RemoteParams] = MappingProxyType(
     {
@@ -441,7 +441,7 @@ REMOTE_PROFILES: Mapping[str, RemoteParams] = MappingProxyType(
             attr_cache_min_s=1.0,  # [K10] actimeo default 1 s, a fixed timeout
             attr_cache_max_s=1.0,  # [K10]
             data_cache=True,  # [K10] cache=strict (default): cached while an oplock is held
-            close_to_open=True,  # [K10] open revalidates
+            close_to_open=True,  # [K10] cache=strict: without a lease, open asks the server
             # [K10] without Unix Extensions (Windows or default Samba) no symlinks unless
             # mfsymlinks; the cifs client's cifs_symlink() then returns -EOPNOTSUPP.
             unsupported_ops=frozenset({"symlink"}),
@@ -470,9 +470,9 @@ REMOTE_PROFILES: Mapping[str, RemoteParams] = MappingProxyType(
                 "lock": _S3_DELETE_S,  # never sent: locks are local (see below)
             },
             # [B4] N12: 1000 MB read in 9.5 s, less first byte and link time.
-            server_bytes_per_s=1000e6 / (9.5 - 0.260 - _S3_LINK_S_PER_GB),
+            server_bytes_per_s=1000e6 / (9.5 - 0.260 - _S3_LINK_S_PER_1000MB),
             # [B4] N12: 1000 MB written in 49 s, less the PUT latency and link time.
-            server_write_bytes_per_s=1000e6 / (49.0 - 0.116 - _S3_LINK_S_PER_GB),
+            server_write_bytes_per_s=1000e6 / (49.0 - 0.116 - _S3_LINK_S_PER_1000MB),
             attr_cache_min_s=900.0,  # [X8] stat_cache_expire: a fixed 900 s
             attr_cache_max_s=900.0,  # [X8]
             data_cache=False,  # [X8] use_cache is off by default: reads go to S3

@@ -16,6 +16,7 @@ works on the validated, frozen objects below and never re-checks them.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import math
@@ -23,7 +24,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from io import StringIO
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeAlias, get_args, get_origin
 
 from pydantic import (
@@ -103,6 +104,7 @@ COMPOSE_IGNORED_KEYS: frozenset[str] = frozenset(
 
 # --- units ------------------------------------------------------------------------------
 
+
 def _unit(parse: Any, example: str) -> Any:
     def validate(value: Any) -> Any:
         if isinstance(value, str | int | float) and not isinstance(value, bool):
@@ -148,7 +150,7 @@ class _Spec(BaseModel):
 
 
 def _profile_names(kind: str) -> tuple[str, ...]:
-    from storsim import profiles  # noqa: PLC0415 - profiles imports nothing of ours
+    from storsim import profiles
 
     table = profiles.DISK_PROFILES if kind == "disk" else profiles.REMOTE_PROFILES
     return tuple(table)
@@ -220,7 +222,9 @@ def _disk_shorthand(value: Any) -> Any:
 class HostSpec(_Spec):
     """The machine the containers run on."""
 
-    disk: Annotated[DiskSpec, BeforeValidator(_disk_shorthand)] = DiskSpec()
+    disk: Annotated[
+        DiskSpec, BeforeValidator(_disk_shorthand, json_schema_input_type=str | DiskSpec)
+    ] = DiskSpec()
     page_cache: Size = 4 * 2**30
     # [D10] native per-syscall latency, warm, "< 10 us"; 5 us is the middle of 5-10 us.
     syscall_latency: Duration = 5e-6
@@ -276,7 +280,15 @@ def _size_shorthand(value: Any) -> Any:
 SizeSpec = Annotated[
     FixedSize | LognormalSize | UniformSize | ExponentialSize,
     Field(discriminator="dist"),
-    BeforeValidator(_size_shorthand),
+    BeforeValidator(
+        _size_shorthand,
+        json_schema_input_type=str
+        | float
+        | FixedSize
+        | LognormalSize
+        | UniformSize
+        | ExponentialSize,
+    ),
 ]
 
 
@@ -481,12 +493,23 @@ class ServiceSpec(_Spec):
 
     image: str
     deploy: Deploy = Deploy()
-    volumes: list[Annotated[MountSpec, BeforeValidator(_mount_shorthand)]] = []
-    tmpfs: Annotated[list[AbsPath], BeforeValidator(_tmpfs_shorthand)] = []
+    volumes: list[
+        Annotated[
+            MountSpec, BeforeValidator(_mount_shorthand, json_schema_input_type=str | MountSpec)
+        ]
+    ] = []
+    tmpfs: Annotated[
+        list[AbsPath], BeforeValidator(_tmpfs_shorthand, json_schema_input_type=str | list[str])
+    ] = []
     lifecycle: Annotated[list[LifecycleEvent], Field(min_length=1)] = [
         LifecycleEvent(at=0.0, action="run")
     ]
-    workload: Annotated[list[WorkloadSpec], BeforeValidator(_workload_shorthand)] = []
+    workload: Annotated[
+        list[WorkloadSpec],
+        BeforeValidator(
+            _workload_shorthand, json_schema_input_type=WorkloadSpec | list[WorkloadSpec]
+        ),
+    ] = []
 
     @model_validator(mode="before")
     @classmethod
@@ -496,7 +519,7 @@ class ServiceSpec(_Spec):
             for key in data:
                 # x-* keys are compose's extension fields: allowed anywhere, ignored.
                 if key not in own and key not in COMPOSE_IGNORED_KEYS and not key.startswith("x-"):
-                    raise _UnknownKey(key, sorted(own))
+                    raise _UnknownKeyError(key, sorted(own))
         return data
 
     @property
@@ -513,7 +536,12 @@ class CompareSpec(_Spec):
     choices: Annotated[list[Storage], Field(min_length=1)]
     service: str | None = None  # default: every service
     # remote server(s) for distributed_bind, one placement each; default: the first declared
-    server: Annotated[list[str], BeforeValidator(_tmpfs_shorthand)] | None = None
+    server: (
+        Annotated[
+            list[str], BeforeValidator(_tmpfs_shorthand, json_schema_input_type=str | list[str])
+        ]
+        | None
+    ) = None
     content: Content | None = None  # what lives at path at start; default: the image's
 
     @field_validator("choices")
@@ -533,10 +561,23 @@ class Scenario(_Spec):
     duration: Duration | None = None
     host: HostSpec = HostSpec()
     images: Annotated[dict[str, ImageSpec], Field(min_length=1)]
-    volumes: Annotated[dict[str, Annotated[VolumeSpec, BeforeValidator(_none_to_empty)]], Field()] = {}
+    volumes: dict[
+        str,
+        Annotated[
+            VolumeSpec, BeforeValidator(_none_to_empty, json_schema_input_type=VolumeSpec | None)
+        ],
+    ] = {}
     sources: dict[str, Content] = {}
     services: Annotated[dict[str, ServiceSpec], Field(min_length=1)]
     compare: CompareSpec | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_extensions(cls, data: Any) -> Any:
+        # compose's x-* extension keys (anchors for YAML aliases, notes) are ignored
+        if isinstance(data, Mapping):
+            return {k: v for k, v in data.items() if not str(k).startswith("x-")}
+        return data
 
     _file: str | None = PrivateAttr(default=None)
     _tree: Any = PrivateAttr(default=None)
@@ -563,7 +604,7 @@ class Scenario(_Spec):
         return _validate(tree, self._file, overrides)
 
 
-class _UnknownKey(ValueError):
+class _UnknownKeyError(ValueError):
     def __init__(self, key: str, valid: list[str]) -> None:
         super().__init__(f"is not a valid key; valid keys: {', '.join(valid)}")
         self.key = key
@@ -764,7 +805,7 @@ def _translate(exc: ValidationError, tree: Any, file: str | None) -> ScenarioErr
     kind = error["type"]
     message = error["msg"]
     context_error = (error.get("ctx") or {}).get("error")
-    if isinstance(context_error, _UnknownKey):
+    if isinstance(context_error, _UnknownKeyError):
         loc.append(context_error.key)
         kind = "extra_forbidden"
     path, line = _locate(tree, loc)
@@ -787,14 +828,11 @@ def _translate(exc: ValidationError, tree: Any, file: str | None) -> ScenarioErr
     where = _dotted(path)
     if kind == "missing":
         missing = loc[-1]
-        where = _dotted([*path, missing]) if path == loc[:-1] or path else str(missing)
+        where = _dotted([*path, missing])
         return ScenarioError(f"{where}: required key is missing", file=file, line=line, where=where)
     message = _RULES.get(kind, message.removeprefix("Value error, "))
-    ctx = {k: (v if not isinstance(v, str) else v) for k, v in (error.get("ctx") or {}).items()}
-    try:
-        message = message.format(**ctx)
-    except (KeyError, IndexError, ValueError):
-        pass
+    with contextlib.suppress(KeyError, IndexError, ValueError):
+        message = message.format(**(error.get("ctx") or {}))
     if "(got " in message:  # the unit parsers already say what they got
         return ScenarioError(f"{where}: {message}", file=file, line=line, where=where)
     shown = _short(error.get("input"))
@@ -1016,6 +1054,12 @@ def _check_lifecycle(svc: ServiceSpec, sname: str, tree: Any, file: str | None) 
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema of scenario files, for editors (``storsim schema``)."""
     schema = Scenario.model_json_schema()
+    # compose's x-* extension keys are allowed at the top level and in services
+    schema["patternProperties"] = {"^x-": {}}
+    service = schema["$defs"]["ServiceSpec"]
+    service["patternProperties"] = {"^x-": {}}
+    service["properties"].update({key: {} for key in sorted(COMPOSE_IGNORED_KEYS)})
+    service["additionalProperties"] = False
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "storsim scenario"
     return schema

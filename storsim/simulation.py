@@ -27,10 +27,10 @@ from storsim.backends.tmpfs import TmpfsBackend
 from storsim.backends.volume import VolumeBackend
 from storsim.context import Host, SimContext
 from storsim.devices import Disk, PageCache, RemoteServer
-from storsim.fs import ContainerView, Layer, LowerStack, Mount, Node, OverlayFS, PlainFS
+from storsim.fs import ContainerView, FsError, Layer, LowerStack, Mount, Node, OverlayFS, PlainFS
 from storsim.records import EventRecord, Recorder
 from storsim.scenario import Content, LayerSpec, MountSpec, Scenario, ServiceSpec
-from storsim.stats import errors_by_errno, summarize_ops
+from storsim.stats import errors_by_errno, summarize_by_service, summarize_ops
 from storsim.workload import ContainerRun, size_sampler, start_workload
 
 __all__ = ["Result", "simulate"]
@@ -53,6 +53,7 @@ class Result:
         ops: one row per file operation (:class:`storsim.records.IoRecord` + ``latency_s``).
         events: one row per lifecycle event (:class:`storsim.records.EventRecord`).
         summary: one row per storage choice (:data:`storsim.stats.SUMMARY_COLUMNS`).
+        by_service: the same per service and storage choice (``service`` column first).
         errors: failed operations per storage choice and errno.
         mounts: one row per mount per container run, with the image entries it hides.
         comparison: with a ``compare:`` section, one row per candidate storage choice for
@@ -66,6 +67,7 @@ class Result:
     ops: pd.DataFrame
     events: pd.DataFrame
     summary: pd.DataFrame
+    by_service: pd.DataFrame
     errors: pd.DataFrame
     mounts: pd.DataFrame
     comparison: pd.DataFrame | None
@@ -143,9 +145,7 @@ def placement_variant(scenario: Scenario, choice: str, server: str | None = None
     tag = "compare" + c.path.replace("/", "-").rstrip("-")
     for name in services:
         svc = data["services"][name]
-        svc["volumes"] = [
-            m for m in svc.get("volumes", []) if _target(m) != c.path
-        ]
+        svc["volumes"] = [m for m in svc.get("volumes", []) if _target(m) != c.path]
         tmpfs = svc.get("tmpfs", [])
         svc["tmpfs"] = [t for t in ([tmpfs] if isinstance(tmpfs, str) else tmpfs) if t != c.path]
         if choice == "volume":
@@ -156,23 +156,31 @@ def placement_variant(scenario: Scenario, choice: str, server: str | None = None
         elif choice == "local_bind":
             source = f"./{tag}"
             svc["volumes"].append({"type": "bind", "source": source, "target": c.path})
-            data.setdefault("sources", {})[source] = content or _image_content(scenario, name, c.path)
+            data.setdefault("sources", {})[source] = content or _image_content(
+                scenario, name, c.path
+            )
         elif choice == "distributed_bind":
             server = server or next(iter(scenario.host.remotes))
             source = f"{server}:/{tag}"
             svc["volumes"].append({"type": "bind", "source": source, "target": c.path})
-            data.setdefault("sources", {})[source] = content or _image_content(scenario, name, c.path)
+            data.setdefault("sources", {})[source] = content or _image_content(
+                scenario, name, c.path
+            )
         elif choice == "tmpfs":
             svc["volumes"].append({"type": "tmpfs", "target": c.path})
-            svc.setdefault("x-prefill", {})[c.path] = content or _image_content(scenario, name, c.path)
+            svc.setdefault("x-prefill", {})[c.path] = content or _image_content(
+                scenario, name, c.path
+            )
         elif choice == "writable_layer":
-            svc.setdefault("x-prefill", {})[c.path] = content or _image_content(scenario, name, c.path)
+            svc.setdefault("x-prefill", {})[c.path] = content or _image_content(
+                scenario, name, c.path
+            )
         elif choice == "image_layer" and content is not None:
             image = data["images"][scenario.services[name].image]
             image["layers"].append({"name": f"compare {c.path}", **_rebase(content, c.path)})
     variant = Scenario.model_validate(data)
-    variant._tree = data  # noqa: SLF001 - same module family; keeps to_data() faithful
-    variant._file = scenario.file  # noqa: SLF001
+    variant._tree = data
+    variant._file = scenario.file
     return variant
 
 
@@ -238,7 +246,7 @@ def _build_layer(spec: LayerSpec, index: int, rng: np.random.Generator) -> Layer
 
 
 def _build_stack(scenario: Scenario, image: str, rng: np.random.Generator) -> LowerStack:
-    layers = [_build_layer(l, i, rng) for i, l in enumerate(scenario.images[image].layers)]
+    layers = [_build_layer(spec, i, rng) for i, spec in enumerate(scenario.images[image].layers)]
     # The scenario lists layers base first, as a Dockerfile does; overlayfs wants top first.
     return LowerStack(list(reversed(layers)), max_layers=scenario.host.overlay.max_layers)
 
@@ -314,9 +322,7 @@ class _World:
         self.scenario = scenario
         self.ctx = ctx
         content_rng = np.random.default_rng(seeds.spawn(1)[0])
-        self.stacks = {
-            name: _build_stack(scenario, name, content_rng) for name in scenario.images
-        }
+        self.stacks = {name: _build_stack(scenario, name, content_rng) for name in scenario.images}
         self.volumes: dict[str, PlainFS] = {}
         for name in scenario.volumes:
             fs = PlainFS()
@@ -363,6 +369,7 @@ def _run_once(scenario: Scenario, seed: int) -> Result:
         ops=ops,
         events=events,
         summary=summarize_ops(ops, events, span_s=span),
+        by_service=summarize_by_service(ops, events, span_s=span),
         errors=errors_by_errno(ops),
         mounts=pd.DataFrame(
             world.mount_rows,
@@ -383,7 +390,9 @@ def _create(
     scenario, ctx = world.scenario, world.ctx
     env, host = ctx.env, ctx.host
     overlay = scenario.host.overlay
-    root = OverlayFS(world.stacks[svc.image], metacopy=overlay.metacopy, redirect_dir=overlay.redirect_dir)
+    root = OverlayFS(
+        world.stacks[svc.image], metacopy=overlay.metacopy, redirect_dir=overlay.redirect_dir
+    )
     upper_key = ("upper", name, next(world.anonymous))
     backends: dict[str | None, Any] = {
         None: OverlayBackend(env, host, upper_key, ("lower", svc.image))
@@ -431,7 +440,9 @@ def _create(
                     unsupported_errno=server.params.unsupported_errno,
                 )
                 versions = world.remote_versions.setdefault(m.source, {})
-                backends[m.target] = RemoteBackend(env, host, server, ("remote", m.source), versions)
+                backends[m.target] = RemoteBackend(
+                    env, host, server, ("remote", m.source), versions
+                )
             else:
                 mount = Mount(m.target, fs, "local_bind", read_only=m.read_only)
                 backends[m.target] = BindBackend(env, host, ("bind", m.source))
@@ -485,7 +496,7 @@ def _mkdirs(view: ContainerView, path: str) -> None:
         sub = "/" + "/".join(parts[:i])
         try:
             view.stat(sub)
-        except Exception:  # noqa: BLE001 - any lookup failure means: create it
+        except FsError:  # missing: create it
             view.mkdir(sub)
 
 

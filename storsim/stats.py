@@ -15,7 +15,7 @@ import pandas as pd
 
 from storsim.scenario import STORAGE_CHOICES
 
-__all__ = ["SUMMARY_COLUMNS", "errors_by_errno", "summarize_ops"]
+__all__ = ["SUMMARY_COLUMNS", "errors_by_errno", "summarize_by_service", "summarize_ops"]
 
 #: Columns of :func:`summarize_ops`, in order.
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -70,6 +70,31 @@ def summarize_ops(
             continue
         rows.append(_row(storage, group, span_s, lost_bytes))
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def summarize_by_service(
+    ops: pd.DataFrame, events: pd.DataFrame | None = None, *, span_s: float | None = None
+) -> pd.DataFrame:
+    """:func:`summarize_ops` per service: a ``service`` column, then the summary columns.
+
+    Two services may use the same storage choice very differently (an NFS and an
+    S3-FUSE bind are both ``distributed_bind``); this table keeps them apart.
+    """
+    frames = []
+    services = sorted(set(ops["service"].astype(str)) | _services(events))
+    for service in services:
+        mine = ops[ops["service"] == service]
+        theirs = events[events["service"] == service] if events is not None else None
+        frame = summarize_ops(mine, theirs, span_s=span_s)
+        frame.insert(0, "service", service)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame(columns=["service", *SUMMARY_COLUMNS])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _services(events: pd.DataFrame | None) -> set[str]:
+    return set(events["service"].astype(str)) if events is not None and len(events) else set()
 
 
 def _row(storage: str, g: pd.DataFrame | None, span_s: float, lost: int) -> dict[str, Any]:

@@ -13,6 +13,7 @@ of the storage choice that holds the path, then recorded.
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import math
 import re
@@ -69,7 +70,9 @@ class RandomStream:
         return value
 
 
-def size_sampler(spec: SizeSpec | None, rng: np.random.Generator, default: int) -> Callable[[], int]:
+def size_sampler(
+    spec: SizeSpec | None, rng: np.random.Generator, default: int
+) -> Callable[[], int]:
     """A function that draws sizes in bytes from ``spec`` (``default`` when it is None)."""
     if spec is None:
         return lambda: default
@@ -177,8 +180,6 @@ class _Paths:
             index = self._seq % len(candidates)
             self._seq += 1
         elif self._cdf is not None:
-            import bisect  # noqa: PLC0415 - only zipf workloads need it
-
             index = min(bisect.bisect_left(self._cdf, self._rand.uniform()), len(candidates) - 1)
         else:
             index = int(self._rand.uniform() * len(candidates))
@@ -189,7 +190,12 @@ class _Workload:
     """The running state of one workload in one container run."""
 
     def __init__(
-        self, ctx: SimContext, run: ContainerRun, spec: WorkloadSpec, index: int, rng: np.random.Generator
+        self,
+        ctx: SimContext,
+        run: ContainerRun,
+        spec: WorkloadSpec,
+        index: int,
+        rng: np.random.Generator,
     ) -> None:
         self.ctx = ctx
         self.env: simpy.Environment = ctx.env
@@ -202,7 +208,9 @@ class _Workload:
         self.step_paths = [
             _Paths(s.path, spec, run, self.rand) if s.path is not None else None for s in spec.ops
         ]
-        self.sizes = [size_sampler(s.size, rng, 4096 if s.op != "truncate" else 0) for s in spec.ops]
+        self.sizes = [
+            size_sampler(s.size, rng, 4096 if s.op != "truncate" else 0) for s in spec.ops
+        ]
         self.started = 0
         now = self.env.now
         self.deadline = now + spec.duration if spec.duration is not None else math.inf

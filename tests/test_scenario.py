@@ -57,25 +57,68 @@ def test_compose_keys_storsim_ignores_are_accepted(tiny: dict[str, Any]) -> None
 
 
 ERRORS = [
-    ({"services.web.deploy.replicas": -1}, r"^F:\d+: services\.web\.deploy\.replicas: must be >= 0 \(got -1\)$"),
-    ({"services.web.bogus": 1}, r"services\.web\.bogus: unknown key 'bogus'; valid keys: deploy, image, lifecycle, tmpfs, volumes, workload$"),
-    ({"host.disk": "floppy"}, r"host\.disk: must be one of nvme, ssd, hdd, tmpfs .*\(got 'floppy'\)"),
-    ({"services.web.image": "nginx"}, r"services\.web\.image: must name an image under images: app \(got 'nginx'\)"),
-    ({"services.web.volumes": ["nope:/x"]}, r"services\.web\.volumes\[0\]: must use a volume declared"),
-    ({"services.web.volumes": ["far:/exp:/x"]}, r"names server 'far', which is not under host\.remotes"),
-    ({"services.web.workload[0].ops[0].op": "frob"}, r"ops\[0\]\.op: must be one of 'stat', .*\(got 'frob'\)"),
+    (
+        {"services.web.deploy.replicas": -1},
+        r"^F:\d+: services\.web\.deploy\.replicas: must be >= 0 \(got -1\)$",
+    ),
+    (
+        {"services.web.bogus": 1},
+        r"services\.web\.bogus: unknown key 'bogus'; "
+        r"valid keys: deploy, image, lifecycle, tmpfs, volumes, workload$",
+    ),
+    (
+        {"host.disk": "floppy"},
+        r"host\.disk: must be one of nvme, ssd, hdd, tmpfs .*\(got 'floppy'\)",
+    ),
+    (
+        {"services.web.image": "nginx"},
+        r"services\.web\.image: must name an image under images: app \(got 'nginx'\)",
+    ),
+    (
+        {"services.web.volumes": ["nope:/x"]},
+        r"services\.web\.volumes\[0\]: must use a volume declared",
+    ),
+    (
+        {"services.web.volumes": ["far:/exp:/x"]},
+        r"names server 'far', which is not under host\.remotes",
+    ),
+    (
+        {"services.web.workload[0].ops[0].op": "frob"},
+        r"ops\[0\]\.op: must be one of 'stat', .*\(got 'frob'\)",
+    ),
     ({"services.web.workload[0].ops[0].size": "4 XB"}, r"ops\[0\]\.size: must use a size unit"),
     ({"services.web.workload[0].rate": "fast"}, r"workload\[0\]\.rate: must be a rate such as"),
     ({"services.web.workload[0].count": None}, r"workload\[0\]: needs count or duration"),
-    ({"services.web.lifecycle": [{"at": 0, "action": "start"}]}, r"lifecycle\[0\]: cannot start a container that is absent"),
-    ({"services.web.lifecycle": [{"at": 5, "action": "run"}, {"at": 1, "action": "rm"}]}, r"lifecycle\[1\]: times must not go backwards"),
-    ({"host.overlay.max_layers": 1}, r"images\.app\.layers: must have at most 1 layers.*max depth exceeded.*\(got 2\)"),
-    ({"sources": {"./elsewhere": {}}}, r"sources\[\"\./elsewhere\"\]: must name a declared volume or a bind source"),
-    ({"images.app.layers[0].files": {"relative": 1}}, r"files: must be an absolute path"),
-    ({"compare": {"path": "/data", "choices": ["volume", "volume"]}}, r"compare\.choices: must not repeat"),
-    ({"compare": {"path": "/data", "choices": ["distributed_bind"]}}, r"compare\.choices: distributed_bind needs a server"),
+    (
+        {"services.web.lifecycle": [{"at": 0, "action": "start"}]},
+        r"lifecycle\[0\]: cannot start a container that is absent",
+    ),
+    (
+        {"services.web.lifecycle": [{"at": 5, "action": "run"}, {"at": 1, "action": "rm"}]},
+        r"lifecycle\[1\]: times must not go backwards",
+    ),
+    (
+        {"host.overlay.max_layers": 1},
+        r"images\.app\.layers: must have at most 1 layers.*max depth exceeded.*\(got 2\)",
+    ),
+    (
+        {"sources": {"./elsewhere": {}}},
+        r"sources\[\"\./elsewhere\"\]: must name a declared volume or a bind source",
+    ),
+    ({"images.app.layers[0].files": {"relative": 1}}, r"files\.relative: must be an absolute path"),
+    (
+        {"compare": {"path": "/data", "choices": ["volume", "volume"]}},
+        r"compare\.choices: must not repeat",
+    ),
+    (
+        {"compare": {"path": "/data", "choices": ["distributed_bind"]}},
+        r"compare\.choices: distributed_bind needs a server",
+    ),
     ({"services.web.workload[0].ops[0]": {"op": "rename"}}, r"ops\[0\]: op rename needs 'to'"),
-    ({"images.app.layers[0].generate": [{"dir": "/g", "count": 3, "size": {"dist": "weird"}}]}, r"generate\[0\]\.size: 'dist' must be one of"),
+    (
+        {"images.app.layers[0].generate": [{"dir": "/g", "count": 3, "size": {"dist": "weird"}}]},
+        r"generate\[0\]\.size: 'dist' must be one of",
+    ),
 ]
 
 

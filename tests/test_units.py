@@ -7,8 +7,16 @@ from storsim.units import parse_bandwidth, parse_duration, parse_rate, parse_siz
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("4 KiB", 4096), ("4 KB", 4000), ("1.5 GB", 1_500_000_000), ("2MiB", 2 * 2**20), (10, 10),
-     ("0", 0), ("1 TiB", 2**40), ("3 bytes", 3)],
+    [
+        ("4 KiB", 4096),
+        ("4 KB", 4000),
+        ("1.5 GB", 1_500_000_000),
+        ("2MiB", 2 * 2**20),
+        (10, 10),
+        ("0", 0),
+        ("1 TiB", 2**40),
+        ("3 bytes", 3),
+    ],
 )
 def test_sizes(text: str | int, expected: int) -> None:
     """Binary (KiB) and decimal (KB) prefixes both parse, and plain numbers are bytes."""
@@ -17,8 +25,16 @@ def test_sizes(text: str | int, expected: int) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2 ms", 0.002), ("150 us", 150e-6), ("150 µs", 150e-6), ("1.5 s", 1.5), ("2 min", 120.0),
-     (3, 3.0), ("10 ns", 1e-8), ("1 h", 3600.0)],
+    [
+        ("2 ms", 0.002),
+        ("150 us", 150e-6),
+        ("150 µs", 150e-6),
+        ("1.5 s", 1.5),
+        ("2 min", 120.0),
+        (3, 3.0),
+        ("10 ns", 1e-8),
+        ("1 h", 3600.0),
+    ],
 )
 def test_durations(text: str | int, expected: float) -> None:
     """Durations parse to seconds."""

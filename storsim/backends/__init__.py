@@ -41,11 +41,11 @@ class Backend(Protocol):
 
 
 def _registry() -> dict[str, type[Any]]:
-    from storsim.backends.bind import BindBackend  # noqa: PLC0415 - avoid import cycle
-    from storsim.backends.overlay import OverlayBackend  # noqa: PLC0415
-    from storsim.backends.remote import RemoteBackend  # noqa: PLC0415
-    from storsim.backends.tmpfs import TmpfsBackend  # noqa: PLC0415
-    from storsim.backends.volume import VolumeBackend  # noqa: PLC0415
+    from storsim.backends.bind import BindBackend
+    from storsim.backends.overlay import OverlayBackend
+    from storsim.backends.remote import RemoteBackend
+    from storsim.backends.tmpfs import TmpfsBackend
+    from storsim.backends.volume import VolumeBackend
 
     return {
         "image_layer": OverlayBackend,

@@ -35,7 +35,7 @@ class LocalBackend:
     """A plain local file system (ext4/xfs) on the host disk: the volume and bind base."""
 
     storage: ClassVar[str] = "volume"
-    __slots__ = ("_disk", "_dirty", "_env", "_host", "fs_key")
+    __slots__ = ("_dirty", "_disk", "_env", "_host", "fs_key")
 
     def __init__(self, env: Any, host: Host, fs_key: object) -> None:
         self._env = env

@@ -88,7 +88,9 @@ class RemoteBackend:
                 yield from server.request("read", missing)
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
         else:
-            yield from server.request(_OP_CLASS.get(op, "meta"), nbytes if op in ("write", "append") else 0)
+            yield from server.request(
+                _OP_CLASS.get(op, "meta"), nbytes if op in ("write", "append") else 0
+            )
             if op in _CHANGES_DATA:
                 self.versions[path] = self.versions.get(path, 0) + 1
                 self._attr.invalidate(path)

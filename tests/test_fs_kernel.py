@@ -1,0 +1,548 @@
+"""Differential test: ``storsim.fs`` against the real Linux overlayfs and a plain directory.
+
+Hypothesis draws random image layers and random operation sequences over a small path
+alphabet. Each sequence is applied both to the model and to a real overlay mount (or a
+real plain directory), one system call at a time; after every operation the outcomes
+(ok or errno name, plus what the call returned) must agree, and at the end the visible
+trees and the upper directories (whiteouts as 0:0 character devices, opaque, metacopy,
+origin and redirect xattrs) must agree too. Where they disagree, the kernel is right.
+
+The model never follows symlinks, so the harness resolves every parent directory with
+``openat2(RESOLVE_NO_SYMLINKS)`` and opens with ``O_NOFOLLOW``: then the kernel answers the
+very question the model answers.
+
+Needs root and ``mount -t overlay``; skips otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from storsim.fs import (
+    DIR,
+    FILE,
+    SYMLINK,
+    WHITEOUT,
+    FsError,
+    Layer,
+    LowerStack,
+    Node,
+    OverlayFS,
+    PlainFS,
+)
+
+pytestmark = pytest.mark.kernel
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_SYS_OPENAT2 = 437  # the same number on every architecture (new syscalls are unified)
+_SYS_FCHMODAT2 = 452
+_RESOLVE_NO_SYMLINKS = 0x04
+_RESOLVE_BENEATH = 0x08
+_AT_SYMLINK_NOFOLLOW = 0x100
+_MNT_DETACH = 2
+
+OFF = "redirect_dir=off,metacopy=off,index=off"
+ON = "redirect_dir=on,metacopy=on,index=off"
+
+NAMES = ("a", "b", "c")
+PATHS = tuple(
+    "/" + "/".join(parts)
+    for parts in [(x,) for x in NAMES]
+    + [(x, y) for x in NAMES for y in NAMES]
+    + [(x, y, z) for x in NAMES for y in NAMES for z in NAMES]
+)
+TARGETS = ("a", "b/c", "/a", "zz")
+
+
+class _OpenHow(ctypes.Structure):
+    _fields_ = (
+        ("flags", ctypes.c_uint64),
+        ("mode", ctypes.c_uint64),
+        ("resolve", ctypes.c_uint64),
+    )
+
+
+def _check(ret: int, what: str) -> int:
+    if ret < 0:
+        code = ctypes.get_errno()
+        raise OSError(code, os.strerror(code), what)
+    return ret
+
+
+def _mount(lowers: list[Path], upper: Path, work: Path, mnt: Path, opts: str) -> None:
+    lowerdir = ":".join(str(p) for p in lowers)
+    data = f"lowerdir={lowerdir},upperdir={upper},workdir={work},{opts}"
+    ret = _LIBC.mount(b"overlay", str(mnt).encode(), b"overlay", 0, data.encode())
+    _check(ret, f"mount {data}")
+
+
+def _umount(mnt: Path) -> None:
+    _check(_LIBC.umount2(str(mnt).encode(), _MNT_DETACH), f"umount {mnt}")
+
+
+def _errname(code: int | None) -> str:
+    name = errno.errorcode.get(code or 0, str(code))
+    return "EOPNOTSUPP" if name == "ENOTSUP" else name
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch directory; skips unless we can mount overlayfs with the options we need."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount overlayfs")
+    base = tmp_path_factory.mktemp("ovl")
+    probe = base / "probe"
+    for d in ("l", "u", "w", "m"):
+        (probe / d).mkdir(parents=True)
+    for opts in (OFF, ON):
+        try:
+            _mount([probe / "l"], probe / "u", probe / "w", probe / "m", opts)
+        except OSError as e:
+            pytest.skip(f"cannot mount overlayfs with {opts}: {e}")
+        _umount(probe / "m")
+    shutil.rmtree(probe)
+    return base
+
+
+# --------------------------------------------------------------------------- strategies
+
+_entry = st.tuples(
+    st.sampled_from(PATHS),
+    st.sampled_from([FILE, FILE, DIR, WHITEOUT, "opaque", SYMLINK]),
+    st.integers(0, 12),
+    st.sampled_from(TARGETS),
+)
+
+
+def _layer_entries(raw: list[tuple[str, str, int, str]]) -> dict[str, Node]:
+    """A valid layer from random entries: the first entry of a path wins, and entries
+    below a non-directory of the same layer are dropped."""
+    entries: dict[str, Node] = {}
+    for path, kind, size, target in sorted(raw, key=lambda e: e[0].count("/")):
+        if path in entries:
+            continue
+        parts = path.split("/")[1:-1]
+        ancestors = ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+        if any(a in entries and entries[a].kind != DIR for a in ancestors):
+            continue
+        if kind == FILE:
+            entries[path] = Node(FILE, size)
+        elif kind == DIR:
+            entries[path] = Node(DIR)
+        elif kind == "opaque":
+            entries[path] = Node(DIR, opaque=True)
+        elif kind == WHITEOUT:
+            entries[path] = Node(WHITEOUT)
+        else:
+            entries[path] = Node(SYMLINK, target=target)
+    return entries
+
+
+layers_st = st.lists(
+    st.lists(_entry, max_size=10).map(_layer_entries), min_size=1, max_size=3
+)
+
+_path = st.sampled_from(PATHS)
+ops_st = st.lists(
+    st.one_of(
+        st.tuples(st.just("open"), _path, st.booleans(), st.booleans(), st.booleans(), st.booleans()),
+        st.tuples(st.just("write"), _path, st.integers(0, 16), st.integers(0, 8)),
+        st.tuples(st.just("append"), _path, st.integers(0, 8)),
+        st.tuples(st.just("read"), _path, st.integers(0, 16), st.integers(0, 8)),
+        st.tuples(st.just("truncate"), _path, st.integers(0, 16)),
+        st.tuples(st.just("unlink"), _path),
+        st.tuples(st.just("rmdir"), _path),
+        st.tuples(st.just("mkdir"), _path),
+        st.tuples(st.just("rename"), _path, _path),
+        st.tuples(st.just("rename"), _path, _path),
+        st.tuples(st.just("chmod"), _path, st.sampled_from([0o600, 0o640, 0o700, 0o755])),
+        st.tuples(st.just("link"), _path, _path),
+        st.tuples(st.just("symlink"), st.sampled_from(TARGETS), _path),
+        st.tuples(st.just("stat"), _path),
+        st.tuples(st.just("readdir"), _path),
+        st.tuples(st.just("fsync"), _path),
+    ),
+    min_size=1,
+    max_size=30,
+)
+
+
+# --------------------------------------------------------------------------- building
+
+
+def _build_layer(root: Path, entries: dict[str, Node]) -> None:
+    root.mkdir(mode=0o755)
+    for path in sorted(entries, key=lambda p: p.count("/")):
+        node = entries[path]
+        full = root / path.lstrip("/")
+        full.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        if node.kind == FILE:
+            full.write_bytes(b"L" * node.size_bytes)
+            full.chmod(node.mode)
+        elif node.kind == DIR:
+            full.mkdir(mode=0o755)
+            full.chmod(node.mode)
+            if node.opaque:
+                os.setxattr(full, "trusted.overlay.opaque", b"y")
+        elif node.kind == WHITEOUT:
+            os.mknod(full, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+        else:
+            assert node.target is not None
+            os.symlink(node.target, full)
+
+
+@contextlib.contextmanager
+def _overlay(base: Path, layers: list[dict[str, Node]], opts: str) -> Iterator[tuple[Path, Path]]:
+    """Mount an overlay of ``layers`` (top-most first); yields (mount point, upperdir)."""
+    work = Path(tempfile.mkdtemp(dir=base))
+    lowers = [work / f"l{i}" for i in range(len(layers))]
+    for path, entries in zip(lowers, layers, strict=True):
+        _build_layer(path, entries)
+    upper, wdir, mnt = work / "u", work / "w", work / "m"
+    for d in (upper, wdir, mnt):
+        d.mkdir(mode=0o755)
+    _mount(lowers, upper, wdir, mnt, opts)
+    try:
+        yield mnt, upper
+    finally:
+        _umount(mnt)
+        shutil.rmtree(work)
+
+
+# --------------------------------------------------------------------------- the kernel side
+
+
+class Kernel:
+    """Applies operations to a real directory, never following a symlink."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = os.open(root, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+
+    def close(self) -> None:
+        os.close(self.root)
+
+    @contextlib.contextmanager
+    def parent(self, path: str) -> Iterator[tuple[int, str]]:
+        parent, _, name = path.rpartition("/")
+        rel = parent.lstrip("/")
+        if not rel:
+            fd = os.dup(self.root)
+        else:
+            how = _OpenHow(
+                os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, 0, _RESOLVE_NO_SYMLINKS | _RESOLVE_BENEATH
+            )
+            fd = _check(
+                _LIBC.syscall(
+                    _SYS_OPENAT2, self.root, rel.encode(), ctypes.byref(how), ctypes.sizeof(how)
+                ),
+                parent,
+            )
+        try:
+            yield fd, name
+        finally:
+            os.close(fd)
+
+    @contextlib.contextmanager
+    def opened(self, path: str, flags: int) -> Iterator[int]:
+        with self.parent(path) as (pfd, name):
+            fd = os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=pfd)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
+
+    def apply(self, op: tuple[Any, ...]) -> object:
+        try:
+            return getattr(self, "_" + op[0])(*op[1:])
+        except OSError as e:
+            return _errname(e.errno)
+
+    @staticmethod
+    def _kind(mode: int) -> str:
+        if stat.S_ISDIR(mode):
+            return DIR
+        if stat.S_ISLNK(mode):
+            return SYMLINK
+        return FILE
+
+    def _stat(self, path: str) -> object:
+        with self.parent(path) as (pfd, name):
+            s = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+        kind = self._kind(s.st_mode)
+        return ("ok", kind, 0 if kind == DIR else s.st_size)
+
+    def _open(self, path: str, write: bool, create: bool, excl: bool, trunc: bool) -> object:
+        flags = os.O_WRONLY if write else os.O_RDONLY
+        flags |= (os.O_CREAT if create else 0) | (os.O_EXCL if excl else 0)
+        flags |= os.O_TRUNC if trunc else 0
+        with self.opened(path, flags) as fd:
+            s = os.fstat(fd)
+        kind = self._kind(s.st_mode)
+        return ("ok", kind, 0 if kind == DIR else s.st_size)
+
+    def _read(self, path: str, offset: int, nbytes: int) -> object:
+        with self.opened(path, os.O_RDONLY) as fd:
+            return ("ok", len(os.pread(fd, nbytes, offset)))
+
+    def _write(self, path: str, offset: int, nbytes: int) -> object:
+        with self.opened(path, os.O_WRONLY) as fd:
+            if nbytes:
+                os.pwrite(fd, b"w" * nbytes, offset)
+            return ("ok", os.fstat(fd).st_size)
+
+    def _append(self, path: str, nbytes: int) -> object:
+        with self.opened(path, os.O_WRONLY | os.O_APPEND) as fd:
+            if nbytes:
+                os.write(fd, b"a" * nbytes)
+            return ("ok", os.fstat(fd).st_size)
+
+    def _truncate(self, path: str, size: int) -> object:
+        with self.opened(path, os.O_WRONLY) as fd:
+            os.ftruncate(fd, size)
+        return "ok"
+
+    def _fsync(self, path: str) -> object:
+        with self.opened(path, os.O_RDONLY) as fd:
+            os.fsync(fd)
+        return "ok"
+
+    def _readdir(self, path: str) -> object:
+        with self.opened(path, os.O_RDONLY | os.O_DIRECTORY) as fd:
+            return ("ok", tuple(sorted(os.listdir(fd))))
+
+    def _unlink(self, path: str) -> object:
+        with self.parent(path) as (pfd, name):
+            os.unlink(name, dir_fd=pfd)
+        return "ok"
+
+    def _rmdir(self, path: str) -> object:
+        with self.parent(path) as (pfd, name):
+            os.rmdir(name, dir_fd=pfd)
+        return "ok"
+
+    def _mkdir(self, path: str) -> object:
+        with self.parent(path) as (pfd, name):
+            os.mkdir(name, 0o755, dir_fd=pfd)
+        return "ok"
+
+    def _symlink(self, target: str, path: str) -> object:
+        with self.parent(path) as (pfd, name):
+            os.symlink(target, name, dir_fd=pfd)
+        return "ok"
+
+    def _chmod(self, path: str, mode: int) -> object:
+        with self.parent(path) as (pfd, name):
+            ret = _LIBC.syscall(_SYS_FCHMODAT2, pfd, name.encode(), mode, _AT_SYMLINK_NOFOLLOW)
+            _check(ret, path)
+        return "ok"
+
+    def _rename(self, src: str, dst: str) -> object:
+        with self.parent(src) as (sfd, sname), self.parent(dst) as (dfd, dname):
+            os.rename(sname, dname, src_dir_fd=sfd, dst_dir_fd=dfd)
+        return "ok"
+
+    def _link(self, src: str, dst: str) -> object:
+        with self.parent(src) as (sfd, sname):
+            # link(2) resolves the source completely before it looks at the target.
+            os.stat(sname, dir_fd=sfd, follow_symlinks=False)
+            with self.parent(dst) as (dfd, dname):
+                os.link(sname, dname, src_dir_fd=sfd, dst_dir_fd=dfd, follow_symlinks=False)
+        return "ok"
+
+
+# --------------------------------------------------------------------------- the model side
+
+
+def model_apply(fs: OverlayFS | PlainFS, op: tuple[Any, ...]) -> object:
+    """Apply ``op`` to the model; returns what ``Kernel.apply`` returns for the kernel."""
+    name, args = op[0], op[1:]
+    try:
+        if name == "stat":
+            r = fs.stat(args[0])
+            return ("ok", r.kind, 0 if r.kind == DIR else r.size_bytes)
+        if name == "open":
+            path, write, create, excl, trunc = args
+            o = fs.open(path, write=write, create=create, excl=excl, trunc=trunc)
+            return ("ok", o.kind, 0 if o.kind == DIR else o.size_bytes)
+        if name == "read":
+            return ("ok", fs.read(*args).nbytes)
+        if name in ("write", "append"):
+            return ("ok", getattr(fs, name)(*args).size_bytes)
+        if name == "readdir":
+            return ("ok", fs.readdir(args[0]).names)
+        getattr(fs, name)(*args)
+    except FsError as e:
+        return e.errno
+    return "ok"
+
+
+# --------------------------------------------------------------------------- trees
+
+Row = tuple[str, int, int, str | None]
+
+
+def _kernel_tree(root: Path) -> dict[str, Row]:
+    out: dict[str, Row] = {}
+
+    def walk(rel: str) -> None:
+        for name in os.listdir(root / rel.lstrip("/") if rel else root):
+            path = f"{rel}/{name}"
+            s = os.lstat(root / path.lstrip("/"))
+            kind = Kernel._kind(s.st_mode)
+            target = os.readlink(root / path.lstrip("/")) if kind == SYMLINK else None
+            size = 0 if kind == DIR else s.st_size
+            out[path] = (kind, size, stat.S_IMODE(s.st_mode), target)
+            if kind == DIR:
+                walk(path)
+
+    walk("")
+    return dict(sorted(out.items()))
+
+
+def _model_tree(tree: dict[str, Node]) -> dict[str, Row]:
+    return {p: (n.kind, n.size_bytes, n.mode, n.target) for p, n in tree.items()}
+
+
+UpperRow = tuple[str, int, int, str | None, bool, bool, bool, str | None]
+
+
+def _xattr(path: Path, name: str) -> bytes | None:
+    try:
+        return os.getxattr(path, name, follow_symlinks=False)
+    except OSError as e:
+        if e.errno == errno.ENODATA:
+            return None
+        raise
+
+
+def _kernel_upper(upper: Path) -> dict[str, UpperRow]:
+    """The upperdir as rows: (kind, size, mode, target, opaque, metacopy, origin, redirect)."""
+    out: dict[str, UpperRow] = {}
+    for dirpath, dirnames, filenames in os.walk(upper):
+        for name in dirnames + filenames:
+            full = Path(dirpath) / name
+            path = "/" + str(full.relative_to(upper))
+            s = os.lstat(full)
+            if stat.S_ISCHR(s.st_mode) and s.st_rdev == os.makedev(0, 0):
+                out[path] = (WHITEOUT, 0, stat.S_IMODE(s.st_mode), None, False, False, False, None)
+                continue
+            kind = Kernel._kind(s.st_mode)
+            redirect = _xattr(full, "trusted.overlay.redirect")
+            out[path] = (
+                kind,
+                0 if kind == DIR else s.st_size,
+                stat.S_IMODE(s.st_mode),
+                os.readlink(full) if kind == SYMLINK else None,
+                _xattr(full, "trusted.overlay.opaque") == b"y",
+                _xattr(full, "trusted.overlay.metacopy") is not None,
+                _xattr(full, "trusted.overlay.origin") is not None,
+                redirect.decode() if redirect is not None else None,
+            )
+    return dict(sorted(out.items()))
+
+
+def _model_upper(fs: OverlayFS) -> dict[str, UpperRow]:
+    origins = fs.copied_up_paths()
+    redirects = fs.redirects()
+    return {
+        p: (n.kind, n.size_bytes, n.mode, n.target, n.opaque, n.metacopy, p in origins,
+            redirects.get(p))
+        for p, n in fs.upper_tree().items()
+    }  # fmt: skip
+
+
+# --------------------------------------------------------------------------- the tests
+
+
+def _run(kernel: Kernel, fs: OverlayFS | PlainFS, ops: list[tuple[Any, ...]]) -> None:
+    for i, op in enumerate(ops):
+        want = kernel.apply(op)
+        got = model_apply(fs, op)
+        assert got == want, f"op {i} {op}: model {got!r}, kernel {want!r}\nops: {ops}"
+
+
+def _differential(base: Path, layers: list[dict[str, Node]], ops: list[Any], opts: str) -> None:
+    metacopy = "metacopy=on" in opts
+    fs = OverlayFS(
+        LowerStack([Layer(f"l{i}", e) for i, e in enumerate(layers)]),
+        metacopy=metacopy,
+        redirect_dir="redirect_dir=on" in opts,
+    )
+    with _overlay(base, layers, opts) as (mnt, upper):
+        kernel = Kernel(mnt)
+        try:
+            assert _model_tree(fs.visible_tree()) == _kernel_tree(mnt), "lower merge differs"
+            _run(kernel, fs, ops)
+            assert _model_tree(fs.visible_tree()) == _kernel_tree(mnt), f"ops: {ops}"
+        finally:
+            kernel.close()
+        assert _model_upper(fs) == _kernel_upper(upper), f"ops: {ops}"
+
+
+_SETTINGS: Callable[[Any], Any] = settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@_SETTINGS
+@given(layers=layers_st, ops=ops_st)
+def test_overlay_matches_kernel(base_dir: Path, layers: list[dict[str, Node]], ops: list[Any]) -> None:
+    """With redirect_dir and metacopy off, every outcome, the view and the upperdir match."""
+    _differential(base_dir, layers, ops, OFF)
+
+
+@_SETTINGS
+@given(layers=layers_st, ops=ops_st)
+def test_overlay_matches_kernel_metacopy_redirect(
+    base_dir: Path, layers: list[dict[str, Node]], ops: list[Any]
+) -> None:
+    """With metacopy and redirect_dir on, every outcome, the view and the upperdir match."""
+    _differential(base_dir, layers, ops, ON)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=ops_st)
+def test_plainfs_matches_kernel(base_dir: Path, ops: list[Any]) -> None:
+    """PlainFS gives the same outcomes and tree as a real directory."""
+    work = Path(tempfile.mkdtemp(dir=base_dir))
+    kernel = Kernel(work)
+    fs = PlainFS()
+    try:
+        _run(kernel, fs, ops)
+        assert _model_tree(fs.visible_tree()) == _kernel_tree(work), f"ops: {ops}"
+    finally:
+        kernel.close()
+        shutil.rmtree(work)
+
+
+def test_whiteout_and_copy_up_on_disk(base_dir: Path) -> None:
+    """Writing a lower file copies it whole with an origin xattr; unlinking leaves a 0:0 device."""
+    layers = [{"/a/b": Node(FILE, 10), "/c": Node(FILE, 4)}]
+    ops: list[Any] = [("write", "/a/b", 0, 1), ("unlink", "/c")]
+    _differential(base_dir, layers, ops, OFF)
+    fs = OverlayFS(LowerStack([Layer("l0", layers[0])]))
+    for op in ops:
+        model_apply(fs, op)
+    assert _model_upper(fs) == {
+        "/a": (DIR, 0, 0o755, None, False, False, True, None),
+        "/a/b": (FILE, 10, 0o644, None, False, False, True, None),
+        "/c": (WHITEOUT, 0, 0, None, False, False, False, None),
+    }

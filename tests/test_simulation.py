@@ -1,0 +1,147 @@
+"""End-to-end: scenarios run, results are deterministic, and the headline rules show."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+import storsim
+from storsim.cli import main, result_json
+from storsim.stats import SUMMARY_COLUMNS
+
+SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
+def test_shipped_scenario_runs(path: Path, tmp_path: Path) -> None:
+    """Every shipped scenario runs from the command line and writes its JSON summary."""
+    out = tmp_path / "summary.json"
+    assert main(["run", str(path), "--json", str(out), "--quiet"]) == 0
+    data = json.loads(out.read_text())
+    assert data["storage"], "a scenario that exercises no storage choice"
+    for choice, row in data["storage"].items():
+        assert choice in storsim.STORAGE_CHOICES
+        assert set(row) == {
+            "ops", "latency_ms", "throughput_ops_s", "bytes_read", "bytes_written",
+            "copy_ups", "copy_up_bytes", "errors", "data_lost_bytes",
+        }  # fmt: skip
+
+
+def test_same_seed_same_bytes(tmp_path: Path) -> None:
+    """The same scenario and seed give byte-identical JSON; another seed differs."""
+    path = str(SCENARIOS[0].parent / "ch06-lab.yaml")
+    outs = []
+    for i, seed in enumerate(["1", "1", "2"]):
+        out = tmp_path / f"{i}.json"
+        assert main(["run", path, "--seed", seed, "--json", str(out), "--quiet"]) == 0
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    assert outs[0] != outs[2]
+
+
+def test_ch06_lab_semantics() -> None:
+    """The lab: the read-only config refuses writes, the bind hides the image's config,
+    the writable layer's log is lost at rm, and the volume's database is not."""
+    result = storsim.simulate(storsim.load_scenario(SCENARIOS[0].parent / "ch06-lab.yaml"))
+    ops = result.ops
+    config_writes = ops[(ops["workload"] == "try to change the config (read-only)")]
+    assert set(config_writes["outcome"]) == {"EROFS"}
+    assert set(config_writes["storage"]) == {"local_bind"}
+    config = result.mounts[result.mounts["target"] == "/app/config"]
+    assert config["container"].tolist() == ["todo-1", "todo-1"]  # run, rm, run again
+    assert config["hidden_entries"].tolist() == [2, 2]  # the image's config.json, logging.json
+    rm = result.events[result.events["action"] == "rm"]
+    assert len(rm) == 1
+    assert rm["storage"].iloc[0] == "writable_layer"
+    assert rm["data_lost_bytes"].iloc[0] > 0  # the request log in the writable layer
+    summary = result.summary.set_index("storage")
+    assert summary.loc["volume", "data_lost_bytes"] == 0
+    assert summary.loc["writable_layer", "data_lost_bytes"] == rm["data_lost_bytes"].iloc[0]
+    assert summary.loc["volume", "errors"] == 0
+    assert list(result.summary.columns) == list(SUMMARY_COLUMNS)
+
+
+def test_copy_up_happens_once_per_container(tiny: dict[str, Any]) -> None:
+    """Three 4 KiB writes to a 64 MiB image file: the first copies 64 MiB up, later ones don't."""
+    tiny["services"]["web"]["deploy"] = {"replicas": 2}
+    result = storsim.simulate(storsim.load_scenario(tiny))
+    writes = result.ops[result.ops["op"] == "write"].sort_values(["container", "t_start"])
+    per = writes.groupby("container", observed=True)["copy_up_bytes"].apply(list).to_dict()
+    assert per == {"web-1": [64 * 2**20, 0, 0], "web-2": [64 * 2**20, 0, 0]}
+    assert set(writes["storage"]) == {"writable_layer"}
+    first, later = writes["latency_s"].iloc[0], writes["latency_s"].iloc[1]
+    assert first > 100 * later  # the copy-up dominates the first write
+
+
+def test_copy_up_time_grows_with_file_size(tiny: dict[str, Any]) -> None:
+    """The first write's latency grows about linearly with the lower file's size."""
+    latencies = []
+    for size in ("16 MiB", "64 MiB", "256 MiB"):
+        tiny["images"]["app"]["layers"][0]["files"]["/data/big.db"] = size
+        ops = storsim.simulate(storsim.load_scenario(tiny)).ops
+        latencies.append(ops[ops["op"] == "write"]["latency_s"].iloc[0])
+    assert latencies[0] < latencies[1] < latencies[2]
+    assert latencies[2] / latencies[1] == pytest.approx(4, rel=0.15)
+
+
+def test_volume_placement_avoids_copy_up(tiny: dict[str, Any]) -> None:
+    """Compared placements: on a volume the same writes copy nothing up."""
+    tiny["compare"] = {"path": "/data", "choices": ["image_layer", "volume", "tmpfs"]}
+    result = storsim.simulate(storsim.load_scenario(tiny))
+    assert result.comparison is not None
+    comp = result.comparison.set_index("placement")
+    assert comp.loc["image_layer", "copy_up_bytes"] == 64 * 2**20
+    assert comp.loc["volume", "copy_up_bytes"] == 0
+    assert comp.loc["tmpfs", "copy_up_bytes"] == 0
+    assert comp.loc["volume", "mean_ms"] < comp.loc["image_layer", "mean_ms"]
+
+
+def test_result_json_matches_summary(tiny: dict[str, Any]) -> None:
+    """The JSON has one entry per summary row with the same numbers."""
+    result = storsim.simulate(storsim.load_scenario(tiny))
+    data = result_json(result)
+    assert list(data["storage"]) == result.summary["storage"].tolist()
+    row = result.summary.iloc[0]
+    entry = data["storage"][row["storage"]]
+    assert entry["ops"] == row["ops"]
+    assert entry["latency_ms"]["p99"] == pytest.approx(row["p99_ms"])
+
+
+def test_bad_scenario_exits_2_with_one_line(tmp_path: Path, capsys: Any) -> None:
+    """A broken scenario: exit code 2, one line on stderr, no output file written."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nimages: {}\nservices: {}\n")
+    out = tmp_path / "out.json"
+    assert main(["run", str(bad), "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"storsim: {bad}:2: images: must have at least 1 item")
+    assert not out.exists()
+
+
+def test_schema_command(capsys: Any) -> None:
+    """`storsim schema` prints a JSON Schema."""
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["title"] == "storsim scenario"
+
+
+def test_public_api_is_sorted_and_complete() -> None:
+    """storsim.__all__ is sorted and every name in it exists."""
+    assert storsim.__all__ == sorted(storsim.__all__)
+    for name in storsim.__all__:
+        assert hasattr(storsim, name)
+
+
+def test_ops_frame_columns(tiny: dict[str, Any]) -> None:
+    """Every operation record has the documented columns."""
+    ops = storsim.simulate(storsim.load_scenario(tiny)).ops
+    assert isinstance(ops, pd.DataFrame)
+    assert list(ops.columns) == [
+        "t_start", "t_end", "container", "service", "workload", "op", "path", "storage",
+        "nbytes", "outcome", "copied_up", "copy_up_bytes", "layers_visited", "latency_s",
+    ]  # fmt: skip

@@ -46,8 +46,13 @@ Model choices (simplifications, on purpose):
 Kernel behaviour found by the differential test (``tests/test_fs_kernel.py``, Linux 6.18,
 ``index=off``) and modelled here, beyond the textbook rules:
 
-- ``mkdir`` never makes an opaque directory, even in a merged parent, *unless* it replaces
-  a whiteout that is in the upper layer (``ovl_create_over_whiteout``).
+- ``mkdir`` makes an opaque directory when it replaces a whiteout that is in the upper
+  layer (``ovl_create_over_whiteout``) and, only with ``redirect_dir=on``, whenever the
+  parent is merged (has a lower part). With ``redirect_dir=off`` a new directory in a
+  merged parent is not opaque, and its later lookups keep consulting the lowers.
+- A directory that lives in one layer only (no upper part, one lower) is read straight
+  from that layer: ``readdir`` lists the whiteouts in it, as ghost names that ``stat``
+  reports as ENOENT; ``rmdir`` ignores them. Merged directories filter whiteouts out.
 - A directory that has no lower part, renamed into a merged directory, is marked opaque
   (so that a lower entry of the same name can never leak into it).
 - With ``redirect_dir``, renaming a merged or lower directory stores a redirect: the old name
@@ -986,8 +991,11 @@ class _Tree:
         pd = self._up_dir(parent)
         entry: _Entry
         if kind == DIR:
-            # Only a directory that replaces an upper whiteout is made opaque.
-            entry = _Dir(mode, opaque=over_whiteout, vis=1 if over_whiteout else vis)
+            # Over an upper whiteout a new directory must hide what is below. With
+            # redirect_dir the kernel also makes every new directory in a merged parent
+            # opaque, which spares later lookups the lowers (ovl_create_upper).
+            opaque = over_whiteout or (self.redirect_dir and pr.lp is not None)
+            entry = _Dir(mode, opaque=opaque, vis=1 if opaque else vis)
         elif kind == SYMLINK:
             assert target is not None
             entry = _Inode(SYMLINK, len(target.encode()), 0o777, target)
@@ -1406,7 +1414,14 @@ class _Tree:
             raise FsError("ENOTDIR", p)
         vis = 1 if r.d is not None else 0
         if r.lp is not None and r.le is not None:
-            vis += len(r.le.stack)
+            stack = r.le.stack
+            vis += len(stack)
+            if r.d is None and len(stack) == 1:
+                # The kernel reads a directory that lives in one layer only straight from
+                # that layer, whiteouts and all (ovl_dir_is_real): ghost names that stat
+                # then reports as ENOENT.
+                raw = self.lower.layers[stack[0] - 1]._children.get(r.lp, ())
+                return Listing(tuple(sorted(raw)), vis)
         return Listing(tuple(self._names(r)), vis)
 
     # ---------------------------------------------------------------- introspection

@@ -99,7 +99,7 @@ def simulate(scenario: Scenario, *, seed: int | None = None, compare: bool = Tru
                 variant = placement_variant(scenario, choice, server)
                 sub = _run_once(variant, seed)
                 label = f"{choice}:{server}" if server and len(servers) > 1 else choice
-                rows.append(_aggregate(_under(sub.ops, c.path), sub.events, label))
+                rows.append(_aggregate(_under(sub.ops, c.path), sub.events, label, sub.sim_time_s))
         comparison = pd.DataFrame(rows)
         result = dataclasses.replace(result, comparison=comparison)
     return result
@@ -111,10 +111,12 @@ def _under(ops: pd.DataFrame, path: str) -> pd.DataFrame:
     return ops[(paths == path) | paths.str.startswith(prefix)]
 
 
-def _aggregate(ops: pd.DataFrame, events: pd.DataFrame, choice: str) -> dict[str, Any]:
+def _aggregate(
+    ops: pd.DataFrame, events: pd.DataFrame, choice: str, span_s: float
+) -> dict[str, Any]:
     """Summary of the operations on the compared path, whatever storage served them."""
     merged = ops.assign(storage="image_layer")  # one group, whatever served each op
-    row = summarize_ops(merged, None)
+    row = summarize_ops(merged, None, span_s=span_s or None)
     out: dict[str, Any] = {"placement": choice}
     if len(row):
         out.update(row.iloc[0].drop(labels=["storage"]).to_dict())

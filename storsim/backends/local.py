@@ -52,9 +52,14 @@ class LocalBackend:
         if result is None:  # the operation failed in the semantic model: the syscall only
             yield self._env.timeout(delay)
             return
-        if (self.fs_key, path) not in host.metadata_seen:
-            host.metadata_seen.add((self.fs_key, path))
-            yield from self._disk.meta()  # cold lookup: the inode comes from disk
+        seen = host.metadata_seen
+        if (self.fs_key, path) not in seen:  # cold lookup: directory block and inode
+            seen.add((self.fs_key, path))
+            parent = (self.fs_key, path.rpartition("/")[0] or "/")
+            if parent not in seen:
+                seen.add(parent)
+                yield from self._disk.meta()
+            yield from self._disk.meta()
         if op in _READS:
             yield from self.read_data(self.fs_key, path, offset, nbytes)
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s

@@ -51,12 +51,9 @@ class OverlayBackend(LocalBackend):
         visited = getattr(result, "layers_visited", 1) or 1
         if path not in self._dentries:
             self._dentries.add(path)
-            seen = host.metadata_seen
-            key = (self.lower_key, path)
-            if key not in seen:
-                seen.add(key)
-                for _ in range(visited):  # each layer directory's block from disk
-                    yield from self._disk.meta()
+            reads = self._cold_reads(path, visited, found=result is not None)
+            for _ in range(reads):  # the kernel consults the layers one after another
+                yield from self._disk.meta()
             yield self._env.timeout(visited * host.lookup_per_layer_s)
         if result is None:
             yield self._env.timeout(host.syscall_s)
@@ -77,6 +74,26 @@ class OverlayBackend(LocalBackend):
         # The upper layer: an ordinary local file system. Its lookups were charged above.
         self._host.metadata_seen.add((self.fs_key, path))
         yield from super().charge(op, path, result, nbytes, offset)
+
+    def _cold_reads(self, path: str, visited: int, *, found: bool) -> int:
+        """Metadata blocks a first lookup of ``path`` must read from disk.
+
+        The parent's directory in each layer consulted is read once per host (the host's
+        dcache then answers later lookups in it, negative ones included), and the inode
+        found is read once. Directory 0 is this container's upper, the rest the image's.
+        """
+        seen = self._host.metadata_seen
+        parent = path.rpartition("/")[0] or "/"
+        reads = 0
+        for j in range(visited):
+            key = (self.fs_key, parent) if j == 0 else (self.lower_key, f"{parent}#{j}")
+            if key not in seen:
+                seen.add(key)
+                reads += 1
+        if found and (self.lower_key, path) not in seen:
+            seen.add((self.lower_key, path))
+            reads += 1
+        return reads
 
     def _copy_up(self, path: str, nbytes: int, source_layer: int) -> ProcessGen:
         done = self._env.event()

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
+from storsim.conflicts import ConflictTracker
 from storsim.devices import Disk, PageCache, RemoteServer
 from storsim.records import Recorder
 
@@ -44,3 +45,4 @@ class SimContext:
     rng: np.random.Generator
     recorder: Recorder
     host: Host
+    tracker: ConflictTracker

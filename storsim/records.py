@@ -31,6 +31,10 @@ class IoRecord(NamedTuple):
     copied_up: bool  # this operation triggered an overlay copy-up
     copy_up_bytes: int
     layers_visited: int  # layer directories a cold lookup consulted (0 when cached)
+    lost_updates: int  # updates by others that this read-modify-write overwrote
+    torn: bool  # this write or append was damaged by a concurrent writer
+    stale: bool  # this read was served from a cache older than the latest write
+    lock_wait_s: float  # for "lock" rows: time spent waiting for the lock (else 0)
 
 
 class EventRecord(NamedTuple):
@@ -60,6 +64,10 @@ _IO_DTYPES = {
     "copied_up": "bool",
     "copy_up_bytes": "int64",
     "layers_visited": "int64",
+    "lost_updates": "int64",
+    "torn": "bool",
+    "stale": "bool",
+    "lock_wait_s": "float64",
 }
 
 

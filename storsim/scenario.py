@@ -186,6 +186,9 @@ class RemoteSpec(_Spec):
     attr_cache_min: Duration | None = None
     attr_cache_max: Duration | None = None
     unsupported: list[Op] | None = None
+    # what flock/fcntl do: "nlm" (NFS lock manager) or "brl" (SMB byte-range locks) lock
+    # on the server; "local" (NFS nolock, CIFS nobrl) only on the client; "none" fails
+    locks: Literal["nlm", "brl", "local", "none"] | None = None
 
     @field_validator("profile")
     @classmethod
@@ -434,10 +437,13 @@ class Step(_Spec):
     op: Op
     path: str | None = None  # defaults to the workload's path
     size: SizeSpec | None = None  # bytes to read/write/append, new size for truncate
-    offset: Literal["random", "start", "end"] | Size = "random"
+    # where a read or write starts: "same" = the byte range of this iteration's previous
+    # read or write (a read-modify-write writes back what it read)
+    offset: Literal["random", "start", "end", "same"] | Size = "random"
     flags: Literal["r", "r+", "w", "a"] = "r"  # for open: as fopen(3) modes
     to: str | None = None  # destination of rename and link, the link path of symlink
     mode: Annotated[int, Field(ge=0, le=0o7777)] = 0o640  # for chmod
+    think: Duration = 0.0  # the application's own time after this step (e.g. the "modify")
 
     @model_validator(mode="after")
     def _needs_destination(self) -> Step:
@@ -462,6 +468,15 @@ class WorkloadSpec(_Spec):
     rate: Rate | None = None
     threads: Annotated[int, Field(gt=0, le=100_000)] | None = None
     think: Duration = 0.0
+    # Application locking around each iteration: flock(2) on the whole file, or an
+    # fcntl(2) byte-range lock on the range of the iteration's first read or write.
+    lock: Literal["none", "flock", "fcntl"] = "none"
+    # Appends open the file with O_APPEND (atomic on one kernel [K7]); false: the
+    # application seeks to the end and then writes, which races with other appenders.
+    o_append: bool = True
+    # Keep files open between iterations: no open() to revalidate a distributed mount's
+    # caches (close-to-open), so reads may be served stale from the client cache [K9].
+    keep_open: bool = False
     count: Annotated[int, Field(gt=0)] | None = None
     duration: Duration | None = None
     start: Duration = 0.0
@@ -472,9 +487,13 @@ class WorkloadSpec(_Spec):
             raise ValueError("give either rate (open loop) or threads (closed loop), not both")
         if self.rate is not None and self.rate <= 0:
             raise ValueError("rate must be > 0")
+        data_seen = False
         for i, step in enumerate(self.ops):
             if step.path is None and self.path is None:
                 raise ValueError(f"ops[{i}] has no path and the workload has no default path")
+            if step.offset == "same" and not data_seen:
+                raise ValueError(f"ops[{i}] has offset 'same' but no read or write before it")
+            data_seen = data_seen or step.op in ("read", "write")
         return self
 
 

@@ -25,6 +25,7 @@ from storsim.backends.overlay import OverlayBackend
 from storsim.backends.remote import RemoteBackend
 from storsim.backends.tmpfs import TmpfsBackend
 from storsim.backends.volume import VolumeBackend
+from storsim.conflicts import ConflictTracker
 from storsim.context import Host, SimContext
 from storsim.devices import Disk, PageCache, RemoteServer
 from storsim.fs import ContainerView, FsError, Layer, LowerStack, Mount, Node, OverlayFS, PlainFS
@@ -122,7 +123,8 @@ def _aggregate(
         out.update(row.iloc[0].drop(labels=["storage"]).to_dict())
     else:
         out["ops"] = 0
-    out["data_lost_bytes"] = int(events["data_lost_bytes"].sum()) if len(events) else 0
+    for column in ("data_lost_bytes", "orphaned_volumes", "orphaned_bytes"):
+        out[column] = int(events[column].sum()) if len(events) else 0
     return out
 
 
@@ -297,6 +299,7 @@ def _host(scenario: Scenario, env: simpy.Environment, rng: np.random.Generator) 
                     "server_bytes_per_s": spec.server_bandwidth,
                     "attr_cache_min_s": spec.attr_cache_min,
                     "attr_cache_max_s": spec.attr_cache_max,
+                    "locks": spec.locks,
                     "unsupported_ops": frozenset(spec.unsupported)
                     if spec.unsupported is not None
                     else None,
@@ -331,7 +334,6 @@ class _World:
             _populate(fs, scenario.sources.get(name), content_rng)
             self.volumes[name] = fs
         self.binds: dict[str, PlainFS] = {}
-        self.remote_versions: dict[str, dict[str, int]] = {}
         for svc in scenario.services.values():
             for m in svc.mounts:
                 if m.type == "bind" and m.source is not None and m.source not in self.binds:
@@ -352,6 +354,7 @@ def _run_once(scenario: Scenario, seed: int) -> Result:
         rng=np.random.default_rng(device_seq),
         recorder=Recorder(),
         host=_host(scenario, env, np.random.default_rng(device_seq.spawn(1)[0])),
+        tracker=ConflictTracker(env),
     )
     world = _World(scenario, ctx, world_seq)
     service_seeds = world.workload_seeds.spawn(len(scenario.services))
@@ -441,9 +444,8 @@ def _create(
                     unsupported=server.params.unsupported_ops,
                     unsupported_errno=server.params.unsupported_errno,
                 )
-                versions = world.remote_versions.setdefault(m.source, {})
                 backends[m.target] = RemoteBackend(
-                    env, host, server, ("remote", m.source), versions
+                    env, host, server, ("remote", m.source), ctx.tracker, id(fs)
                 )
             else:
                 mount = Mount(m.target, fs, "local_bind", read_only=m.read_only)
@@ -547,12 +549,14 @@ def _lifecycle(
                     fs.clear()
             if event.action == "rm":
                 lost = run.view.root.upper_bytes()
-                orphaned = sum(_bytes(fs) for fs in anonymous)
-                rec.event(
-                    EventRecord(
-                        env.now, name, sname, "rm", "writable_layer", lost, len(anonymous), orphaned
+                rec.event(EventRecord(env.now, name, sname, "rm", "writable_layer", lost, 0, 0))
+                if anonymous:  # `docker rm` without -v leaves anonymous volumes behind
+                    orphaned = sum(_bytes(fs) for fs in anonymous)
+                    rec.event(
+                        EventRecord(
+                            env.now, name, sname, "rm", "volume", 0, len(anonymous), orphaned
+                        )
                     )
-                )
                 run = None
                 anonymous, tmpfs = [], []
 

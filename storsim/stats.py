@@ -15,7 +15,14 @@ import pandas as pd
 
 from storsim.scenario import STORAGE_CHOICES
 
-__all__ = ["SUMMARY_COLUMNS", "errors_by_errno", "summarize_by_service", "summarize_ops"]
+__all__ = [
+    "CONFLICT_COLUMNS",
+    "LIFECYCLE_COLUMNS",
+    "SUMMARY_COLUMNS",
+    "errors_by_errno",
+    "summarize_by_service",
+    "summarize_ops",
+]
 
 #: Columns of :func:`summarize_ops`, in order.
 SUMMARY_COLUMNS: tuple[str, ...] = (
@@ -32,8 +39,24 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "copy_ups",
     "copy_up_bytes",
     "errors",
+    "lost_updates",
+    "torn_writes",
+    "stale_reads",
+    "lock_waits",
+    "lock_wait_p50_ms",
+    "lock_wait_p99_ms",
+    "lock_errors",
     "data_lost_bytes",
+    "orphaned_volumes",
+    "orphaned_bytes",
 )
+
+#: The conflict columns of the summary, and the lifecycle ones.
+CONFLICT_COLUMNS: tuple[str, ...] = (
+    "lost_updates", "torn_writes", "stale_reads", "lock_waits",
+    "lock_wait_p50_ms", "lock_wait_p99_ms", "lock_errors",
+)  # fmt: skip
+LIFECYCLE_COLUMNS: tuple[str, ...] = ("data_lost_bytes", "orphaned_volumes", "orphaned_bytes")
 
 _READS = ("read",)
 _WRITES = ("write", "append", "create")
@@ -56,19 +79,20 @@ def summarize_ops(
     """
     if span_s is None:
         span_s = float(ops["t_end"].max() - ops["t_start"].min()) if len(ops) else 0.0
-    lost = (
-        events.groupby("storage", observed=True)["data_lost_bytes"].sum()
-        if events is not None and len(events)
-        else pd.Series(dtype="int64")
-    )
+    if events is not None and len(events):
+        life = events.groupby("storage", observed=True)[list(LIFECYCLE_COLUMNS)].sum()
+    else:
+        life = pd.DataFrame(columns=list(LIFECYCLE_COLUMNS))
     rows: list[dict[str, Any]] = []
     groups = dict(tuple(ops.groupby("storage", observed=True))) if len(ops) else {}
     for storage in STORAGE_CHOICES:
         group = groups.get(storage)
-        lost_bytes = int(lost.get(storage, 0))
-        if group is None and lost_bytes == 0:
+        lifecycle = {
+            c: int(life.at[storage, c]) if storage in life.index else 0 for c in LIFECYCLE_COLUMNS
+        }
+        if group is None and not any(lifecycle.values()):
             continue
-        rows.append(_row(storage, group, span_s, lost_bytes))
+        rows.append(_row(storage, group, span_s) | lifecycle)
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
@@ -97,20 +121,25 @@ def _services(events: pd.DataFrame | None) -> set[str]:
     return set(events["service"].astype(str)) if events is not None and len(events) else set()
 
 
-def _row(storage: str, g: pd.DataFrame | None, span_s: float, lost: int) -> dict[str, Any]:
+def _row(storage: str, g: pd.DataFrame | None, span_s: float) -> dict[str, Any]:
+    nan = float("nan")
     if g is None or len(g) == 0:
-        nan = float("nan")
-        return dict(
-            zip(
-                SUMMARY_COLUMNS,
-                (storage, 0, nan, nan, nan, nan, nan, 0.0, 0, 0, 0, 0, 0, lost),
-                strict=True,
-            )
-        )
+        row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, 0)
+        row.update(storage=storage, throughput_ops_s=0.0)
+        for c in ("mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms"):
+            row[c] = nan
+        row["lock_wait_p50_ms"] = row["lock_wait_p99_ms"] = nan
+        return row
     ms = g["latency_s"].to_numpy() * 1e3
     p50, p95, p99 = np.percentile(ms, [50, 95, 99])
     ok = g["outcome"] == "ok"
     op = g["op"]
+    locks = g[op == "lock"]
+    # lock-wait percentiles are over the acquisitions that had to wait: the others
+    # waited 0 and would hide the wait in the median
+    waits = locks["lock_wait_s"].to_numpy()
+    waits = waits[waits > 0] * 1e3
+    w50, w99 = np.percentile(waits, [50, 99]) if len(waits) else (nan, nan)
     return {
         "storage": storage,
         "ops": len(g),
@@ -119,13 +148,19 @@ def _row(storage: str, g: pd.DataFrame | None, span_s: float, lost: int) -> dict
         "p95_ms": float(p95),
         "p99_ms": float(p99),
         "max_ms": float(ms.max()),
-        "throughput_ops_s": len(g) / span_s if span_s > 0 else float("nan"),
+        "throughput_ops_s": len(g) / span_s if span_s > 0 else nan,
         "bytes_read": int(g.loc[ok & op.isin(_READS), "nbytes"].sum()),
         "bytes_written": int(g.loc[ok & op.isin(_WRITES), "nbytes"].sum()),
         "copy_ups": int(g["copied_up"].sum()),
         "copy_up_bytes": int(g["copy_up_bytes"].sum()),
         "errors": int((~ok).sum()),
-        "data_lost_bytes": lost,
+        "lost_updates": int(g["lost_updates"].sum()),
+        "torn_writes": int(g["torn"].sum()),
+        "stale_reads": int(g["stale"].sum()),
+        "lock_waits": len(waits),
+        "lock_wait_p50_ms": float(w50),
+        "lock_wait_p99_ms": float(w99),
+        "lock_errors": int((locks["outcome"] != "ok").sum()),
     }
 
 

@@ -257,46 +257,116 @@ class _Workload:
 
     def iteration(self, i: int, thread: int) -> ProcessGen:
         default = self.default_paths.choose(i, thread) if self.default_paths else None
+        it = _Iteration()
         for k, step in enumerate(self.spec.ops):
             if not self.run.running or self.run.generation != self.generation:
-                return
+                break
             chooser = self.step_paths[k]
             path = chooser.choose(i, thread) if chooser is not None else default
             if path is None:  # a glob that matches nothing: nothing to operate on
                 continue
-            yield from self.operate(step, path, k, i, thread)
+            go_on = yield from self.operate(step, path, k, i, thread, it)
+            if not go_on:
+                break
+            if step.think:
+                yield self.env.timeout(step.think)
+        if it.lock is not None:
+            yield from self.unlock(it)
+
+    # --- locks -------------------------------------------------------------------------
+
+    def lock(self, it: _Iteration, path: str, offset: int, nbytes: int) -> Any:
+        """Take the workload's lock on ``path`` before the iteration's first data step.
+
+        Returns:
+            False if the lock cannot be taken (the mount refuses locks): the iteration
+            is abandoned, as an application whose lock call fails abandons its update.
+        """
+        env, run = self.env, self.run
+        mount, inner = run.view.resolve(path)
+        target = mount.target if mount is not None else None
+        backend = run.backends[target]
+        file_key = (id(mount.fs) if mount is not None else id(run.view.root), inner)
+        semantics = backend.lock_semantics
+        storage = mount.storage if mount is not None else "writable_layer"
+        t0 = env.now
+        if semantics == "none":
+            yield from backend.lock_cost()
+            self._record(t0, "lock", path, storage, 0, "ENOLCK", None, 0, False, False, 0.0)
+            return False
+        if semantics == "local":  # emulated on the client: excludes only this container
+            scope: tuple[object, ...] = ("client", run.name, file_key)
+        else:  # one kernel (host), or the server's lock manager (nlm, brl)
+            scope = ("shared", file_key)
+        key = (*scope, "file") if self.spec.lock == "flock" else (*scope, offset, nbytes)
+        yield from backend.lock_cost()
+        resource = self.ctx.tracker.lock(key)
+        request = resource.request()
+        waited_from = env.now
+        yield request
+        wait = env.now - waited_from
+        it.lock = (resource, request, backend)
+        if semantics in ("nlm", "brl"):
+            backend.revalidate(inner)  # a lock makes the NFS client revalidate its cache
+        self._record(t0, "lock", path, storage, 0, "ok", None, 0, False, False, wait)
+        return True
+
+    def unlock(self, it: _Iteration) -> ProcessGen:
+        assert it.lock is not None
+        resource, request, backend = it.lock
+        it.lock = None
+        resource.release(request)
+        yield from backend.lock_cost()
 
     # --- one operation -----------------------------------------------------------------
 
-    def operate(self, step: Step, path: str, k: int, i: int, thread: int) -> ProcessGen:
+    def operate(self, step: Step, path: str, k: int, i: int, thread: int, it: _Iteration) -> Any:
+        """Decide, time and record one operation; returns False to abandon the iteration."""
         env = self.env
-        t_start = env.now
-        view = self.run.view
+        run = self.run
+        view = run.view
         op = step.op
         nbytes = 0
         offset = 0
         result: Any = None
         outcome = "ok"
         target = path
+        tracker = self.ctx.tracker
+        mount, inner = view.resolve(path)
+        storage_fs = mount.fs if mount is not None else view.root
+        file_key = (id(storage_fs), inner)
+        data = op in ("read", "write", "append")
+        if data:
+            try:
+                size = view.stat(path).size_bytes
+            except FsError:
+                size = 0
+            if step.offset == "same" and it.last is not None:
+                offset, nbytes = it.last
+            elif op == "append":
+                nbytes = self.sizes[k]()
+                offset = size
+            else:
+                nbytes = self.sizes[k]()
+                offset = self._offset(step, size, nbytes, write=op != "read")
+            if self.spec.lock != "none" and it.lock is None and not it.lock_failed:
+                ok = yield from self.lock(it, path, offset, nbytes)
+                if not ok:
+                    it.lock_failed = True
+                    return False
+            it.last = (offset, nbytes)
+        t_start = env.now
         try:
             if op == "read":
-                size = view.stat(path).size_bytes
-                n = self.sizes[k]()
-                offset = self._offset(step, size, n, write=False)
-                result = view.read(path, offset, n)
+                result = view.read(path, offset, nbytes)
                 nbytes = result.nbytes
             elif op == "write":
                 opened = view.open(path, write=True, create=True)
-                n = self.sizes[k]()
-                offset = self._offset(step, opened.size_bytes, n, write=True)
-                result = _merge(opened, view.write(path, offset, n))
-                nbytes = n
+                result = _merge(opened, view.write(path, offset, nbytes))
             elif op == "append":
                 opened = view.open(path, write=True, create=True)
-                n = self.sizes[k]()
                 offset = opened.size_bytes
-                result = _merge(opened, view.append(path, n))
-                nbytes = n
+                result = _merge(opened, view.append(path, nbytes))
             elif op == "create":
                 result = view.open(path, write=True, create=True, excl=True)
                 n = self.sizes[k]() if step.size is not None else 0
@@ -306,10 +376,7 @@ class _Workload:
             elif op == "open":
                 flags = step.flags
                 result = view.open(
-                    path,
-                    write=flags != "r",
-                    create=flags in ("w", "a"),
-                    trunc=flags == "w",
+                    path, write=flags != "r", create=flags in ("w", "a"), trunc=flags == "w"
                 )
             elif op == "stat":
                 result = view.stat(path)
@@ -321,28 +388,77 @@ class _Workload:
                 result = view.chmod(path, step.mode)
             elif op in ("rename", "link"):
                 assert step.to is not None
-                target = step.to.format(i=i, thread=thread, replica=self.run.replica)
+                target = step.to.format(i=i, thread=thread, replica=run.replica)
                 result = getattr(view, op)(path, target)
             elif op == "symlink":
                 assert step.to is not None
-                target = step.to.format(i=i, thread=thread, replica=self.run.replica)
+                target = step.to.format(i=i, thread=thread, replica=run.replica)
                 result = view.symlink(path, target)
                 path = target
+                mount, inner = view.resolve(path)
             else:  # unlink, mkdir, rmdir, fsync
                 result = getattr(view, op)(path)
         except FsError as error:
             outcome = error.errno
             result = None
-        mount, inner = view.resolve(path)
-        backend = self.run.backends[mount.target if mount is not None else None]
+        backend = run.backends[mount.target if mount is not None else None]
         storage = view.storage_of(path, result)
-        yield from backend.charge(op, inner, result, nbytes, offset)
+        lost = 0
+        torn = False
+        stale = False
+        remote = storage == "distributed_bind"
+        ok = result is not None
+        if ok and op == "write":
+            torn = tracker.start_write(file_key, run.name, offset, nbytes, shared=remote)
+        elif ok and op == "append":
+            token = tracker.start_append(file_key)
+        if remote:
+            served = yield from backend.charge(
+                op, inner, result, nbytes, offset, keep_open=self.spec.keep_open
+            )
+        else:
+            served = None
+            yield from backend.charge(op, inner, result, nbytes, offset)
+        if ok and op == "read":
+            stale = served is not None and served < tracker.version(file_key)
+            it.seen[(file_key, offset, nbytes)] = tracker.read(file_key, offset, nbytes, served)
+        elif ok and op == "write":
+            tracker.end_write(file_key, run.name, offset, nbytes)
+            seen = it.seen.pop((file_key, offset, nbytes), None)
+            lost = tracker.commit(file_key, offset, nbytes, seen)
+            if remote:
+                backend.wrote(inner, tracker.version(file_key))
+        elif ok and op == "append":
+            if not self.spec.o_append:
+                mode = "racy"
+            else:
+                mode = "per_client" if remote else "atomic"
+            torn = tracker.end_append(file_key, run.name, token, mode=mode)
+            if remote:
+                backend.wrote(inner, tracker.version(file_key))
+        self._record(t_start, op, path, storage, nbytes, outcome, result, lost, torn, stale, 0.0)
+        return True
+
+    def _record(
+        self,
+        t_start: float,
+        op: str,
+        path: str,
+        storage: str,
+        nbytes: int,
+        outcome: str,
+        result: Any,
+        lost: int,
+        torn: bool,
+        stale: bool,
+        lock_wait_s: float,
+    ) -> None:
         copy_bytes = getattr(result, "copy_up_bytes", 0) or 0
         copied = bool(getattr(result, "copied_up", False) or copy_bytes)
         visited = getattr(result, "layers_visited", 0) or 0
         self.ctx.recorder.io(
             t_start,
-            env.now,
+            self.env.now,
             self.run.name,
             self.run.service,
             self.name,
@@ -354,6 +470,10 @@ class _Workload:
             copied,
             copy_bytes,
             visited,
+            lost,
+            torn,
+            stale,
+            lock_wait_s,
         )
 
     def _offset(self, step: Step, size: int, n: int, *, write: bool) -> int:
@@ -362,11 +482,21 @@ class _Workload:
             return 0
         if spec == "end":
             return size if write else max(size - n, 0)
-        if spec == "random":
+        if spec in ("random", "same"):
             span = max(size - n, 0)
             align = max(min(n, 4096), 1)
             return int(self.rand.uniform() * (span // align + 1)) * align
         return int(spec)
+
+
+@dataclass(slots=True)
+class _Iteration:
+    """State of one iteration: what it read, its last byte range, the lock it holds."""
+
+    seen: dict[tuple[object, int, int], int] = field(default_factory=dict)
+    last: tuple[int, int] | None = None
+    lock: tuple[simpy.Resource, Any, Any] | None = None
+    lock_failed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ def test_shipped_scenario_runs(path: Path, tmp_path: Path) -> None:
         assert choice in storsim.STORAGE_CHOICES
         assert set(row) == {
             "ops", "latency_ms", "throughput_ops_s", "bytes_read", "bytes_written",
-            "copy_ups", "copy_up_bytes", "errors", "data_lost_bytes",
+            "copy_ups", "copy_up_bytes", "errors", "data_lost_bytes", "conflicts", "lifecycle",
         }  # fmt: skip
 
 
@@ -143,5 +143,6 @@ def test_ops_frame_columns(tiny: dict[str, Any]) -> None:
     assert isinstance(ops, pd.DataFrame)
     assert list(ops.columns) == [
         "t_start", "t_end", "container", "service", "workload", "op", "path", "storage",
-        "nbytes", "outcome", "copied_up", "copy_up_bytes", "layers_visited", "latency_s",
+        "nbytes", "outcome", "copied_up", "copy_up_bytes", "layers_visited",
+        "lost_updates", "torn", "stale", "lock_wait_s", "latency_s",
     ]  # fmt: skip

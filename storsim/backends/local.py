@@ -44,6 +44,13 @@ class LocalBackend:
         self.fs_key = fs_key  # identifies this file system in the host's caches
         self._dirty: dict[str, int] = {}
 
+    #: what a lock does on this file system: excludes every process on the host
+    lock_semantics: ClassVar[str] = "host"
+
+    def lock_cost(self) -> ProcessGen:
+        """Time of one flock/fcntl call on a local file system: a syscall."""
+        yield self._env.timeout(self._host.syscall_s)
+
     # The hot path: one timeout for all CPU and memory time of the operation, plus a
     # device access only when the operation really reaches the disk.
     def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> ProcessGen:

@@ -27,6 +27,12 @@ class TmpfsBackend:
         self._env = env
         self._host = host
 
+    lock_semantics: ClassVar[str] = "host"
+
+    def lock_cost(self) -> ProcessGen:
+        """Time of one flock/fcntl call: a syscall."""
+        yield self._env.timeout(self._host.syscall_s)
+
     def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> ProcessGen:
         host = self._host
         delay = host.syscall_s

@@ -457,7 +457,8 @@ class WorkloadSpec(_Spec):
 
     Each iteration runs ``ops`` in order. Paths are glob patterns over the container's
     files at workload start (``/usr/lib/*``), exact paths, or templates for new files
-    with ``{i}`` (iteration), ``{thread}`` and ``{replica}``.
+    with ``{i}`` (iteration), ``{thread}``, ``{replica}``, ``{run}`` (the replica's n-th
+    ``docker run``) and ``{start}`` (the n-th start of this container).
     """
 
     name: str | None = None
@@ -467,7 +468,10 @@ class WorkloadSpec(_Spec):
     ops: Annotated[list[Step], Field(min_length=1)]
     rate: Rate | None = None
     threads: Annotated[int, Field(gt=0, le=100_000)] | None = None
-    think: Duration = 0.0
+    think: Duration = 0.0  # closed loop: each thread's pause between iterations (mean)
+    # exponential (the convention of closed queueing models, and what keeps independent
+    # clients from marching in lockstep) or fixed
+    think_dist: Literal["exponential", "fixed"] = "exponential"
     # Application locking around each iteration: flock(2) on the whole file, or an
     # fcntl(2) byte-range lock on the range of the iteration's first read or write.
     lock: Literal["none", "flock", "fcntl"] = "none"

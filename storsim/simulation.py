@@ -60,6 +60,8 @@ class Result:
         comparison: with a ``compare:`` section, one row per candidate storage choice for
             the compared path (``placement`` column, then the summary columns of the
             operations on that path); otherwise None.
+        records: the final value of every record that workloads read-modify-wrote or
+            wrote (``path``, ``offset``, ``nbytes``, ``value``: increments that survived).
         sim_time_s: simulated seconds when the run ended.
     """
 
@@ -72,6 +74,7 @@ class Result:
     errors: pd.DataFrame
     mounts: pd.DataFrame
     comparison: pd.DataFrame | None
+    records: pd.DataFrame
     sim_time_s: float
 
 
@@ -381,6 +384,14 @@ def _run_once(scenario: Scenario, seed: int) -> Result:
             columns=["container", "target", "storage", "source", "read_only", "hidden_entries"],
         ),
         comparison=None,
+        records=pd.DataFrame(
+            [
+                (key[1], offset, nbytes, value)
+                for key, ranges in ctx.tracker.snapshot().items()
+                for (offset, nbytes), value in sorted(ranges.items())
+            ],
+            columns=["path", "offset", "nbytes", "value"],
+        ),
         sim_time_s=float(env.now),
     )
 
@@ -514,6 +525,7 @@ def _lifecycle(
     anonymous: list[PlainFS] = []
     tmpfs: list[PlainFS] = []
     starts = 0
+    runs = 0
 
     def start() -> None:
         nonlocal starts
@@ -531,6 +543,8 @@ def _lifecycle(
             yield env.timeout(event.at - env.now)
         if event.action == "run":
             run, anonymous, tmpfs = _create(world, sname, svc, replica, name)
+            run.run_index = runs
+            runs += 1
             rec.event(EventRecord(env.now, name, sname, "run", "", 0, 0, 0))
             start()
         elif event.action == "start":

@@ -138,7 +138,18 @@ class ContainerRun:
     backends: dict[str | None, Any]  # mount target (None = the root overlay) -> backend
     running: bool = True
     generation: int = 0  # bumped at each stop, so that workloads of an old start end
+    run_index: int = 0  # this is the replica's n-th `docker run` (from 0)
     _matches: dict[str, list[str]] = field(default_factory=dict)
+
+    def fill(self, template: str, iteration: int, thread: int) -> str:
+        """A path template with ``{i}``, ``{thread}``, ``{replica}``, ``{run}``, ``{start}``."""
+        return template.format(
+            i=iteration,
+            thread=thread,
+            replica=self.replica,
+            run=self.run_index,
+            start=self.generation,
+        )
 
     def matches(self, pattern: str) -> list[str]:
         """Files matching a glob pattern, listed once per run (``*`` also matches ``/``)."""
@@ -170,7 +181,7 @@ class _Paths:
     def choose(self, iteration: int, thread: int) -> str | None:
         pattern = self._pattern
         if "{" in pattern:
-            return pattern.format(i=iteration, thread=thread, replica=self._run.replica)
+            return self._run.fill(pattern, iteration, thread)
         if not _GLOB.search(pattern):
             return pattern
         candidates = self._run.matches(pattern)
@@ -247,13 +258,14 @@ class _Workload:
         if self.spec.start:
             yield env.timeout(self.spec.start)
         think = self.spec.think
+        exponential = self.spec.think_dist == "exponential"
         while True:
             i = self.take()
             if i is None:
                 return
             yield from self.iteration(i, thread)
             if think:
-                yield env.timeout(think)
+                yield env.timeout(think * self.rand.exponential() if exponential else think)
 
     def iteration(self, i: int, thread: int) -> ProcessGen:
         default = self.default_paths.choose(i, thread) if self.default_paths else None
@@ -388,11 +400,11 @@ class _Workload:
                 result = view.chmod(path, step.mode)
             elif op in ("rename", "link"):
                 assert step.to is not None
-                target = step.to.format(i=i, thread=thread, replica=run.replica)
+                target = run.fill(step.to, i, thread)
                 result = getattr(view, op)(path, target)
             elif op == "symlink":
                 assert step.to is not None
-                target = step.to.format(i=i, thread=thread, replica=run.replica)
+                target = run.fill(step.to, i, thread)
                 result = view.symlink(path, target)
                 path = target
                 mount, inner = view.resolve(path)
@@ -408,6 +420,7 @@ class _Workload:
         stale = False
         remote = storage == "distributed_bind"
         ok = result is not None
+        version_before = tracker.version(file_key)
         if ok and op == "write":
             torn = tracker.start_write(file_key, run.name, offset, nbytes, shared=remote)
         elif ok and op == "append":
@@ -420,7 +433,9 @@ class _Workload:
             served = None
             yield from backend.charge(op, inner, result, nbytes, offset)
         if ok and op == "read":
-            stale = served is not None and served < tracker.version(file_key)
+            # stale: older than what was committed before the read began (a commit that
+            # lands while the reply is on its way is concurrent, not stale)
+            stale = served is not None and served < version_before
             it.seen[(file_key, offset, nbytes)] = tracker.read(file_key, offset, nbytes, served)
         elif ok and op == "write":
             tracker.end_write(file_key, run.name, offset, nbytes)
@@ -429,10 +444,8 @@ class _Workload:
             if remote:
                 backend.wrote(inner, tracker.version(file_key))
         elif ok and op == "append":
-            if not self.spec.o_append:
-                mode = "racy"
-            else:
-                mode = "per_client" if remote else "atomic"
+            # O_APPEND is atomic on one kernel; an NFS client only emulates it [K7]
+            mode = "racy" if not self.spec.o_append else "per_client" if remote else "atomic"
             torn = tracker.end_append(file_key, run.name, token, mode=mode)
             if remote:
                 backend.wrote(inner, tracker.version(file_key))

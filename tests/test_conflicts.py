@@ -1,0 +1,387 @@
+"""Concurrent writers: lost updates, torn writes, stale reads and locks, from interleavings."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from scipy import stats as sstats
+
+import storsim
+from storsim.conflicts import ConflictTracker
+
+
+def writers(
+    *,
+    replicas: int = 2,
+    threads: int = 1,
+    lock: str = "none",
+    think: str = "2 ms",
+    records: int = 1,
+    mount: str = "shared:/data",
+    count: int = 40,
+    remote: dict[str, Any] | None = None,
+    rate: str | None = None,
+) -> dict[str, Any]:
+    """A scenario: replicas doing read-modify-write increments of records of one file."""
+    workload: dict[str, Any] = {
+        "name": "increment",
+        "path": "/data/counters.db",
+        "lock": lock,
+        "count": count,
+        "ops": [
+            {"op": "read", "size": "4 KiB", "think": think},
+            {"op": "write", "offset": "same"},
+        ],
+    }
+    if rate is None:
+        workload["threads"] = threads
+        workload["think"] = "1 ms"
+    else:
+        workload["rate"] = rate
+    data: dict[str, Any] = {
+        "name": "writers",
+        "seed": 1,
+        "images": {"app": {"layers": [{"dirs": ["/data"]}]}},
+        "volumes": {"shared": {}},
+        "sources": {},
+        "services": {"w": {"image": "app", "deploy": {"replicas": replicas}, "workload": workload}},
+    }
+    if mount.startswith("shared:"):
+        data["sources"]["shared"] = {"files": {"/counters.db": records * 4096}}
+        data["services"]["w"]["volumes"] = [mount]
+    elif mount.startswith("nas:"):
+        data["host"] = {"remotes": {"nas": remote or {"profile": "nfs"}}}
+        data["sources"]["nas:/export"] = {"files": {"/counters.db": records * 4096}}
+        data["services"]["w"]["volumes"] = ["nas:/export:/data"]
+        del data["volumes"]
+    else:  # the container's own writable layer: the file ships in the image
+        data["images"]["app"]["layers"][0]["files"] = {"/data/counters.db": records * 4096}
+        del data["volumes"], data["sources"]
+    return data
+
+
+def run(data: dict[str, Any], seed: int | None = None) -> storsim.Result:
+    return storsim.simulate(storsim.load_scenario(data), seed=seed)
+
+
+def increments(result: storsim.Result) -> int:
+    ops = result.ops
+    return int(((ops["op"] == "write") & (ops["outcome"] == "ok")).sum())
+
+
+def test_tracker_counts_a_lost_update_exactly() -> None:
+    """Two overlapping read-modify-writes: the second write loses the first's update."""
+    t = ConflictTracker(env=None)  # type: ignore[arg-type]
+    a = t.read("f", 0, 8)
+    b = t.read("f", 0, 8)
+    assert t.commit("f", 0, 8, a) == 0
+    assert t.commit("f", 0, 8, b) == 1
+    assert t.value("f", 0, 8) == 1  # two increments performed, one survived
+    assert t.commit("f", 0, 8, t.read("f", 0, 8)) == 0
+    assert t.value("f", 0, 8) == 2
+
+
+def test_tracker_stale_read_sees_the_old_value() -> None:
+    """A read at an older file version returns the value that version had."""
+    t = ConflictTracker(env=None)  # type: ignore[arg-type]
+    t.commit("f", 0, 8, t.read("f", 0, 8))
+    t.commit("f", 0, 8, t.read("f", 0, 8))
+    assert t.read("f", 0, 8, version=1) == 1
+    assert t.read("f", 0, 8, version=2) == 2
+    assert t.commit("f", 0, 8, t.read("f", 0, 8, version=1)) == 1
+
+
+def test_tracker_appends() -> None:
+    """Racing appends tear unless atomic; O_APPEND over NFS is atomic only within a client."""
+    t = ConflictTracker(env=None)  # type: ignore[arg-type]
+    a, b = t.start_append("f"), t.start_append("f")
+    assert (t.end_append("f", "c1", a, mode="racy"), t.end_append("f", "c2", b, mode="racy")) == (
+        False,
+        True,
+    )
+    a, b = t.start_append("f"), t.start_append("f")
+    assert not t.end_append("f", "c1", a, mode="atomic")
+    assert not t.end_append("f", "c2", b, mode="atomic")
+    a, b, c = t.start_append("f"), t.start_append("f"), t.start_append("f")
+    assert not t.end_append("f", "c1", a, mode="per_client")
+    assert not t.end_append("f", "c1", b, mode="per_client")
+    assert t.end_append("f", "c2", c, mode="per_client")
+
+
+def test_unlocked_writers_lose_updates_and_locked_ones_do_not() -> None:
+    """Four unlocked replicas lose updates on a volume; with flock or fcntl none are lost."""
+    unlocked = run(writers(replicas=4))
+    assert unlocked.summary.set_index("storage").loc["volume", "lost_updates"] > 0
+    for lock in ("flock", "fcntl"):
+        locked = run(writers(replicas=4, lock=lock))
+        row = locked.summary.set_index("storage").loc["volume"]
+        assert row["lost_updates"] == 0
+        assert row["lock_waits"] > 0
+        assert locked.records["value"].sum() == increments(locked) == 4 * 40
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    replicas=st.integers(1, 4),
+    threads=st.integers(1, 3),
+    lock=st.sampled_from(["none", "flock", "fcntl"]),
+    think=st.sampled_from(["0 ms", "1 ms", "5 ms"]),
+    records=st.integers(1, 4),
+    mount=st.sampled_from(["shared:/data", "image", "nas"]),
+    seed=st.integers(0, 2**16),
+)
+def test_increments_are_conserved(
+    replicas: int, threads: int, lock: str, think: str, records: int, mount: str, seed: int
+) -> None:
+    """final values + lost updates == increments performed; one writer or working locks lose
+    nothing; nothing is counted twice."""
+    data = writers(
+        replicas=replicas,
+        threads=threads,
+        lock=lock,
+        think=think,
+        records=records,
+        mount="nas:" if mount == "nas" else mount,
+        count=10,
+    )
+    result = run(data, seed)
+    done = increments(result)
+    lost = int(result.ops["lost_updates"].sum())
+    assert result.records["value"].sum() + lost == done
+    assert (result.ops.loc[result.ops["op"] != "write", "lost_updates"] == 0).all()
+    if mount != "nas":  # one kernel serialises writes to a file (inode lock)
+        assert not result.ops["torn"].any()
+    single_writer = replicas == 1 and threads == 1
+    if single_writer or lock != "none":
+        assert lost == 0
+
+
+@pytest.mark.parametrize("rate", [5.0, 10.0])
+def test_lost_updates_match_the_poisson_closed_form(rate: float) -> None:
+    """Two writers with Poisson-spaced read-modify-write cycles of fixed length w on one record:
+    a cycle loses the net change that other commits made in its window. Commits arrive at
+    rate 2*lambda (Poisson superposition) and each changes the value by 1 - (its own lost
+    updates), so L = 2*lambda*w*(1 - L), i.e. L = r / (1 + r) with r = 2*lambda*w."""
+    per_cycle = []
+    windows = []
+    for seed in range(12):
+        data = writers(replicas=2, think="10 ms", count=400, rate=f"{rate}/s", mount="image")
+        # one record in a tmpfs-like fast store: put it on a volume on tmpfs disk
+        data["images"]["app"]["layers"][0]["files"] = {}
+        data["volumes"] = {"shared": {}}
+        data["sources"] = {"shared": {"files": {"/counters.db": 4096}}}
+        data["services"]["w"]["volumes"] = ["shared:/data"]
+        data["host"] = {"disk": "tmpfs"}
+        result = run(data, seed)
+        ops = result.ops
+        writes = ops[ops["op"] == "write"]
+        reads = ops[ops["op"] == "read"]
+        per_cycle.append(writes["lost_updates"].mean())
+        windows.append(float(writes["t_end"].mean() - reads["t_end"].mean()))
+    r = 2 * rate * float(np.mean(windows))
+    expected = r / (1 + r)
+    mean = float(np.mean(per_cycle))
+    half = (
+        sstats.t.ppf(0.995, len(per_cycle) - 1)
+        * np.std(per_cycle, ddof=1)
+        / math.sqrt(len(per_cycle))
+    )
+    assert abs(mean - expected) <= half, (mean, expected, half)
+    assert mean == pytest.approx(expected, rel=0.1)
+
+
+def test_more_writers_and_longer_think_lose_more() -> None:
+    """Lost updates grow with the number of writers and with the read-to-write time."""
+    lost = {
+        (n, think): int(run(writers(replicas=n, think=think, count=60)).ops["lost_updates"].sum())
+        for n in (2, 6)
+        for think in ("0.5 ms", "4 ms")
+    }
+    assert lost[(2, "0.5 ms")] < lost[(6, "0.5 ms")]
+    assert lost[(2, "0.5 ms")] < lost[(2, "4 ms")]
+    assert lost[(6, "0.5 ms")] < lost[(6, "4 ms")]
+
+
+def test_nfs_locks_cost_round_trips_and_nolock_loses_updates() -> None:
+    """On NFS, locks work through the lock manager at a round trip each; under nolock they
+    exclude only within a client, and containers on different nodes lose updates."""
+    nlm = run(writers(replicas=3, lock="fcntl", mount="nas:", count=30))
+    local = run(
+        writers(
+            replicas=3,
+            lock="fcntl",
+            mount="nas:",
+            count=30,
+            remote={"profile": "nfs", "locks": "local"},
+        )
+    )
+    none = run(
+        writers(
+            replicas=3,
+            lock="fcntl",
+            mount="nas:",
+            count=30,
+            remote={"profile": "nfs", "locks": "none"},
+        )
+    )
+    nlm_row = nlm.summary.set_index("storage").loc["distributed_bind"]
+    assert nlm_row["lost_updates"] == 0
+    locks = nlm.ops[nlm.ops["op"] == "lock"]
+    assert (locks["latency_s"] >= 0.5e-3).all()  # at least one round trip to the lock manager
+    assert local.summary.set_index("storage").loc["distributed_bind", "lost_updates"] > 0
+    none_row = none.summary.set_index("storage").loc["distributed_bind"]
+    assert none_row["lock_errors"] == 3 * 30
+    assert (none.ops["op"] == "write").sum() == 0  # every update was abandoned
+
+
+def test_stale_reads_on_nfs_with_files_kept_open() -> None:
+    """A reader that keeps the file open reads stale data from its client cache; reopening
+    (close-to-open) never does."""
+    data = writers(replicas=1, mount="nas:", count=200, think="0 ms")
+    data["services"]["w"]["workload"]["think"] = "20 ms"
+    reader = {
+        "image": "app",
+        "volumes": ["nas:/export:/data"],
+        "workload": {
+            "path": "/data/counters.db",
+            "rate": "100/s",
+            "count": 400,
+            "keep_open": True,
+            "ops": [{"op": "read", "size": "4 KiB", "offset": "start"}],
+        },
+    }
+    data["services"]["r"] = reader
+    kept = run(data)
+    reads = kept.ops[(kept.ops["service"] == "r")]
+    assert reads["stale"].sum() > 0
+    reader["workload"]["keep_open"] = False
+    reopened = run(data)
+    assert reopened.ops["stale"].sum() == 0
+
+
+def test_appends_without_o_append_tear() -> None:
+    """Appenders that seek to the end and write race on the offset; O_APPEND appenders on a
+    local volume never tear; O_APPEND across NFS clients does."""
+
+    def appenders(o_append: bool, nfs: bool) -> storsim.Result:
+        data = writers(replicas=3, mount="nas:" if nfs else "shared:/data", count=100)
+        data["services"]["w"]["workload"] = {
+            "path": "/data/log",
+            "rate": "200/s",
+            "count": 100,
+            "o_append": o_append,
+            "ops": [{"op": "append", "size": "256 KiB"}],
+        }
+        return run(data)
+
+    assert appenders(o_append=False, nfs=False).ops["torn"].sum() > 0
+    assert appenders(o_append=True, nfs=False).ops["torn"].sum() == 0
+    assert appenders(o_append=True, nfs=True).ops["torn"].sum() > 0
+
+
+def test_lifecycle_counts_lost_and_orphaned_data() -> None:
+    """rm loses the writable layer, stop loses tmpfs, and each run's anonymous volume is
+    orphaned at rm, while the named volume keeps its data."""
+    path = Path(__file__).parent.parent / "scenarios" / "lifecycle.yaml"
+    result = storsim.simulate(storsim.load_scenario(path))
+    s = result.summary.set_index("storage")
+    ops = result.ops
+    created = ops[(ops["op"] == "create") & (ops["outcome"] == "ok")]
+    by_workload = created.groupby("workload", observed=True)["nbytes"].sum()
+    run1 = created[created["t_start"] < 20]
+    assert s.loc["writable_layer", "data_lost_bytes"] == by_workload["writable layer"] - int(
+        created[(created["workload"] == "writable layer") & (created["t_start"] >= 20)][
+            "nbytes"
+        ].sum()
+    )
+    assert s.loc["volume", "orphaned_volumes"] == 1
+    assert s.loc["volume", "orphaned_bytes"] == int(
+        run1[run1["workload"] == "anonymous volume"]["nbytes"].sum()
+    )
+    assert s.loc["volume", "data_lost_bytes"] == 0
+    assert s.loc["local_bind", "data_lost_bytes"] == 0
+    tmpfs_before_rm = created[(created["workload"] == "tmpfs") & (created["t_start"] < 20)]
+    assert s.loc["tmpfs", "data_lost_bytes"] == int(tmpfs_before_rm["nbytes"].sum())
+
+
+# --- against real processes on a real shared directory -----------------------------------
+
+
+def _increment(path: str, count: int, think_s: float, lock: bool) -> None:
+    import fcntl
+
+    for _ in range(count):
+        with open(path, "r+b") as handle:
+            if lock:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            value = int(handle.read() or b"0")
+            if think_s:
+                time.sleep(think_s)
+            handle.seek(0)
+            handle.write(b"%012d" % (value + 1))
+            handle.flush()
+            os.fsync(handle.fileno())
+            if lock:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _real_lost(tmp_path: Path, writers_n: int, think_s: float, lock: bool) -> int:
+    path = tmp_path / f"counter-{writers_n}-{think_s}-{lock}"
+    path.write_bytes(b"%012d" % 0)
+    count = 30
+    ctx = multiprocessing.get_context("fork")
+    procs = [
+        ctx.Process(target=_increment, args=(str(path), count, think_s, lock))
+        for _ in range(writers_n)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    return writers_n * count - int(path.read_bytes())
+
+
+def test_model_agrees_with_real_processes(tmp_path: Path) -> None:
+    """Real processes incrementing a shared file lose updates without flock and none with it;
+    the model agrees on which settings lose updates and on the direction of the change
+    with more writers and longer think time."""
+    real = {
+        (n, think, lock): _real_lost(tmp_path, n, think, lock)
+        for n, think, lock in [
+            (2, 0.002, False),
+            (4, 0.002, False),
+            (4, 0.006, False),
+            (4, 0.002, True),
+        ]
+    }
+    model = {
+        (n, think, lock): int(
+            run(
+                writers(
+                    replicas=n,
+                    think=f"{think * 1000} ms",
+                    lock="flock" if lock else "none",
+                    count=30,
+                )
+            )
+            .ops["lost_updates"]
+            .sum()
+        )
+        for n, think, lock in real
+    }
+    for key in real:
+        assert (real[key] > 0) == (model[key] > 0), (key, real, model)
+    assert real[(4, 0.002, True)] == 0
+    assert real[(2, 0.002, False)] < real[(4, 0.002, False)]
+    assert model[(2, 0.002, False)] < model[(4, 0.002, False)]
+    assert real[(4, 0.002, False)] <= real[(4, 0.006, False)]
+    assert model[(4, 0.002, False)] <= model[(4, 0.006, False)]

@@ -908,7 +908,12 @@ def _valid_keys(data: Any, path: Sequence[str | int]) -> list[str]:
             model = field.annotation if field is not None else None
         elif get_origin(model) is dict:
             model = get_args(model)[1]
-        node = node[part] if isinstance(node, dict | list) else None
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int):
+            node = node[part]
+        else:
+            node = None
     model = _unwrap(model, node)
     if isinstance(model, type) and issubclass(model, BaseModel):
         return sorted(model.model_fields)

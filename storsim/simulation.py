@@ -123,7 +123,7 @@ def _aggregate(
     row = summarize_ops(merged, None, span_s=span_s or None)
     out: dict[str, Any] = {"placement": choice}
     if len(row):
-        out.update(row.iloc[0].drop(labels=["storage"]).to_dict())
+        out.update({str(k): v for k, v in row.iloc[0].drop(labels=["storage"]).items()})
     else:
         out["ops"] = 0
     for column in ("data_lost_bytes", "orphaned_volumes", "orphaned_bytes"):
@@ -271,31 +271,33 @@ def _populate(fs: PlainFS, content: Content | None, rng: np.random.Generator) ->
     fs.populate(entries)
 
 
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    """The overrides a scenario gives (None means: keep the profile's value)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
 def _host(scenario: Scenario, env: simpy.Environment, rng: np.random.Generator) -> Host:
     h = scenario.host
     base = profiles.DISK_PROFILES[h.disk.profile]
     disk_params = dataclasses.replace(
         base,
-        **{
-            k: v
-            for k, v in {
+        **_given(
+            {
                 "latency_s": h.disk.latency,
                 "read_bytes_per_s": h.disk.read_bandwidth,
                 "write_bytes_per_s": h.disk.write_bandwidth,
                 "queue_depth": h.disk.queue_depth,
                 "service": h.disk.service,
-            }.items()
-            if v is not None
-        },
+            }
+        ),
     )
     cache_params = dataclasses.replace(profiles.PAGE_CACHE, size_bytes=h.page_cache)
     remotes: dict[str, RemoteServer] = {}
     for name, spec in h.remotes.items():
         params = dataclasses.replace(
             profiles.REMOTE_PROFILES[spec.profile],
-            **{
-                k: v
-                for k, v in {
+            **_given(
+                {
                     "rtt_s": spec.rtt,
                     "link_bytes_per_s": spec.bandwidth,
                     "server_queue_depth": spec.server_queue_depth,
@@ -306,9 +308,8 @@ def _host(scenario: Scenario, env: simpy.Environment, rng: np.random.Generator) 
                     "unsupported_ops": frozenset(spec.unsupported)
                     if spec.unsupported is not None
                     else None,
-                }.items()
-                if v is not None
-            },
+                }
+            ),
         )
         remotes[name] = RemoteServer(env, params, rng, name)
     return Host(

@@ -88,7 +88,8 @@ def summarize_ops(
     for storage in STORAGE_CHOICES:
         group = groups.get(storage)
         lifecycle = {
-            c: int(life.at[storage, c]) if storage in life.index else 0 for c in LIFECYCLE_COLUMNS
+            c: int(life.loc[storage, c]) if storage in life.index else 0  # type: ignore[arg-type]
+            for c in LIFECYCLE_COLUMNS
         }
         if group is None and not any(lifecycle.values()):
             continue

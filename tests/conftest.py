@@ -59,3 +59,23 @@ def write_yaml(tmp_path: Path) -> Any:
         return path
 
     return write
+
+
+SHIPPED = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+
+
+class _ShippedResults(dict[str, Any]):
+    """Results of the shipped scenarios, each simulated once per test session, on demand."""
+
+    def __missing__(self, stem: str) -> Any:
+        import storsim
+
+        path = next(p for p in SHIPPED if p.stem == stem)
+        result = self[stem] = storsim.simulate(storsim.load_scenario(path))
+        return result
+
+
+@pytest.fixture(scope="session")
+def shipped_results() -> dict[str, Any]:
+    """Shipped scenario stem -> its Result (default seed), simulated once per session."""
+    return _ShippedResults()

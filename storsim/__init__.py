@@ -13,8 +13,10 @@ reports latency, errors, copy-ups and data lost.
 from importlib.metadata import PackageNotFoundError, version
 
 from storsim.errors import ModelError, ScenarioError, StorsimError
+from storsim.report import report
 from storsim.scenario import STORAGE_CHOICES, Scenario, load_scenario, scenario_schema
 from storsim.simulation import Result, simulate
+from storsim.sweep import summarize, sweep
 
 try:
     __version__ = version("storsim")
@@ -30,6 +32,9 @@ __all__ = [
     "StorsimError",
     "__version__",
     "load_scenario",
+    "report",
     "scenario_schema",
     "simulate",
+    "summarize",
+    "sweep",
 ]

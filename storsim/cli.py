@@ -21,6 +21,7 @@ import pandas as pd
 
 from storsim import __version__
 from storsim.errors import StorsimError
+from storsim.report import report
 from storsim.scenario import load_scenario, scenario_schema
 from storsim.simulation import Result, simulate
 
@@ -71,7 +72,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", metavar="FILE", help="write the summary as JSON ('-' for stdout)")
     run.add_argument("--quiet", action="store_true", help="do not print the table")
+    run.add_argument(
+        "--report", metavar="FILE.html", help="also write a self-contained HTML report"
+    )
     run.set_defaults(func=_cmd_run)
+
+    _add_sweep_parser(sub)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.set_defaults(func=_cmd_schema)
@@ -93,9 +99,154 @@ def _cmd_run(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
         else:
             _write_atomic(args.json, text)
+    if args.report:
+        report(result, args.report)
     if not args.quiet and args.json != "-":
         print_summary(result, sys.stdout)
     return 0
+
+
+def _add_sweep_parser(sub: Any) -> None:
+    sweep = sub.add_parser(
+        "sweep", help="run a scenario over a grid of values and print means with 95%% CIs"
+    )
+    sweep.add_argument("scenario", help="scenario YAML file")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="PATH=V1,V2,...",
+        help="values of one parameter, read as YAML, e.g. "
+        "--grid services.web.deploy.replicas=1,2,4 (repeatable: every combination runs)",
+    )
+    sweep.add_argument(
+        "--replications", type=_positive, default=1, metavar="R", help="runs per grid point"
+    )
+    sweep.add_argument(
+        "--jobs", type=_positive, default=None, metavar="N", help="processes (default: all CPUs)"
+    )
+    sweep.add_argument(
+        "--executor",
+        type=_executor,
+        default=None,
+        metavar="process|serial|dask[=ADDRESS]",
+        help="a local process pool (default), this process, a Dask LocalCluster, or the "
+        "Dask scheduler at ADDRESS",
+    )
+    sweep.add_argument(
+        "--out",
+        metavar="FILE",
+        help="append each finished run to this JSON-lines file; a rerun skips the runs in it",
+    )
+    sweep.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report")
+    sweep.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help="override a value of the base scenario (repeatable)",
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no progress line")
+    sweep.set_defaults(func=_cmd_sweep)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return value
+
+
+def _executor(text: str) -> str:
+    if text in ("process", "serial", "dask") or (text.startswith("dask=") and len(text) > 5):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"must be process, serial, dask or dask=ADDRESS (got {text!r})"
+    )
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    # Imported here: `storsim run` should not pay for the sweep machinery.
+    from storsim.sweep import parse_grid, summarize, sweep
+
+    scenario = load_scenario(args.scenario, overrides=args.overrides)
+    grid = parse_grid(args.grid)
+    frame = sweep(
+        scenario,
+        grid,
+        replications=args.replications,
+        executor=args.executor,
+        jobs=args.jobs,
+        progress=not args.quiet,
+        out=args.out,
+    )
+    summary = summarize(frame)
+    print_sweep_summary(summary, list(grid), sys.stdout)
+    if args.report:
+        from storsim.sweep_report import sweep_report
+
+        sweep_report(frame, args.report, scenario=scenario)
+    failed = frame[frame["error"].notna()]
+    if len(failed):
+        first = failed.iloc[0]
+        point = ", ".join(f"{p}={first[p]}" for p in grid) or "the scenario"
+        print(
+            f"storsim: {len(failed)} of {frame['seed'].nunique()} runs "
+            f"failed; first: {point}, seed {first['seed']}: {first['error']}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+#: The metrics :func:`print_sweep_summary` shows: (column, heading).
+_SWEEP_METRICS = (
+    ("ops", "ops"),
+    ("mean_ms", "mean ms"),
+    ("p50_ms", "p50 ms"),
+    ("p99_ms", "p99 ms"),
+    ("throughput_ops_s", "ops/s"),
+    ("copy_ups", "copy-ups"),
+    ("errors", "errors"),
+)
+
+
+def print_sweep_summary(summary: pd.DataFrame, params: Sequence[str], out: TextIO) -> None:
+    """Print a :func:`storsim.summarize` table: mean +-95% CI half-width per metric."""
+    placement = "placement" in summary.columns
+    metrics = [(c, h) for c, h in _SWEEP_METRICS if f"{c}_mean" in summary.columns]
+    header = [*params, "storage", *(["placement"] if placement else []), "runs"]
+    header += [h for _, h in metrics]
+    rows = []
+    for r in summary.to_dict("records"):
+        row = [str(r[p]) for p in params]
+        row.append(_text(r["storage"]))
+        if placement:
+            row.append(_text(r["placement"]))
+        row.append(f"{r['runs']}" + (f" ({r['failed']} failed)" if r["failed"] else ""))
+        for column, _ in metrics:
+            mean, high = float(r[f"{column}_mean"]), float(r[f"{column}_ci_high"])
+            text = _ms(mean) if column.endswith("_ms") else _count(mean)
+            half = high - mean
+            if math.isfinite(half) and half > 1e-9 * abs(mean):  # not float noise
+                text += " ±" + (_ms(half) if column.endswith("_ms") else _count(half))
+            row.append(text)
+        rows.append(row)
+    _table(rows, header, out)
+
+
+def _text(value: Any) -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def _count(x: float) -> str:
+    if not math.isfinite(x):
+        return "-"
+    return f"{x:.0f}" if x == round(x) or abs(x) >= 100 else f"{x:.1f}"
 
 
 def _write_atomic(path: str, text: str) -> None:
@@ -103,6 +254,10 @@ def _write_atomic(path: str, text: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".storsim-", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600): give it the mode a plain open() would
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(tmp, path)
@@ -141,6 +296,22 @@ def result_json(result: Result) -> dict[str, Any]:
             "copy_up_bytes": _num(row["copy_up_bytes"]),
             "errors": {str(e): _num(c) for e, c in zip(mine["errno"], mine["count"], strict=True)},
             "data_lost_bytes": _num(row["data_lost_bytes"]),
+            "conflicts": {
+                "lost_updates": _num(row["lost_updates"]),
+                "torn_writes": _num(row["torn_writes"]),
+                "stale_reads": _num(row["stale_reads"]),
+                "lock_waits": _num(row["lock_waits"]),
+                "lock_wait_ms": {
+                    "p50": _num(row["lock_wait_p50_ms"]),
+                    "p99": _num(row["lock_wait_p99_ms"]),
+                },
+                "lock_errors": _num(row["lock_errors"]),
+            },
+            "lifecycle": {
+                "data_lost_bytes": _num(row["data_lost_bytes"]),
+                "orphaned_volumes": _num(row["orphaned_volumes"]),
+                "orphaned_bytes": _num(row["orphaned_bytes"]),
+            },
         }
     out: dict[str, Any] = {
         "scenario": result.scenario.name,
@@ -230,12 +401,45 @@ _HEADER = [
 ]  # fmt: skip
 
 
+_CONFLICT_HEADER = [
+    "lost updates", "torn", "stale reads", "lock waits", "wait p50 ms", "wait p99 ms",
+    "lock errors", "data lost", "orphaned vols", "orphaned",
+]  # fmt: skip
+
+
+def _conflict_table(df: pd.DataFrame, first: str, out: TextIO) -> None:
+    """Conflicts and lifecycle per row, printed only when something happened."""
+    cols = ["lost_updates", "torn_writes", "stale_reads", "lock_waits", "lock_errors"]
+    cols += ["data_lost_bytes", "orphaned_volumes"]
+    if not len(df) or not df[cols].to_numpy().any():
+        return
+    rows = [
+        [
+            str(r[first]),
+            str(int(r["lost_updates"])),
+            str(int(r["torn_writes"])),
+            str(int(r["stale_reads"])),
+            str(int(r["lock_waits"])),
+            _ms(r["lock_wait_p50_ms"]),
+            _ms(r["lock_wait_p99_ms"]),
+            str(int(r["lock_errors"])),
+            _bytes(r["data_lost_bytes"]),
+            str(int(r["orphaned_volumes"])),
+            _bytes(r["orphaned_bytes"]),
+        ]
+        for r in df.to_dict("records")
+    ]
+    out.write("\nconflicts and lifecycle\n\n")
+    _table(rows, [first, *_CONFLICT_HEADER], out)
+
+
 def print_summary(result: Result, out: TextIO) -> None:
     """Print the human-readable summary of a run."""
     s = result.scenario
     out.write(f"{s.name}: seed {result.seed}, {result.sim_time_s:.3f} s simulated, ")
     out.write(f"{len(result.ops)} operations\n\n")
     _table(_summary_rows(result.summary, "storage"), ["storage", *_HEADER], out)
+    _conflict_table(result.summary, "storage", out)
     if result.by_service["service"].nunique() > 1:
         out.write("\nby service\n\n")
         frame = result.by_service.assign(
@@ -262,3 +466,4 @@ def print_summary(result: Result, out: TextIO) -> None:
     if result.comparison is not None and s.compare is not None:
         out.write(f"\nwhere should {s.compare.path} live? (operations on that path)\n\n")
         _table(_summary_rows(result.comparison, "placement"), ["placement", *_HEADER], out)
+        _conflict_table(result.comparison, "placement", out)

@@ -73,9 +73,12 @@ Kernel behaviour found by the differential test (``tests/test_fs_kernel.py``, Li
   symlink, including the parent directories copied up on the way
   (``copied_up_paths()`` lists them).
 - ``rename(a, b)`` where ``b`` is a hard link of ``a`` (or ``a == b``) does nothing and copies
-  nothing up. Error order of ``rename``: missing source parent, missing target parent,
-  missing source, source is an ancestor of the target (EINVAL), target is an ancestor of
-  the source (ENOTEMPTY), type mismatch (ENOTDIR/EISDIR), EXDEV, target not empty.
+  nothing up. When ``b`` is a non-empty directory that has no lower part, the ENOTEMPTY
+  comes from the upper file system, *after* ``a`` was copied up and given its redirect or
+  opaque mark: those stay although the rename failed. Error order of ``rename``: missing
+  source parent, missing target parent, missing source, source is an ancestor of the
+  target (EINVAL), target is an ancestor of the source (ENOTEMPTY), type mismatch
+  (ENOTDIR/EISDIR), EXDEV, target not empty.
 - ``link`` of a directory onto an existing name is EEXIST, not EPERM; ``unlink`` of a
   directory (or of ``/``) is EISDIR; ``rmdir("/")`` is EBUSY; ``open(O_CREAT)`` of an
   existing directory is EISDIR; ``O_CREAT|O_EXCL`` on a symlink is EEXIST.
@@ -688,7 +691,7 @@ class FileSystem(Protocol):
 
     def readdir(self, path: str) -> Listing: ...
 
-    def visible_tree(self) -> dict[str, Node]: ...
+    def visible_tree(self, under: str = "/") -> dict[str, Node]: ...
 
     def upper_tree(self) -> dict[str, Node]: ...
 
@@ -1023,7 +1026,8 @@ class _Tree:
             return Lookup(r.ino.kind, r.ino.size, 0, r.vis)
         if r.d is not None:
             return Lookup(DIR, 0, 0, r.vis)
-        assert r.le is not None and r.le.node is not None
+        assert r.le is not None
+        assert r.le.node is not None
         return Lookup(r.kind, r.le.node.size_bytes, r.le.layer, r.vis)
 
     def open(
@@ -1117,7 +1121,8 @@ class _Tree:
             size = ino.size
             layer = 0 if ino.low is None else ino.low.layer
         else:
-            assert r.le is not None and r.le.node is not None
+            assert r.le is not None
+            assert r.le.node is not None
             size = r.le.node.size_bytes
             layer = r.le.layer
         left = size - offset
@@ -1358,20 +1363,18 @@ class _Tree:
                 raise FsError("EISDIR", t)
         if is_dir and sr.lp is not None and not self.redirect_dir:
             raise FsError("EXDEV", s)
+        late_enotempty = False
         if tr is not None and tr.kind == DIR and not self._empty(tr):
-            raise FsError("ENOTEMPTY", t)
+            if tr.d is None or tr.lp is not None or tr.d.origin:
+                raise FsError("ENOTEMPTY", t)
+            # A pure upper target is left to the upper file system's rename, which fails
+            # only after the copy-up and the redirect or opaque marking below.
+            late_enotempty = True
         positive = self._lower_positive(spr, sname)
         nbytes = self._copy_up(s, sr, meta=True)
         spd = self._up_dir(sparent)
         tpd = self._up_dir(tparent)
         entry = self._up[s]
-        old = self._up.get(t)
-        if isinstance(old, _Dir):
-            self._drop_tree(t, old, tpd, tname)
-        elif old is not None:
-            if isinstance(old, _Inode):
-                self._unlink_inode(old)
-            self._drop(t, tpd, tname)
         samedir = sparent == tparent
         if isinstance(entry, _Dir):
             if entry.lp is not None:
@@ -1379,14 +1382,24 @@ class _Tree:
                     entry.redirect = sname if samedir else entry.lp
             elif not entry.opaque and tpd.lp is not None:
                 entry.opaque = True
-            moved = list(self._subtree(s, entry))
         else:
             assert isinstance(entry, _Inode)
             if entry.low is not None and not (
                 entry.redirect and (samedir or entry.redirect[0] == "/")
             ):
                 entry.redirect = sname if samedir else entry.lpath
-            moved = []
+        if late_enotempty:
+            # The new marks leave the entry's lower mapping as it was.
+            self._mark_cut(s, entry)
+            raise FsError("ENOTEMPTY", t)
+        old = self._up.get(t)
+        if isinstance(old, _Dir):
+            self._drop_tree(t, old, tpd, tname)
+        elif old is not None:
+            if isinstance(old, _Inode):
+                self._unlink_inode(old)
+            self._drop(t, tpd, tname)
+        moved = list(self._subtree(s, entry)) if isinstance(entry, _Dir) else []
         cut = len(s)
         for old_path in moved:
             e = self._up.pop(old_path)
@@ -1432,15 +1445,31 @@ class _Tree:
             return Node(i.kind, i.size, i.mode, target=i.target)
         if r.d is not None:
             return Node(DIR, 0, r.d.mode)
-        assert r.le is not None and r.le.node is not None
+        assert r.le is not None
+        assert r.le.node is not None
         return r.le.node
 
-    def visible_tree(self) -> dict[str, Node]:
-        """Everything a process sees: path -> Node (root excluded), sorted by path."""
+    def visible_tree(self, under: str = "/") -> dict[str, Node]:
+        """Everything a process sees below ``under``: path -> Node, sorted by path.
+
+        Args:
+            under: a directory; its own entry is not included (nor is ``/``).
+
+        Returns:
+            Absolute paths to Nodes (never opaque, never metacopy); empty if ``under`` is
+            not a directory.
+
+        Raises:
+            FsError: ENOENT, ENOTDIR, ELOOP if ``under`` does not exist.
+        """
         out: dict[str, Node] = {}
-        root = self._res("/", "/")
-        assert root is not None
-        todo = [("/", root)]
+        start = _norm(under)
+        top = self._res(start, start)
+        if top is None:
+            raise FsError("ENOENT", start)
+        if top.kind != DIR:
+            return out
+        todo = [(start, top)]
         while todo:
             path, r = todo.pop()
             for name in self._names(r):
@@ -1651,9 +1680,6 @@ class Mount:
             )
         if self.copy_image and not isinstance(self.fs, PlainFS):
             raise ValueError(f"copy_image needs a PlainFS (got {type(self.fs).__name__})")
-
-
-_Result = Lookup | Opened | Read | Written | Changed | Listing
 
 
 class ContainerView:
@@ -2049,32 +2075,31 @@ class ContainerView:
 
     # ------------------------------------------------------------------ introspection
 
-    def storage_of(self, path: str, result: _Result) -> str:
+    def storage_of(self, path: str, result: object) -> str:
         """Which storage choice served an operation on ``path``.
 
         Args:
             path: the path the operation was given.
-            result: what the operation returned.
+            result: what the operation returned (any object with the same fields will do),
+                or None if it failed.
 
         Returns:
             For a mount, its ``storage``. For the root overlay, ``"image_layer"`` when the
-            data came from a lower layer and nothing was copied up, else
+            result's data came from a lower layer (``layer >= 1``; for a ``Listing``, the
+            directory has no upper part) and nothing was copied up, else
             ``"writable_layer"``.
         """
         m, fs, inner = self._route(_norm(path))
         if m is not None:
             return m.storage
-        if isinstance(result, Opened):
-            lower = result.layer >= 1 and not result.copied_up
-        elif isinstance(result, Lookup | Read):
-            lower = result.layer >= 1
-        elif isinstance(result, Listing):
+        layer = getattr(result, "layer", None)
+        if layer is None and isinstance(result, Listing):
             try:
-                lower = fs.stat(inner).layer >= 1
+                layer = fs.stat(inner).layer
             except FsError:
-                lower = False
-        else:
-            lower = False
+                layer = None
+        copied = getattr(result, "copied_up", False) or getattr(result, "copy_up_bytes", 0)
+        lower = isinstance(layer, int) and layer >= 1 and not copied
         return "image_layer" if lower else "writable_layer"
 
     def visible_tree(self) -> dict[str, Node]:
@@ -2094,25 +2119,17 @@ class ContainerView:
 def _root_node(fs: FileSystem, path: str) -> Node:
     if path == "/":
         return Node(DIR)
-    return fs.visible_tree()[path]
+    return fs.visible_tree(_split(path)[0])[path]
 
 
 def _subtree(fs: FileSystem, inner: str, base: str) -> dict[str, Node]:
     """Visible entries strictly below ``inner`` in ``fs``, re-rooted at ``base``."""
     try:
-        if fs.stat(inner).kind != DIR:
-            return {}
+        tree = fs.visible_tree(inner)
     except FsError:
         return {}
-    out: dict[str, Node] = {}
-    tree = fs.visible_tree()
-    prefix = "/" if inner == "/" else inner + "/"
-    cut = len(prefix) - 1
-    for p, node in tree.items():
-        if p.startswith(prefix):
-            rel = p[cut:]
-            out[rel if base == "/" else base + rel] = node
-    return out
+    cut = 0 if inner == "/" else len(inner)
+    return {(p[cut:] if base == "/" else base + p[cut:]): node for p, node in tree.items()}
 
 
 def _makedirs(fs: FileSystem, path: str) -> None:

@@ -1,0 +1,265 @@
+"""Sweep reports: each metric against each grid parameter, with confidence bands.
+
+Like a tuning chart in a car's workshop manual: one panel per setting, the measured
+response on the vertical axis, one curve per configuration, and a shaded band around
+each curve for how sure the measurement is. The figures here take the frames of
+:func:`storsim.sweep` and :func:`storsim.summarize`; the page is bound by
+:func:`storsim.report.write_html`, the same binder as a single run's report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go  # type: ignore[import-untyped]
+
+from storsim.report import Section, storage_color, write_html
+from storsim.scenario import Scenario
+from storsim.sweep import grid_columns, summarize
+
+__all__ = ["DEFAULT_METRICS", "figure_sweep_metric", "sweep_report", "sweep_sections"]
+
+#: Metrics plotted by default, when the frame has them: (column, axis title).
+DEFAULT_METRICS: tuple[tuple[str, str], ...] = (
+    ("mean_ms", "mean latency (ms)"),
+    ("p50_ms", "median latency (ms)"),
+    ("p99_ms", "p99 latency (ms)"),
+    ("throughput_ops_s", "throughput (operations / simulated s)"),
+    ("copy_ups", "copy-ups"),
+    ("errors", "failed operations"),
+    ("data_lost_bytes", "data lost (bytes)"),
+)
+
+_DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+
+
+def figure_sweep_metric(
+    summary: pd.DataFrame,
+    param: str,
+    metric: str,
+    *,
+    by: str = "storage",
+    title: str | None = None,
+    axis_title: str | None = None,
+) -> Any:
+    """One metric against one grid parameter: a line and a confidence band per series.
+
+    Args:
+        summary: a :func:`storsim.summarize` frame.
+        param: the grid parameter on the x axis (a grid column of ``summary``).
+        metric: the metric on the y axis (``summary`` has ``{metric}_mean``,
+            ``{metric}_ci_low`` and ``{metric}_ci_high``).
+        by: ``"storage"`` (one series per storage choice, rows without a placement) or
+            ``"placement"`` (one per placement of the compared path).
+        title: the figure's title; by default ``"{metric} against {param}"``.
+        axis_title: the y axis title; by default the metric's name.
+
+    Returns:
+        A plotly figure. When the grid has other parameters, each of their combinations
+        is a series of its own (same colour, another dash). Numeric x values spanning a
+        factor of 20 or more get a log axis; latencies get a log y axis when positive.
+    """
+    params = grid_columns(summary)
+    others = [p for p in params if p != param]
+    rows = summary[summary[by].notna()]
+    if by == "storage" and "placement" in rows.columns:
+        rows = rows[rows["placement"].isna()]
+    mean, low, high = f"{metric}_mean", f"{metric}_ci_low", f"{metric}_ci_high"
+    xs = list(dict.fromkeys(summary[param].tolist()))  # grid order
+    numeric = all(isinstance(x, int | float) and not isinstance(x, bool) for x in xs)
+    fig = go.Figure()
+    combos = (
+        list(dict.fromkeys(rows[others].itertuples(index=False, name=None))) if others else [()]
+    )
+    dash = {combo: _DASHES[i % len(_DASHES)] for i, combo in enumerate(combos)}
+    positive = bool(len(rows)) and bool((rows[mean].dropna() > 0).all())
+    log_y = metric.endswith("_ms") and positive
+    for name, group in rows.groupby(by, sort=False):
+        for combo, line in _split(group, others):
+            line = line.set_index(param).reindex([x for x in xs if x in set(line[param])])
+            label = str(name) + "".join(f", {p}={v}" for p, v in zip(others, combo, strict=True))
+            color = storage_color(str(name))
+            x = list(line.index)
+            y_low = line[low].to_numpy(dtype=float)
+            y_high = line[high].to_numpy(dtype=float)
+            if log_y:  # a band reaching 0 or below is cut at the axis, not dropped
+                floor = float(line[mean].min()) / 10
+                y_low = y_low.clip(min=floor)
+            fig.add_trace(
+                go.Scatter(
+                    x=x + x[::-1],
+                    y=list(y_high) + list(y_low[::-1]),
+                    mode="lines",
+                    fill="toself",
+                    fillcolor=_translucent(color),
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    legendgroup=label,
+                    showlegend=False,
+                    connectgaps=False,
+                )
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=line[mean].tolist(),
+                    mode="lines+markers",
+                    name=label,
+                    legendgroup=label,
+                    line={"color": color, "dash": dash[combo]},
+                    customdata=list(zip(line[low], line[high], line["runs"], strict=True)),
+                    hovertemplate=(
+                        f"{param}=%{{x}}<br>{metric}: %{{y:.4g}}"
+                        "<br>95% CI %{customdata[0]:.4g} to %{customdata[1]:.4g}"
+                        "<br>%{customdata[2]} runs<extra>%{fullData.name}</extra>"
+                    ),
+                )
+            )
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title or f"{metric} against {param}", "x": 0.0, "xanchor": "left"},
+        height=420,
+        margin={"l": 70, "r": 30, "t": 60, "b": 60},
+        legend={"title": {"text": by}},
+        xaxis={"title": {"text": param}},
+        yaxis={"title": {"text": axis_title or metric}},
+    )
+    if numeric and xs and min(xs) > 0 and max(xs) / min(xs) >= 20:
+        fig.update_xaxes(type="log")
+    elif not numeric:
+        fig.update_xaxes(type="category", categoryorder="array", categoryarray=[str(x) for x in xs])
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def _split(
+    group: pd.DataFrame, others: Sequence[str]
+) -> list[tuple[tuple[Any, ...], pd.DataFrame]]:
+    if not others:
+        return [((), group)]
+    return [
+        (combo if isinstance(combo, tuple) else (combo,), line)
+        for combo, line in group.groupby(list(others), sort=False, dropna=False)
+    ]
+
+
+def _translucent(color: str, alpha: float = 0.18) -> str:
+    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def sweep_sections(
+    frame: pd.DataFrame,
+    *,
+    metrics: Sequence[tuple[str, str]] = DEFAULT_METRICS,
+    compare_path: str | None = None,
+) -> list[Section]:
+    """The sections of a sweep report.
+
+    Args:
+        frame: a :func:`storsim.sweep` frame.
+        metrics: ``(column, axis title)`` pairs to plot; those the frame lacks are skipped.
+        compare_path: the scenario's ``compare.path``, for the placement figures' titles.
+
+    Returns:
+        A summary table; per grid parameter with two or more values, each metric against
+        it per storage choice (and per placement, when the scenario compares them); the
+        failed runs, if any.
+    """
+    summary = summarize(frame)
+    params = grid_columns(frame)
+    shown = [(m, t) for m, t in metrics if f"{m}_mean" in summary.columns]
+    table_columns = [*params, "storage"]
+    table_columns += ["placement"] if "placement" in summary.columns else []
+    table_columns += ["runs", "failed"]
+    for m, _ in shown:
+        table_columns += [f"{m}_mean", f"{m}_ci_low", f"{m}_ci_high"]
+    sections = [
+        Section(
+            "Summary",
+            [summary[table_columns]],
+            intro="Mean over the replications of each grid point, with the bounds of its "
+            "95% Student-t confidence interval.",
+        )
+    ]
+    swept = [p for p in params if frame[p].nunique(dropna=False) > 1]
+    views = ["storage"]
+    if "placement" in summary.columns and summary["placement"].notna().any():
+        views.append("placement")
+    for param, by in itertools.product(swept, views):
+        where = f" of {compare_path}" if by == "placement" and compare_path else ""
+        figures = [
+            figure_sweep_metric(
+                summary,
+                param,
+                m,
+                by=by,
+                title=f"{axis} against {param}, per {by}{where}",
+                axis_title=axis,
+            )
+            for m, axis in shown
+        ]
+        intro = (
+            "One line per storage choice of the scenario as written; the band is the 95% "
+            "confidence interval over the replications."
+            if by == "storage"
+            else f"The operations on {compare_path or 'the compared path'}, one line per "
+            "placement of that path; the band is the 95% confidence interval."
+        )
+        title = f"Against {param}" + (f": placements{where}" if by == "placement" else "")
+        sections.append(Section(title, figures, intro=intro))
+    failed = frame[frame["error"].notna()]
+    if len(failed):
+        sections.append(
+            Section(
+                "Failed runs",
+                [failed[[*params, "replication", "seed", "error"]]],
+                intro="Each can be rerun alone: simulate(scenario.with_overrides(point), "
+                "seed=seed).",
+            )
+        )
+    return sections
+
+
+def sweep_report(
+    frame: pd.DataFrame,
+    path: str | os.PathLike[str],
+    *,
+    scenario: Scenario | None = None,
+    title: str | None = None,
+) -> Path:
+    """Write a sweep's self-contained HTML report (plotly's JavaScript inlined).
+
+    Args:
+        frame: a :func:`storsim.sweep` frame.
+        path: the ``.html`` file to write; its folder must exist.
+        scenario: the base scenario, for the title, description and compared path.
+        title: the page's title; by default from the scenario's name.
+
+    Returns:
+        The path written.
+    """
+    params = grid_columns(frame)
+    runs = frame["seed"].nunique()
+    meta = {
+        "grid": "; ".join(f"{p} = {', '.join(map(str, frame[p].unique()))}" for p in params)
+        or "(none)",
+        "runs": f"{runs} ({frame['replication'].nunique()} per grid point)",
+        "written": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    compare_path = scenario.compare.path if scenario and scenario.compare else None
+    name = scenario.name if scenario is not None else "storsim"
+    return write_html(
+        sweep_sections(frame, compare_path=compare_path),
+        path,
+        title=title or f"{name}: sweep",
+        subtitle=scenario.description if scenario is not None else "",
+        meta=meta,
+    )

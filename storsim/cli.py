@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from typing import Any, TextIO
 
@@ -21,6 +19,7 @@ import pandas as pd
 
 from storsim import __version__
 from storsim.errors import StorsimError
+from storsim.files import write_atomic
 from storsim.report import report
 from storsim.scenario import load_scenario, scenario_schema
 from storsim.simulation import Result, simulate
@@ -98,7 +97,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.json == "-":
             sys.stdout.write(text)
         else:
-            _write_atomic(args.json, text)
+            write_atomic(args.json, text)
     if args.report:
         report(result, args.report)
     if not args.quiet and args.json != "-":
@@ -247,23 +246,6 @@ def _count(x: float) -> str:
     if not math.isfinite(x):
         return "-"
     return f"{x:.0f}" if x == round(x) or abs(x) >= 100 else f"{x:.1f}"
-
-
-def _write_atomic(path: str, text: str) -> None:
-    """Write a whole file or nothing: a temporary file renamed into place."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".storsim-", suffix=".tmp")
-    try:
-        # mkstemp makes the file private (0600): give it the mode a plain open() would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def _num(value: Any) -> Any:

@@ -33,6 +33,7 @@ from plotly.offline import get_plotlyjs  # type: ignore[import-untyped]
 from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 from ruamel.yaml import YAML
 
+from storsim.files import write_atomic
 from storsim.scenario import STORAGE_CHOICES
 from storsim.simulation import Result
 
@@ -756,9 +757,8 @@ def write_html(
     """
     text = render_html(sections, title=title, subtitle=subtitle, meta=meta)
     # cli imports storsim's __version__, so importing it at the top would be circular.
-    from storsim.cli import _write_atomic
 
-    _write_atomic(os.fspath(path), text)
+    write_atomic(path, text)
     return Path(path)
 
 

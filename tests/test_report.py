@@ -150,7 +150,7 @@ def test_failed_write_keeps_the_old_report(
     def fail(src: str, dst: str) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("storsim.cli.os.replace", fail)
+    monkeypatch.setattr("storsim.files.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
         storsim.report(results["ch06-lab"], out)
     assert out.read_text() == "old report"

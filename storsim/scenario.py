@@ -766,8 +766,16 @@ def _apply_overrides(
                     raise ScenarioError(
                         f"--set {where}: no such list item (got {dotted!r})", file=file
                     )
-            elif not isinstance(node, dict):
-                raise ScenarioError(f"--set {where}: parent is not a mapping", file=file)
+            elif isinstance(node, str) and parts[:depth] == ["host", "disk"]:
+                # `disk: ssd` is shorthand for {profile: ssd}: expand it to set a field
+                node = tree["host"]["disk"] = {"profile": node}
+            if not isinstance(part, int) and not isinstance(node, dict):
+                parent = _dotted(parts[:depth])
+                raise ScenarioError(
+                    f"--set {where}: {parent} is {_short(node)}, not a mapping; "
+                    f"set {parent} itself",
+                    file=file,
+                )
             if last:
                 node[part] = value
             else:

@@ -198,6 +198,14 @@ def test_overrides_from_command_line_strings(tiny: dict[str, Any]) -> None:
         load_scenario(tiny, overrides=["services.web.deploy.replicas"])
     with pytest.raises(ScenarioError, match=r"no such list item"):
         load_scenario(tiny, overrides=["services.web.workload[7].count=1"])
+    with pytest.raises(ScenarioError, match=r"--set name\.x: name is 'tiny', not a mapping"):
+        load_scenario(tiny, overrides=["name.x=1"])
+
+
+def test_overrides_reach_into_the_disk_shorthand(tiny: dict[str, Any]) -> None:
+    """`disk: ssd` is shorthand for {profile: ssd}; --set host.disk.latency works on it."""
+    s = load_scenario(tiny, overrides={"host.disk": "hdd", "host.disk.latency": "2 ms"})
+    assert (s.host.disk.profile, s.host.disk.latency) == ("hdd", pytest.approx(0.002))
 
 
 def test_with_overrides_keeps_the_original(tiny: dict[str, Any]) -> None:

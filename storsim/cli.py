@@ -74,6 +74,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--report", metavar="FILE.html", help="also write a self-contained HTML report"
     )
+    run.add_argument(
+        "--ops",
+        choices=("full", "summary"),
+        default="full",
+        help="keep every operation (full, default: reports plot them) or streaming totals "
+        "only (summary: bounded memory for long runs, percentiles within 0.5%%)",
+    )
     run.set_defaults(func=_cmd_run)
 
     _add_sweep_parser(sub)
@@ -91,7 +98,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides=args.overrides)
-    result = simulate(scenario, seed=args.seed)
+    result = simulate(scenario, seed=args.seed, ops=args.ops)
     if args.json:
         text = json.dumps(result_json(result), indent=2) + "\n"
         if args.json == "-":

@@ -19,9 +19,10 @@ what the simulation really interleaved (never from a probability):
 - **stale reads**: a read served from a client cache whose version is older than the
   latest commit (counted by the distributed-mount backend, which knows its caches).
 
-Locks are SimPy resources keyed by what they exclude: the whole file (``flock``) or a
-byte range (``fcntl``), within a scope: the host's kernel for local storage, the server
-for NFS/SMB locks, the client container for locks a mount only emulates locally.
+Locks are one-slot FIFO queues (:class:`storsim.devices.Slots`) keyed by what they
+exclude: the whole file (``flock``) or a byte range (``fcntl``), within a scope: the
+host's kernel for local storage, the server for NFS/SMB locks, the client container for
+locks a mount only emulates locally.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
+
+from storsim.devices import Slots
 
 __all__ = ["ConflictTracker", "RangeState"]
 
@@ -70,13 +73,20 @@ class ConflictTracker:
     def __init__(self, env: simpy.Environment) -> None:
         self._env = env
         self._files: dict[object, _FileState] = {}
-        self._locks: dict[object, simpy.Resource] = {}
+        self._locks: dict[object, Slots] = {}
 
     def _file(self, key: object) -> _FileState:
         state = self._files.get(key)
         if state is None:
             state = self._files[key] = _FileState()
         return state
+
+    # (Each method below looks its file up once: they run at every simulated write.)
+
+    def touch(self, key: object) -> None:
+        """A file was read: from now on it is known (and listed in this order)."""
+        if key not in self._files:
+            self._files[key] = _FileState()
 
     def version(self, key: object) -> int:
         """The file's current version (number of committed writes)."""
@@ -174,12 +184,27 @@ class ConflictTracker:
 
     # --- locks ---------------------------------------------------------------------------
 
-    def lock(self, key: object) -> simpy.Resource:
-        """The lock (a capacity-1 resource) for ``key``."""
+    def lock(self, key: object) -> Slots:
+        """The lock (one slot, FIFO waiters) for ``key``."""
         lock = self._locks.get(key)
         if lock is None:
-            lock = self._locks[key] = simpy.Resource(self._env, capacity=1)
+            lock = self._locks[key] = Slots(self._env, 1)
         return lock
+
+    def table(self) -> dict[str, list[Any]]:
+        """Every record's final value as columns ``path``, ``offset``, ``nbytes``,
+        ``value``: files in the order they were first used, records by offset. A file's
+        key is ``(file system, path)``; the path is listed."""
+        out: dict[str, list[Any]] = {"path": [], "offset": [], "nbytes": [], "value": []}
+        for key, state in self._files.items():
+            if not state.ranges:
+                continue
+            ranges = sorted(state.ranges.items())
+            out["path"].extend([key[1]] * len(ranges))  # type: ignore[index]
+            out["offset"].extend([r[0][0] for r in ranges])
+            out["nbytes"].extend([r[0][1] for r in ranges])
+            out["value"].extend([r[1].value for r in ranges])
+        return out
 
     def snapshot(self) -> dict[Any, dict[tuple[int, int], int]]:
         """Current record values, for tests and reports."""

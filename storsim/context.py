@@ -35,6 +35,9 @@ class Host:
     # Metadata the host kernel has read from disk once: (fs key, path); the dentry and
     # inode caches are per host, shared by every container and mount of the same fs.
     metadata_seen: set[tuple[object, str]] = field(default_factory=set)
+    # (image layer stack, directory) -> how many of its lower layers' directories the
+    # host has read (always the top-most ones: lookups go top-down).
+    lower_dirs_read: dict[tuple[object, str], int] = field(default_factory=dict)
 
 
 @dataclass(slots=True, kw_only=True)

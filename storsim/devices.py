@@ -22,22 +22,24 @@ API:
 * ``RemoteServer(env, params, rng, name, link=None)``: ``request(op_class, nbytes=0)``.
 * ``AttrCache(min_s, max_s)``: ``fresh(key, now)``, ``fill(key, now, version)``,
   ``invalidate(key)``.
+* ``Slots(env, capacity)``: the FIFO multi-server queue under all of them (and locks):
+  ``acquire()`` -> None or an event to yield, ``release()``.
 
 Devices never record or print: the backends that call them write the records.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Generator, Hashable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import simpy
 
 from storsim.profiles import OP_CLASSES, DiskParams, PageCacheParams, RemoteParams
 
-__all__ = ["AttrCache", "Disk", "Link", "PageCache", "ProcessGen", "RemoteServer"]
+__all__ = ["AttrCache", "Disk", "Link", "PageCache", "ProcessGen", "RemoteServer", "Slots"]
 
 ProcessGen = Generator[simpy.Event, Any, None]
 """What a device access returns: a generator to run with ``yield from``."""
@@ -51,8 +53,70 @@ _DRAW_BLOCK = 4096
 _DOWNLOADS = frozenset({"meta", "read", "readdir"})
 
 
+class Slots:
+    """``capacity`` identical servers in front of one FIFO queue: a bank's tellers.
+
+    The same queueing discipline as ``simpy.Resource`` (first come, first served, at most
+    ``capacity`` in service), without its events when nobody has to wait: a request
+    that finds a free slot takes it at once (a counter), and only a request that must
+    wait gets an event, which the release that frees a slot for it triggers. A SimPy
+    ``Resource`` spends three events on every access (request, grant, release), which
+    cost more than the rest of a simulated disk access. A released slot passes straight
+    to the oldest waiter, so the queue is strictly FIFO (a ``Resource`` lets a process
+    that releases and at once requests again jump the queue).
+
+    Usage, in a process::
+
+        wait = slots.acquire()
+        if wait is not None:
+            yield wait
+        ...  # holding one slot
+        slots.release()
+
+    Args:
+        env: the simulation environment.
+        capacity: number of servers (>= 1).
+
+    Attributes:
+        count: slots in use now.
+        queue: events of the requests waiting now, oldest first.
+    """
+
+    __slots__ = ("_event", "capacity", "count", "queue")
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity must be >= 1 (got {capacity!r})")
+        self.capacity = capacity
+        self.count = 0
+        self.queue: deque[simpy.Event] = deque()
+        self._event = env.event
+
+    def acquire(self) -> simpy.Event | None:
+        """Take a slot: None if one was free (held now), else an event to yield for it."""
+        if self.count < self.capacity:  # then nobody waits either: no queue, no event
+            self.count += 1
+            return None
+        wait = self._event()
+        self.queue.append(wait)
+        return wait
+
+    def release(self) -> None:
+        """Give a slot back; the oldest waiter, if any, gets it at this instant."""
+        if self.queue:
+            self.queue.popleft().succeed()  # the slot passes on: count is unchanged
+        else:
+            self.count -= 1
+
+
 class Disk:
     """A block device (or RAM) as a FIFO multi-server queue.
+
+    Two ways to access it: ``yield from disk.read(n)`` (a generator, like every device
+    here), or ``yield disk.submit_read(n)`` (one event that triggers when the request
+    completes, like ``io_submit``). The second is the hot path of the backends: an
+    access that finds a free slot is then a single timeout event, with no generator
+    and no SimPy ``Resource`` events (request, grant, release) around it.
 
     Args:
         env: the simulation environment.
@@ -66,14 +130,16 @@ class Disk:
     """
 
     __slots__ = (
+        "_capacity",
+        "_count",
         "_draws",
         "_env",
+        "_event",
+        "_exponential",
         "_latency_s",
+        "_queue",
         "_read_s_per_byte",
-        "_request",
         "_rng",
-        "_serve",
-        "_slots",
         "_timeout",
         "_write_s_per_byte",
         "busy_s",
@@ -95,17 +161,17 @@ class Disk:
         self.completed = 0
         self._env = env
         self._rng = rng
-        self._slots = simpy.Resource(env, capacity=params.queue_depth)
+        self._capacity = params.queue_depth
+        self._count = 0  # requests in service
+        self._queue: deque[tuple[simpy.Event, float]] = deque()  # (completion, mean service)
         # Bound methods and reciprocals are looked up once: this is the hot path.
-        self._request = self._slots.request
         self._timeout = env.timeout
+        self._event = env.event
         self._latency_s = params.latency_s
         self._read_s_per_byte = 1.0 / params.read_bytes_per_s
         self._write_s_per_byte = 1.0 / params.write_bytes_per_s
         self._draws: list[float] = []
-        self._serve = (
-            self._serve_exponential if params.service == "exponential" else self._serve_fixed
-        )
+        self._exponential = params.service == "exponential"
 
     def read(self, nbytes: int) -> ProcessGen:
         """Read ``nbytes`` from the device.
@@ -116,7 +182,7 @@ class Disk:
         Returns:
             A generator to ``yield from``; it ends when the data has been read.
         """
-        return self._serve(self._latency_s + nbytes * self._read_s_per_byte)
+        yield self.submit(self._latency_s + nbytes * self._read_s_per_byte)
 
     def write(self, nbytes: int) -> ProcessGen:
         """Write ``nbytes`` to the device.
@@ -127,7 +193,7 @@ class Disk:
         Returns:
             A generator to ``yield from``; it ends when the data is on the device.
         """
-        return self._serve(self._latency_s + nbytes * self._write_s_per_byte)
+        yield self.submit(self._latency_s + nbytes * self._write_s_per_byte)
 
     def meta(self) -> ProcessGen:
         """One metadata access (inode read, journal commit): latency only.
@@ -135,37 +201,62 @@ class Disk:
         Returns:
             A generator to ``yield from``.
         """
-        return self._serve(self._latency_s)
+        yield self.submit(self._latency_s)
 
-    # Two versions of the service loop, chosen once in __init__, so that the common fixed
-    # case pays no per-request branch: this is the cost of every simulated disk access.
-    def _serve_fixed(self, service_s: float) -> ProcessGen:
-        with self._request() as slot:
-            yield slot
-            yield self._timeout(service_s)
-        self.busy_s += service_s
-        self.completed += 1
+    def submit_read(self, nbytes: int) -> simpy.Event:
+        """Like :meth:`read`, as one event to ``yield``: it triggers at completion."""
+        return self.submit(self._latency_s + nbytes * self._read_s_per_byte)
 
-    def _serve_exponential(self, mean_s: float) -> ProcessGen:
-        with self._request() as slot:
-            yield slot
+    def submit_write(self, nbytes: int) -> simpy.Event:
+        """Like :meth:`write`, as one event to ``yield``: it triggers at completion."""
+        return self.submit(self._latency_s + nbytes * self._write_s_per_byte)
+
+    def submit_meta(self) -> simpy.Event:
+        """Like :meth:`meta`, as one event to ``yield``: it triggers at completion."""
+        return self.submit(self._latency_s)
+
+    def submit(self, mean_s: float) -> simpy.Event:
+        """Queue one request of mean service time ``mean_s``; the event triggers when it
+        has been served (FIFO, at most ``queue_depth`` in service)."""
+        if self._count < self._capacity:  # a free slot, so nobody waits: serve at once
+            self._count += 1
+            return self._start(mean_s)
+        done = self._event()
+        self._queue.append((done, mean_s))
+        return done
+
+    def _start(self, mean_s: float) -> simpy.Event:
+        """Begin serving a request now: its service is one timeout event."""
+        if self._exponential:
             draws = self._draws
             if not draws:
                 draws.extend(self._rng.standard_exponential(_DRAW_BLOCK).tolist())
             service_s = mean_s * draws.pop()
-            yield self._timeout(service_s)
-        self.busy_s += service_s
+        else:
+            service_s = mean_s
+        service = self._timeout(service_s, service_s)
+        service.callbacks.append(self._finish)  # runs before the requester resumes
+        return service
+
+    def _finish(self, service: simpy.Event) -> None:
+        """A request completed: account for it and give its slot to the next in line."""
+        self.busy_s += cast(float, service.value)  # its value is its service time (_start)
         self.completed += 1
+        if self._queue:
+            done, mean_s = self._queue.popleft()
+            self._start(mean_s).callbacks.append(done.trigger)
+        else:
+            self._count -= 1
 
     @property
     def in_service(self) -> int:
         """Requests being served now."""
-        return self._slots.count
+        return self._count
 
     @property
     def queued(self) -> int:
         """Requests waiting for a slot now."""
-        return len(self._slots.queue)
+        return len(self._queue)
 
     def utilisation(self, elapsed_s: float | None = None) -> float:
         """Fraction of slot capacity used by completed requests.
@@ -332,7 +423,7 @@ class Link:
         self.bytes_sent = 0
         self._env = env
         self._s_per_byte = 1.0 / bytes_per_s
-        self._wire = simpy.Resource(env, capacity=1)
+        self._wire = Slots(env, 1)
 
     def round_trip(self) -> ProcessGen:
         """One request/response exchange without payload: ``rtt_s`` of delay."""
@@ -349,10 +440,13 @@ class Link:
         """
         if nbytes <= 0:
             return
-        with self._wire.request() as turn:
+        wire = self._wire
+        turn = wire.acquire()
+        if turn is not None:
             yield turn
-            duration_s = nbytes * self._s_per_byte
-            yield self._env.timeout(duration_s)
+        duration_s = nbytes * self._s_per_byte
+        yield self._env.timeout(duration_s)
+        wire.release()
         self.busy_s += duration_s
         self.bytes_sent += nbytes
 
@@ -423,7 +517,7 @@ class RemoteServer:
         )
         self._env = env
         self._rng = rng
-        self._slots = simpy.Resource(env, capacity=params.server_queue_depth)
+        self._slots = Slots(env, params.server_queue_depth)
         self._latency_s = dict(params.server_latency_s)
         self._read_s_per_byte = 1.0 / params.server_bytes_per_s
         write_bytes_per_s = params.server_write_bytes_per_s or params.server_bytes_per_s
@@ -459,16 +553,19 @@ class RemoteServer:
             mean_s = latency_s + nbytes * self._write_s_per_byte
         else:
             mean_s = latency_s + nbytes * self._read_s_per_byte
-        with self._slots.request() as slot:
+        slots = self._slots
+        slot = slots.acquire()
+        if slot is not None:
             yield slot
-            if self._exponential:
-                draws = self._draws
-                if not draws:
-                    draws.extend(self._rng.standard_exponential(_DRAW_BLOCK).tolist())
-                service_s = mean_s * draws.pop()
-            else:
-                service_s = mean_s
-            yield env.timeout(service_s)
+        if self._exponential:
+            draws = self._draws
+            if not draws:
+                draws.extend(self._rng.standard_exponential(_DRAW_BLOCK).tolist())
+            service_s = mean_s * draws.pop()
+        else:
+            service_s = mean_s
+        yield env.timeout(service_s)
+        slots.release()
         self.busy_s += service_s
         self.completed += 1
         if not upload:

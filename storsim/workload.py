@@ -19,14 +19,15 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import simpy
 
-from storsim.backends import ProcessGen
+from storsim.backends import ProcessGen, spend
 from storsim.context import SimContext
-from storsim.fs import ContainerView, FsError
+from storsim.devices import Slots
+from storsim.fs import ContainerView, FsError, Listing, Lookup, Mount, Opened, Read
 from storsim.scenario import SizeSpec, Step, WorkloadSpec
 
 __all__ = ["ContainerRun", "RandomStream", "size_sampler", "start_workload", "visible_files"]
@@ -164,7 +165,7 @@ class ContainerRun:
 class _Paths:
     """Chooses the path of each iteration from an exact path, a glob or a template."""
 
-    __slots__ = ("_cdf", "_pattern", "_pick", "_rand", "_run", "_seq")
+    __slots__ = ("_candidates", "_cdf", "_kind", "_pattern", "_pick", "_rand", "_run", "_seq")
 
     def __init__(self, pattern: str, spec: WorkloadSpec, run: ContainerRun, rand: RandomStream):
         self._pattern = pattern
@@ -173,18 +174,28 @@ class _Paths:
         self._run = run
         self._seq = 0
         self._cdf: list[float] | None = None
-        if _GLOB.search(pattern) and spec.pick == "zipf":
+        self._candidates: list[str] | None = None  # a glob's matches, listed at first use
+        # What the pattern is, decided once rather than at every iteration.
+        if "{" in pattern:
+            self._kind = "template"
+        elif _GLOB.search(pattern):
+            self._kind = "glob"
+        else:
+            self._kind = "exact"
+        if self._kind == "glob" and spec.pick == "zipf":
             n = len(run.matches(pattern))
             weights = 1.0 / np.arange(1, n + 1, dtype=float) ** spec.zipf_s
             self._cdf = (np.cumsum(weights) / weights.sum()).tolist()
 
     def choose(self, iteration: int, thread: int) -> str | None:
-        pattern = self._pattern
-        if "{" in pattern:
-            return self._run.fill(pattern, iteration, thread)
-        if not _GLOB.search(pattern):
-            return pattern
-        candidates = self._run.matches(pattern)
+        kind = self._kind
+        if kind == "exact":
+            return self._pattern
+        if kind == "template":
+            return self._run.fill(self._pattern, iteration, thread)
+        candidates = self._candidates
+        if candidates is None:
+            candidates = self._candidates = self._run.matches(self._pattern)
         if not candidates:
             return None
         if self._pick == "sequential":
@@ -195,6 +206,23 @@ class _Paths:
         else:
             index = int(self._rand.uniform() * len(candidates))
         return candidates[index]
+
+
+class _Where(NamedTuple):
+    """Where a path lives in one container run: resolved once per path and workload
+    (the mount table of a run never changes), not at every operation."""
+
+    mount: Mount | None  # None: the root overlay
+    inner: str  # the path inside the mount's (or the root's) file system
+    backend: Any
+    file_key: tuple[int, str]  # the file's identity in the conflict tracker
+    storage: int  # code of the mount's storage choice; -1 for the root (depends on result)
+    remote: bool  # a distributed bind mount
+
+
+_DATA = frozenset({"read", "write", "append"})
+_SIZED = ("random", "end", "same")  # offsets computed from the file's size
+_WHERE_MAX = 65_536  # resolved paths cached per workload
 
 
 class _Workload:
@@ -211,6 +239,8 @@ class _Workload:
         self.ctx = ctx
         self.env: simpy.Environment = ctx.env
         self.run = run
+        self.view = run.view
+        self.tracker = ctx.tracker
         self.spec = spec
         self.name = spec.name or f"workload[{index}]"
         self.rand = RandomStream(rng)
@@ -225,6 +255,46 @@ class _Workload:
         self.started = 0
         now = self.env.now
         self.deadline = now + spec.duration if spec.duration is not None else math.inf
+        self.locking = spec.lock != "none"
+        self.keep_open = spec.keep_open
+        # Records carry integer codes for their strings, looked up once here.
+        rec = ctx.recorder
+        self.code = rec.code
+        self.io = rec.io
+        self.source = rec.source(run.name, run.service, self.name)
+        self.op_codes = [rec.code(s.op) for s in spec.ops]
+        self.ok_code = rec.code("ok")
+        self.image_code = rec.code("image_layer")
+        self.writable_code = rec.code("writable_layer")
+        self.where: dict[str, _Where] = {}
+        # whether a write comes after step k: only then is what step k reads remembered
+        # (a read-modify-write); only the remote backend serves reads that can be stale
+        self.feeds_write = [
+            any(s.op == "write" for s in spec.ops[k + 1 :]) for k in range(len(spec.ops))
+        ]
+
+    def locate(self, path: str) -> _Where:
+        """Resolve ``path`` through the mount table (cached: see :class:`_Where`)."""
+        where = self.where.get(path)
+        if where is None:
+            run = self.run
+            mount, inner = run.view.resolve(path)
+            if mount is None:
+                key = (id(run.view.root), inner)
+                where = _Where(None, inner, run.backends[None], key, -1, False)
+            else:
+                where = _Where(
+                    mount,
+                    inner,
+                    run.backends[mount.target],
+                    (id(mount.fs), inner),
+                    self.code(mount.storage),
+                    mount.storage == "distributed_bind",
+                )
+            if len(self.where) >= _WHERE_MAX:  # templated paths ({i}) never repeat:
+                self.where.clear()  # keep the cache, and memory, bounded
+            self.where[path] = where
+        return where
 
     def alive(self) -> bool:
         run = self.run
@@ -270,10 +340,13 @@ class _Workload:
     def iteration(self, i: int, thread: int) -> ProcessGen:
         default = self.default_paths.choose(i, thread) if self.default_paths else None
         it = _Iteration()
+        run = self.run
+        generation = self.generation
+        step_paths = self.step_paths
         for k, step in enumerate(self.spec.ops):
-            if not self.run.running or self.run.generation != self.generation:
+            if not run.running or run.generation != generation:
                 break
-            chooser = self.step_paths[k]
+            chooser = step_paths[k]
             path = chooser.choose(i, thread) if chooser is not None else default
             if path is None:  # a glob that matches nothing: nothing to operate on
                 continue
@@ -295,16 +368,14 @@ class _Workload:
             is abandoned, as an application whose lock call fails abandons its update.
         """
         env, run = self.env, self.run
-        mount, inner = run.view.resolve(path)
-        target = mount.target if mount is not None else None
-        backend = run.backends[target]
-        file_key = (id(mount.fs) if mount is not None else id(run.view.root), inner)
+        _, inner, backend, file_key, storage, _ = self.locate(path)
+        if storage < 0:
+            storage = self.writable_code
         semantics = backend.lock_semantics
-        storage = mount.storage if mount is not None else "writable_layer"
         t0 = env.now
         if semantics == "none":
             yield from backend.lock_cost()
-            self._record(t0, "lock", path, storage, 0, "ENOLCK", None, 0, False, False, 0.0)
+            self._record_lock(t0, path, storage, self.code("ENOLCK"), 0.0)
             return False
         if semantics == "local":  # emulated on the client: excludes only this container
             scope: tuple[object, ...] = ("client", run.name, file_key)
@@ -312,56 +383,68 @@ class _Workload:
             scope = ("shared", file_key)
         key = (*scope, "file") if self.spec.lock == "flock" else (*scope, offset, nbytes)
         yield from backend.lock_cost()
-        resource = self.ctx.tracker.lock(key)
-        request = resource.request()
+        lock = self.tracker.lock(key)
         waited_from = env.now
-        yield request
-        wait = env.now - waited_from
-        it.lock = (resource, request, backend)
+        wait = lock.acquire()
+        if wait is not None:
+            yield wait
+        it.lock = (lock, backend)
         if semantics in ("nlm", "brl"):
             backend.revalidate(inner)  # a lock makes the NFS client revalidate its cache
-        self._record(t0, "lock", path, storage, 0, "ok", None, 0, False, False, wait)
+        self._record_lock(t0, path, storage, self.ok_code, env.now - waited_from)
         return True
+
+    def _record_lock(self, t0: float, path: str, storage: int, outcome: int, wait_s: float) -> None:
+        """One ``lock`` row: how long taking the lock took, and the part spent waiting."""
+        # fmt: off
+        self.io((
+            t0, self.env.now, self.source, self.code("lock"), path, storage, 0, outcome,
+            False, 0, 0, 0, False, False, wait_s,
+        ))
+        # fmt: on
 
     def unlock(self, it: _Iteration) -> ProcessGen:
         assert it.lock is not None
-        resource, request, backend = it.lock
+        lock, backend = it.lock
         it.lock = None
-        resource.release(request)
+        lock.release()
         yield from backend.lock_cost()
 
     # --- one operation -----------------------------------------------------------------
 
+    # The hot path: everything here runs once per simulated operation. The path is
+    # resolved once per workload (locate), strings are integer codes, and the record is
+    # one tuple.
     def operate(self, step: Step, path: str, k: int, i: int, thread: int, it: _Iteration) -> Any:
         """Decide, time and record one operation; returns False to abandon the iteration."""
         env = self.env
-        run = self.run
-        view = run.view
+        view = self.view
         op = step.op
         nbytes = 0
         offset = 0
         result: Any = None
-        outcome = "ok"
-        target = path
-        tracker = self.ctx.tracker
-        mount, inner = view.resolve(path)
-        storage_fs = mount.fs if mount is not None else view.root
-        file_key = (id(storage_fs), inner)
-        data = op in ("read", "write", "append")
+        outcome = self.ok_code
+        tracker = self.tracker
+        mount, inner, backend, file_key, storage, remote = self.locate(path)
+        data = op in _DATA
+        # A write or append that takes no lock opens the file at once: its size (for the
+        # offset) comes from that open, at the same instant, instead of a stat before.
+        sized_by_open = False
         if data:
-            try:
-                size = view.stat(path).size_bytes
-            except FsError:
-                size = 0
             if step.offset == "same" and it.last is not None:
                 offset, nbytes = it.last
-            elif op == "append":
-                nbytes = self.sizes[k]()
-                offset = size
             else:
                 nbytes = self.sizes[k]()
-                offset = self._offset(step, size, nbytes, write=op != "read")
-            if self.spec.lock != "none" and it.lock is None and not it.lock_failed:
+                if op == "append" or step.offset in _SIZED:  # the offset needs the size
+                    if (
+                        op != "read"
+                        and not self.locking
+                        and (mount is None or "stat" not in mount.unsupported)
+                    ):
+                        sized_by_open = True
+                    else:
+                        offset = self._offset_now(step, op, path, nbytes)
+            if self.locking and it.lock is None and not it.lock_failed:
                 ok = yield from self.lock(it, path, offset, nbytes)
                 if not ok:
                     it.lock_failed = True
@@ -374,11 +457,20 @@ class _Workload:
                 nbytes = result.nbytes
             elif op == "write":
                 opened = view.open(path, write=True, create=True)
+                if sized_by_open:
+                    offset = self._offset(step, opened.size_bytes, nbytes, write=True)
+                    it.last = (offset, nbytes)
+                    sized_by_open = False
                 result = _merge(opened, view.write(path, offset, nbytes))
             elif op == "append":
                 opened = view.open(path, write=True, create=True)
                 offset = opened.size_bytes
+                if sized_by_open:
+                    it.last = (offset, nbytes)
+                    sized_by_open = False
                 result = _merge(opened, view.append(path, nbytes))
+            elif op == "stat":
+                result = view.stat(path)
             elif op == "create":
                 result = view.open(path, write=True, create=True, excl=True)
                 n = self.sizes[k]() if step.size is not None else 0
@@ -390,8 +482,6 @@ class _Workload:
                 result = view.open(
                     path, write=flags != "r", create=flags in ("w", "a"), trunc=flags == "w"
                 )
-            elif op == "stat":
-                result = view.stat(path)
             elif op == "readdir":
                 result = view.readdir(path)
             elif op == "truncate":
@@ -400,120 +490,155 @@ class _Workload:
                 result = view.chmod(path, step.mode)
             elif op in ("rename", "link"):
                 assert step.to is not None
-                target = run.fill(step.to, i, thread)
+                target = self.run.fill(step.to, i, thread)
                 result = getattr(view, op)(path, target)
             elif op == "symlink":
                 assert step.to is not None
-                target = run.fill(step.to, i, thread)
+                target = self.run.fill(step.to, i, thread)
                 result = view.symlink(path, target)
-                path = target
-                mount, inner = view.resolve(path)
+                path = target  # the operation is charged and recorded on the new link
+                _, inner, backend, _, storage, remote = self.locate(path)
             else:  # unlink, mkdir, rmdir, fsync
                 result = getattr(view, op)(path)
         except FsError as error:
-            outcome = error.errno
+            outcome = self.code(error.errno)
             result = None
-        backend = run.backends[mount.target if mount is not None else None]
-        storage = view.storage_of(path, result)
+            if sized_by_open:  # the open failed: the offset as a stat before would give it
+                it.last = (self._offset_now(step, op, path, nbytes), nbytes)
+        if storage < 0:  # the root overlay: image or writable layer, by the result
+            if type(result) is Listing:
+                storage = self.code(view.storage_of(path, result))
+            else:
+                storage = self.image_code if _from_image(result) else self.writable_code
         lost = 0
         torn = False
         stale = False
-        remote = storage == "distributed_bind"
         ok = result is not None
-        version_before = tracker.version(file_key)
-        if ok and op == "write":
-            torn = tracker.start_write(file_key, run.name, offset, nbytes, shared=remote)
-        elif ok and op == "append":
-            token = tracker.start_append(file_key)
+        if ok and data:
+            if op == "read":
+                version_before = tracker.version(file_key) if remote else 0
+            elif op == "write":
+                if remote:
+                    # only independent clients of a distributed mount tear each other's
+                    # writes (one kernel serialises writes to a file): only they register
+                    torn = tracker.start_write(file_key, self.run.name, offset, nbytes, shared=True)
+                else:
+                    tracker.touch(file_key)
+            elif op == "append":
+                token = tracker.start_append(file_key)
         if remote:
             served = yield from backend.charge(
-                op, inner, result, nbytes, offset, keep_open=self.spec.keep_open
+                op, inner, result, nbytes, offset, keep_open=self.keep_open
             )
         else:
             served = None
-            yield from backend.charge(op, inner, result, nbytes, offset)
-        if ok and op == "read":
-            # stale: older than what was committed before the read began (a commit that
-            # lands while the reply is on its way is concurrent, not stale)
-            stale = served is not None and served < version_before
-            it.seen[(file_key, offset, nbytes)] = tracker.read(file_key, offset, nbytes, served)
-        elif ok and op == "write":
-            tracker.end_write(file_key, run.name, offset, nbytes)
-            seen = it.seen.pop((file_key, offset, nbytes), None)
-            lost = tracker.commit(file_key, offset, nbytes, seen)
-            if remote:
-                backend.wrote(inner, tracker.version(file_key))
-        elif ok and op == "append":
-            # O_APPEND is atomic on one kernel; an NFS client only emulates it [K7]
-            mode = "racy" if not self.spec.o_append else "per_client" if remote else "atomic"
-            torn = tracker.end_append(file_key, run.name, token, mode=mode)
-            if remote:
-                backend.wrote(inner, tracker.version(file_key))
-        self._record(t_start, op, path, storage, nbytes, outcome, result, lost, torn, stale, 0.0)
+            cost = backend.charge(op, inner, result, nbytes, offset)
+            if type(cost) is float:  # CPU time only, the common case: one timeout
+                yield env.timeout(cost)
+            else:
+                yield from spend(env, cost)
+        if ok and data:
+            if op == "read":
+                # stale: older than what was committed before the read began (a commit
+                # that lands while the reply is on its way is concurrent, not stale)
+                stale = served is not None and served < version_before
+                if self.feeds_write[k]:  # a later write of this iteration may use it
+                    seen = it.seen
+                    if seen is None:
+                        seen = it.seen = {}
+                    value = tracker.read(file_key, offset, nbytes, served)
+                    seen[(file_key, offset, nbytes)] = value
+                else:  # nothing to remember, but the file is known from now on
+                    tracker.touch(file_key)
+            elif op == "write":
+                if remote:
+                    tracker.end_write(file_key, self.run.name, offset, nbytes)
+                last = it.seen.pop((file_key, offset, nbytes), None) if it.seen else None
+                lost = tracker.commit(file_key, offset, nbytes, last)
+                if remote:
+                    backend.wrote(inner, tracker.version(file_key))
+            else:
+                # O_APPEND is atomic on one kernel; an NFS client only emulates it [K7]
+                mode = "racy" if not self.spec.o_append else "per_client" if remote else "atomic"
+                torn = tracker.end_append(file_key, self.run.name, token, mode=mode)
+                if remote:
+                    backend.wrote(inner, tracker.version(file_key))
+        kind = type(result)
+        if kind is Read or result is None:  # the commonest results first
+            copy_bytes = visited = 0
+            copied = False
+        elif kind is _Merged:
+            copy_bytes, copied, visited = (
+                result.copy_up_bytes,
+                result.copied_up,
+                result.layers_visited,
+            )
+        else:
+            copy_bytes = getattr(result, "copy_up_bytes", 0) or 0
+            copied = bool(copy_bytes or getattr(result, "copied_up", False))
+            visited = getattr(result, "layers_visited", 0) or 0
+        # fmt: off
+        self.io((
+            t_start, env.now, self.source, self.op_codes[k], path, storage, nbytes,
+            outcome, copied, copy_bytes, visited, lost, torn, stale, 0.0,
+        ))
+        # fmt: on
         return True
 
-    def _record(
-        self,
-        t_start: float,
-        op: str,
-        path: str,
-        storage: str,
-        nbytes: int,
-        outcome: str,
-        result: Any,
-        lost: int,
-        torn: bool,
-        stale: bool,
-        lock_wait_s: float,
-    ) -> None:
-        copy_bytes = getattr(result, "copy_up_bytes", 0) or 0
-        copied = bool(getattr(result, "copied_up", False) or copy_bytes)
-        visited = getattr(result, "layers_visited", 0) or 0
-        self.ctx.recorder.io(
-            t_start,
-            self.env.now,
-            self.run.name,
-            self.run.service,
-            self.name,
-            op,
-            path,
-            storage,
-            nbytes,
-            outcome,
-            copied,
-            copy_bytes,
-            visited,
-            lost,
-            torn,
-            stale,
-            lock_wait_s,
-        )
+    def _offset_now(self, step: Step, op: str, path: str, nbytes: int) -> int:
+        """The offset of a data step, from the file's size now (0 if it cannot be had)."""
+        try:
+            size = self.view.stat(path).size_bytes
+        except FsError:
+            size = 0
+        return size if op == "append" else self._offset(step, size, nbytes, write=op != "read")
 
     def _offset(self, step: Step, size: int, n: int, *, write: bool) -> int:
         spec = step.offset
+        if spec == "random":
+            span = max(size - n, 0)
+            align = max(min(n, 4096), 1)
+            return int(self.rand.uniform() * (span // align + 1)) * align
         if spec == "start":
             return 0
         if spec == "end":
             return size if write else max(size - n, 0)
-        if spec in ("random", "same"):
+        if spec == "same":
             span = max(size - n, 0)
             align = max(min(n, 4096), 1)
             return int(self.rand.uniform() * (span // align + 1)) * align
         return int(spec)
 
 
-@dataclass(slots=True)
 class _Iteration:
     """State of one iteration: what it read, its last byte range, the lock it holds."""
 
-    seen: dict[tuple[object, int, int], int] = field(default_factory=dict)
-    last: tuple[int, int] | None = None
-    lock: tuple[simpy.Resource, Any, Any] | None = None
-    lock_failed: bool = False
+    __slots__ = ("last", "lock", "lock_failed", "seen")
+
+    def __init__(self) -> None:
+        # values read per (file, offset, nbytes), for read-modify-writes; made at first read
+        self.seen: dict[tuple[object, int, int], int] | None = None
+        self.last: tuple[int, int] | None = None
+        self.lock: tuple[Slots, Any] | None = None
+        self.lock_failed = False
 
 
-@dataclass(frozen=True, slots=True)
-class _Merged:
+def _from_image(result: Any) -> bool:
+    """Whether an operation on the root overlay was served by an image layer.
+
+    ``ContainerView.storage_of`` for a path of the root file system and any result but
+    a ``Listing`` (which needs another lookup), without routing the path through the
+    mount table again (tests/test_streaming.py checks that the two agree).
+    """
+    kind = type(result)
+    if kind is Opened:
+        return bool(result.layer >= 1 and not result.copied_up)
+    if kind is Lookup or kind is Read:
+        return bool(result.layer >= 1)
+    return False  # written, changed or failed: the writable layer
+
+
+class _Merged(NamedTuple):
     """An open followed by a write, seen as one operation by the backend and records."""
 
     kind: str
@@ -526,15 +651,15 @@ class _Merged:
 
 
 def _merge(opened: Any, written: Any) -> _Merged:
-    copy = (opened.copy_up_bytes or 0) + (getattr(written, "copy_up_bytes", 0) or 0)
+    copy = (opened.copy_up_bytes or 0) + (written.copy_up_bytes or 0)
     return _Merged(
-        kind="file",
-        size_bytes=getattr(written, "size_bytes", opened.size_bytes),
-        layer=0,
-        layers_visited=opened.layers_visited,
-        copy_up_bytes=copy,
-        copied_up=bool(opened.copied_up or copy),
-        source_layer=getattr(opened, "source_layer", opened.layer) or 1,
+        "file",
+        written.size_bytes,
+        0,
+        opened.layers_visited,
+        copy,
+        bool(opened.copied_up or copy),
+        getattr(opened, "source_layer", opened.layer) or 1,
     )
 
 

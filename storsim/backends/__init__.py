@@ -17,9 +17,22 @@ from typing import Any, ClassVar, Protocol
 
 import simpy
 
-__all__ = ["BACKENDS", "Backend", "ProcessGen"]
+__all__ = ["BACKENDS", "Backend", "Cost", "ProcessGen", "spend"]
 
 ProcessGen = Generator[simpy.Event, Any, None]
+
+Cost = float | ProcessGen
+"""What :meth:`Backend.charge` returns: seconds of CPU time to spend in one timeout
+(most operations: nothing to wait for but the CPU), or a generator to ``yield from``
+(an operation that waits for a device)."""
+
+
+def spend(env: simpy.Environment, cost: Cost) -> ProcessGen:
+    """Spend a :data:`Cost` in a process: ``yield from spend(env, cost)``."""
+    if isinstance(cost, int | float):
+        yield env.timeout(cost)
+    else:
+        yield from cost
 
 
 class Backend(Protocol):
@@ -27,8 +40,8 @@ class Backend(Protocol):
 
     storage: ClassVar[str]
 
-    def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> ProcessGen:
-        """Spend the simulated time of ``op`` on ``path``.
+    def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> Cost:
+        """The simulated time of ``op`` on ``path``.
 
         Args:
             op: the operation name (``scenario.OPS``).
@@ -36,6 +49,12 @@ class Backend(Protocol):
             result: what :mod:`storsim.fs` returned for it, or ``None`` if it failed.
             nbytes: bytes the operation reads or writes.
             offset: byte offset of a read or write.
+
+        Returns:
+            Seconds of CPU time when the operation waits for no device (the caller
+            spends them in one timeout, see :func:`spend`), else a generator that spends
+            all of its time when run with ``yield from``. The backend's state (caches,
+            dirty pages) is updated by the call itself in the first case.
         """
         ...
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from storsim.backends import ProcessGen
+import simpy
+
+from storsim.backends import Cost, ProcessGen, spend
 from storsim.context import Host
 from storsim.devices import Disk
 
@@ -51,26 +53,36 @@ class LocalBackend:
         """Time of one flock/fcntl call on a local file system: a syscall."""
         yield self._env.timeout(self._host.syscall_s)
 
-    # The hot path: one timeout for all CPU and memory time of the operation, plus a
-    # device access only when the operation really reaches the disk.
-    def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> ProcessGen:
+    # The hot path. Most operations reach no device (a warm lookup, a page-cache hit, a
+    # buffered write): they cost CPU time only, returned as a number for the caller to
+    # spend in one timeout, with no generator. Only an operation that waits for the
+    # disk gets a generator.
+    def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> Cost:
+        return self.charge_after(0.0, op, path, result, nbytes, offset)
+
+    def charge_after(
+        self, carried: float, op: str, path: str, result: Any, nbytes: int, offset: int
+    ) -> Cost:
+        """:meth:`charge`, with ``carried`` seconds of CPU time not yet spent added.
+
+        Consecutive CPU delays with no device access between them are spent as one
+        timeout (the same instants, one event instead of several): a backend that wraps
+        this one (the overlay) hands over what it has not spent yet. It may do so only
+        for an operation that consults neither the disk nor, for a read, the page cache
+        (a write's pages enter the cache at the start of its CPU time, as always here).
+        """
         host = self._host
-        delay = host.syscall_s
+        delay = carried + host.syscall_s
         if result is None:  # the operation failed in the semantic model: the syscall only
-            yield self._env.timeout(delay)
-            return
-        seen = host.metadata_seen
-        if (self.fs_key, path) not in seen:  # cold lookup: directory block and inode
-            seen.add((self.fs_key, path))
-            parent = (self.fs_key, path.rpartition("/")[0] or "/")
-            if parent not in seen:
-                seen.add(parent)
-                yield from self._disk.meta()
-            yield from self._disk.meta()
+            return delay
+        key = (self.fs_key, path)
+        if key not in host.metadata_seen:  # cold lookup: directory block and inode
+            return self._cold(key, carried, op, path, result, nbytes, offset)
         if op in _READS:
-            yield from self.read_data(self.fs_key, path, offset, nbytes)
+            missing = self.missing_chunks(self.fs_key, path, offset, nbytes)
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
-        elif op in _WRITES:
+            return self._then(self._disk.submit_read(missing), delay) if missing else delay
+        if op in _WRITES:
             self.cache_written(self.fs_key, path, offset, nbytes)
             self._dirty[path] = self._dirty.get(path, 0) + nbytes
             delay += nbytes / host.copy_bytes_per_s
@@ -79,16 +91,48 @@ class LocalBackend:
         elif op == "fsync":
             dirty = self._dirty.pop(path, 0)
             if dirty:
-                yield from self._disk.write(dirty)
-                yield from self._disk.meta()  # journal commit
+                return self._fsync(dirty, delay)
         elif op in _METADATA:
             delay += host.metadata_s
             if op in ("unlink", "truncate"):
                 self._dirty.pop(path, None)
+        return delay
+
+    def _cold(
+        self,
+        key: tuple[object, str],
+        carried: float,
+        op: str,
+        path: str,
+        result: Any,
+        nbytes: int,
+        offset: int,
+    ) -> ProcessGen:
+        """A first lookup reads the directory block (once per directory) and the inode."""
+        seen = self._host.metadata_seen
+        seen.add(key)
+        if carried:  # CPU time from before: spent before the disk
+            yield self._env.timeout(carried)
+        parent = (self.fs_key, path.rpartition("/")[0] or "/")
+        if parent not in seen:
+            seen.add(parent)
+            yield self._disk.submit_meta()
+        yield self._disk.submit_meta()
+        yield from spend(self._env, self.charge_after(0.0, op, path, result, nbytes, offset))
+
+    def _then(self, access: simpy.Event, delay: float) -> ProcessGen:
+        """Wait for a device access, then spend ``delay`` of CPU time."""
+        yield access
         yield self._env.timeout(delay)
 
-    def read_data(self, key: object, path: str, offset: int, nbytes: int) -> ProcessGen:
-        """Read through the page cache: chunks not cached come from the disk."""
+    def _fsync(self, dirty: int, delay: float) -> ProcessGen:
+        yield self._disk.submit_write(dirty)
+        yield self._disk.submit_meta()  # journal commit
+        yield self._env.timeout(delay)
+
+    def missing_chunks(self, key: object, path: str, offset: int, nbytes: int) -> int:
+        """Read through the page cache: the bytes of the chunks not cached, which the
+        caller must read from the disk (they are inserted now: that read brings them)."""
         cache = self._host.page_cache
         missing = 0
         first = offset // CHUNK_BYTES
@@ -98,8 +142,7 @@ class LocalBackend:
             if not cache.lookup(ckey):
                 cache.insert(ckey, CHUNK_BYTES)
                 missing += CHUNK_BYTES
-        if missing:
-            yield from self._disk.read(missing)
+        return missing
 
     def cache_written(self, key: object, path: str, offset: int, nbytes: int) -> None:
         """Written data sits in the page cache (dirty) until written back."""

@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 
 import simpy
 
-from storsim.backends import ProcessGen
+from storsim.backends import Cost, ProcessGen, spend
 from storsim.backends.local import LocalBackend
 from storsim.context import Host
 
@@ -43,37 +43,83 @@ class OverlayBackend(LocalBackend):
         super().__init__(env, host, fs_key)
         self.lower_key = lower_key  # the image's layer stack, shared by its containers
         self._dentries: set[str] = set()  # this overlay mount's own dentry cache
-        self._copying: dict[str, simpy.Event] = {}
+        # path -> copy-up in progress: the event of its data copy, then the instant it
+        # completes (its last CPU part), until an opener finds that instant past
+        self._copying: dict[str, simpy.Event | float] = {}
 
-    def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> ProcessGen:
+    def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> Cost:
+        # The common case first: a path this mount has looked up before, no copy-up
+        # (neither this operation's nor another's in progress): no generator needed.
+        copies = result is not None and bool(
+            getattr(result, "copy_up_bytes", 0) or getattr(result, "copied_up", False)
+        )
+        if copies or path not in self._dentries or (self._copying and path in self._copying):
+            return self._charge_slow(op, path, result, nbytes, offset)
+        return self._after_lookup(0.0, op, path, result, nbytes, offset)
+
+    def _after_lookup(
+        self, carried: float, op: str, path: str, result: Any, nbytes: int, offset: int
+    ) -> Cost:
+        """The cost once the path is looked up and any copy-up is done, ``carried``
+        seconds of CPU time not spent yet included (only for an operation that consults
+        no device or cache: the caller spends them before a read or fsync)."""
         host = self._host
-        layer = getattr(result, "layer", 0) or 0
-        visited = getattr(result, "layers_visited", 1) or 1
+        if result is None:
+            return carried + host.syscall_s
+        if op == "read":
+            layer = result.layer
+            if layer >= 1:
+                # Data still comes from a lower layer: shared page cache across containers.
+                missing = self.missing_chunks((self.lower_key, layer), path, offset, nbytes)
+                delay = host.syscall_s + host.cache_hit_s + nbytes / host.copy_bytes_per_s
+                return self._then(self._disk.submit_read(missing), delay) if missing else delay
+        # The upper layer: an ordinary local file system. Its lookups were charged above.
+        host.metadata_seen.add((self.fs_key, path))
+        return self.charge_after(carried, op, path, result, nbytes, offset)
+
+    def _charge_slow(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> ProcessGen:
+        """A first lookup through the layers, a copy-up, or a wait for another's."""
+        host = self._host
+        env = self._env
+        delay = 0.0  # CPU time not spent yet: spent at the next device access or the end
         if path not in self._dentries:
             self._dentries.add(path)
+            visited = getattr(result, "layers_visited", 1) or 1
             reads = self._cold_reads(path, visited, found=result is not None)
             for _ in range(reads):  # the kernel consults the layers one after another
-                yield from self._disk.meta()
-            yield self._env.timeout(visited * host.lookup_per_layer_s)
+                yield self._disk.submit_meta()
+            delay = visited * host.lookup_per_layer_s
         if result is None:
-            yield self._env.timeout(host.syscall_s)
+            yield env.timeout(delay + host.syscall_s)
             return
-        pending = self._copying.get(path)
-        if pending is not None:  # someone is copying this file up: wait for it
-            yield pending
+        copying = self._copying
+        pending = copying.get(path) if copying else None
+        if type(pending) is float and pending <= env.now:  # a copy-up long complete
+            del copying[path]
+        elif pending is not None:  # someone is copying this file up: wait for it
+            if delay:
+                yield env.timeout(delay)
+                delay = 0.0
+            while pending is not None:
+                if type(pending) is float:  # data copied; done at that instant
+                    if env.now < pending:
+                        yield env.timeout(pending - env.now)
+                    if copying.get(path) is pending:
+                        del copying[path]
+                else:  # still copying the data: the copier wakes us
+                    assert isinstance(pending, simpy.Event)
+                    yield pending
+                pending = copying.get(path)
         copy_bytes = getattr(result, "copy_up_bytes", 0) or 0
-        if getattr(result, "copied_up", False) or copy_bytes:
+        if copy_bytes or getattr(result, "copied_up", False):
+            if delay:
+                yield env.timeout(delay)
             yield from self._copy_up(path, copy_bytes, getattr(result, "source_layer", 1))
-        if op == "read" and layer >= 1:
-            # Data still comes from a lower layer: shared page cache across containers.
-            yield from self.read_data((self.lower_key, layer), path, offset, nbytes)
-            yield self._env.timeout(
-                host.syscall_s + host.cache_hit_s + nbytes / host.copy_bytes_per_s
-            )
-            return
-        # The upper layer: an ordinary local file system. Its lookups were charged above.
-        self._host.metadata_seen.add((self.fs_key, path))
-        yield from super().charge(op, path, result, nbytes, offset)
+            delay = 2 * host.metadata_s  # creating it in the workdir and renaming it [K1]
+        if delay and op in ("read", "fsync"):  # they consult the cache or the disk first
+            yield env.timeout(delay)
+            delay = 0.0
+        yield from spend(env, self._after_lookup(delay, op, path, result, nbytes, offset))
 
     def _cold_reads(self, path: str, visited: int, *, found: bool) -> int:
         """Metadata blocks a first lookup of ``path`` must read from disk.
@@ -82,28 +128,43 @@ class OverlayBackend(LocalBackend):
         dcache then answers later lookups in it, negative ones included), and the inode
         found is read once. Directory 0 is this container's upper, the rest the image's.
         """
-        seen = self._host.metadata_seen
+        host = self._host
+        seen = host.metadata_seen
         parent = path.rpartition("/")[0] or "/"
         reads = 0
-        for j in range(visited):
-            key = (self.fs_key, parent) if j == 0 else (self.lower_key, f"{parent}#{j}")
-            if key not in seen:
-                seen.add(key)
-                reads += 1
+        if visited and (self.fs_key, parent) not in seen:  # the upper's directory
+            seen.add((self.fs_key, parent))
+            reads += 1
+        # A lookup consults the lower layers top-down, so the lower directories of
+        # ``parent`` read so far are always the top-most ``read`` ones: a count, not a set.
+        depth = (self.lower_key, parent)
+        read = host.lower_dirs_read.get(depth, 0)
+        if visited - 1 > read:
+            reads += visited - 1 - read
+            host.lower_dirs_read[depth] = visited - 1
         if found and (self.lower_key, path) not in seen:
             seen.add((self.lower_key, path))
             reads += 1
         return reads
 
     def _copy_up(self, path: str, nbytes: int, source_layer: int) -> ProcessGen:
-        done = self._env.event()
-        self._copying[path] = done
+        """The device part of a copy-up. Its CPU part (``2 * metadata_s``: create in
+        the workdir, rename into place [K1]) is the caller's to spend, merged with the
+        operation's own; until it is over, other openers of the file still wait."""
+        env = self._env
+        disk = self._disk
+        copying = self._copying
+        copying[path] = done = env.event()
         try:
             if nbytes:
-                yield from self.read_data((self.lower_key, source_layer), path, 0, nbytes)
-                yield from self._disk.write(nbytes)  # data written, then fsync'ed [K3]
-            yield from self._disk.meta()  # create in workdir, set xattrs, rename [K1]
-            yield self._env.timeout(2 * self._host.metadata_s)
+                missing = self.missing_chunks((self.lower_key, source_layer), path, 0, nbytes)
+                if missing:
+                    yield disk.submit_read(missing)
+                yield disk.submit_write(nbytes)  # data written, then fsync'ed [K3]
+            yield disk.submit_meta()  # create in workdir, set xattrs, rename [K1]
         finally:
-            del self._copying[path]
-            done.succeed()
+            # Complete at the end of the CPU part: openers that come until then wait for
+            # that instant (a time, not an event: no event unless someone waits).
+            copying[path] = env.now + 2 * self._host.metadata_s
+            if done.callbacks:  # openers waiting for the data now
+                done.succeed()

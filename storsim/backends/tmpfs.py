@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from storsim.backends import ProcessGen
+from storsim.backends import Cost, ProcessGen
 from storsim.context import Host
 
 __all__ = ["TmpfsBackend"]
@@ -33,9 +33,9 @@ class TmpfsBackend:
         """Time of one flock/fcntl call: a syscall."""
         yield self._env.timeout(self._host.syscall_s)
 
-    def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> ProcessGen:
+    def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> Cost:
         host = self._host
         delay = host.syscall_s
         if result is not None and op in _DATA:
             delay += nbytes / host.copy_bytes_per_s
-        yield self._env.timeout(delay)
+        return delay  # CPU and memory only: one timeout, spent by the caller

@@ -97,6 +97,8 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if args.report and args.ops == "summary":
+        raise StorsimError("--report plots every operation: it needs --ops full (the default)")
     scenario = load_scenario(args.scenario, overrides=args.overrides)
     result = simulate(scenario, seed=args.seed, ops=args.ops)
     if args.json:
@@ -426,7 +428,7 @@ def print_summary(result: Result, out: TextIO) -> None:
     """Print the human-readable summary of a run."""
     s = result.scenario
     out.write(f"{s.name}: seed {result.seed}, {result.sim_time_s:.3f} s simulated, ")
-    out.write(f"{len(result.ops)} operations\n\n")
+    out.write(f"{int(result.summary['ops'].sum())} operations\n\n")
     _table(_summary_rows(result.summary, "storage"), ["storage", *_HEADER], out)
     _conflict_table(result.summary, "storage", out)
     if result.by_service["service"].nunique() > 1:

@@ -146,3 +146,30 @@ def test_ops_frame_columns(tiny: dict[str, Any]) -> None:
         "nbytes", "outcome", "copied_up", "copy_up_bytes", "layers_visited",
         "lost_updates", "torn", "stale", "lock_wait_s", "latency_s",
     ]  # fmt: skip
+
+
+def test_concurrent_writers_wait_for_the_one_copy_up(tiny: dict[str, Any]) -> None:
+    """Two threads write a 64 MiB image file at the same instant: one copies it up, and the
+    other waits for that copy-up (the kernel's per-inode copy-up lock) instead of writing
+    to a file that is not there yet."""
+    tiny["services"]["web"]["workload"][0].update(threads=2, count=2)
+    ops = storsim.simulate(storsim.load_scenario(tiny)).ops
+    writes = ops[ops["op"] == "write"].sort_values("t_end")
+    copier = writes[writes["copy_up_bytes"] > 0]
+    assert len(copier) == 1
+    other_first = writes[(writes["copy_up_bytes"] == 0) & (writes["t_start"] == 0.0)]
+    assert len(other_first) == 1
+    assert other_first["t_end"].iloc[0] >= copier["t_end"].iloc[0] - 1e-3
+
+
+def test_summary_mode_cli(tmp_path: Path, capsys: Any) -> None:
+    """--ops summary prints the same operation count, and refuses --report (exit 2)."""
+    path = str(SCENARIOS[0].parent / "ch06-lab.yaml")
+    assert main(["run", path, "--ops", "summary"]) == 0
+    summary_out = capsys.readouterr().out
+    assert main(["run", path]) == 0
+    assert summary_out.splitlines()[0] == capsys.readouterr().out.splitlines()[0]
+    report = tmp_path / "r.html"
+    assert main(["run", path, "--ops", "summary", "--report", str(report)]) == 2
+    assert "--report plots every operation" in capsys.readouterr().err
+    assert not report.exists()

@@ -60,9 +60,9 @@ def count_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     seeds: list[int] = []
     real = sweep_module.simulate
 
-    def counting(scenario: Any, *, seed: int, compare: bool = True) -> Any:
+    def counting(scenario: Any, *, seed: int, **options: Any) -> Any:
         seeds.append(seed)
-        return real(scenario, seed=seed, compare=compare)
+        return real(scenario, seed=seed, **options)
 
     monkeypatch.setattr(sweep_module, "simulate", counting)
     return seeds
@@ -127,12 +127,15 @@ def test_any_executor_instance_and_default(ch06: storsim.Scenario) -> None:
 
 
 def test_a_row_is_reproduced_alone(copy_up: storsim.Scenario) -> None:
-    """simulate(scenario.with_overrides(point), seed=row.seed) gives the row's numbers."""
+    """simulate(scenario.with_overrides(point), seed=row.seed, ops="summary") gives the row's
+    numbers (sweeps keep streaming summaries)."""
     df = storsim.sweep(
         copy_up, {REPLICAS: [1, 2]}, replications=2, executor="serial", progress=False
     )
     row = df[(df[REPLICAS] == 2) & (df["replication"] == 1)].iloc[0]
-    result = storsim.simulate(copy_up.with_overrides({REPLICAS: 2}), seed=int(row["seed"]))
+    result = storsim.simulate(
+        copy_up.with_overrides({REPLICAS: 2}), seed=int(row["seed"]), ops="summary"
+    )
     alone = result.summary.set_index("storage").loc[row["storage"]]
     for column in ("ops", "mean_ms", "p99_ms", "copy_ups", "bytes_written"):
         assert row[column] == alone[column]
@@ -154,10 +157,10 @@ def test_a_failing_run_is_a_row(ch06: storsim.Scenario, monkeypatch: pytest.Monk
     """A run that raises becomes one row with `error`; on_error='raise' raises it."""
     real = sweep_module.simulate
 
-    def flaky(scenario: Any, *, seed: int, compare: bool = True) -> Any:
+    def flaky(scenario: Any, *, seed: int, **options: Any) -> Any:
         if scenario.services["todo"].workload[1].rate == 40:
             raise ModelError("upper layer lost a file")
-        return real(scenario, seed=seed, compare=compare)
+        return real(scenario, seed=seed, **options)
 
     monkeypatch.setattr(sweep_module, "simulate", flaky)
     grid = {RATE: ["10/s", "40/s"]}
@@ -235,7 +238,7 @@ def test_resume_retries_failed_runs(
     assert len(out.read_text().splitlines()) == 2
 
 
-def _raise(scenario: Any, *, seed: int, compare: bool = True) -> Any:
+def _raise(scenario: Any, *, seed: int, **options: Any) -> Any:
     raise OSError("disk full")
 
 

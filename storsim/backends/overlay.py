@@ -82,6 +82,14 @@ class OverlayBackend(LocalBackend):
         host = self._host
         env = self._env
         delay = 0.0  # CPU time not spent yet: spent at the next device access or the end
+        copying = self._copying
+        copy_bytes = getattr(result, "copy_up_bytes", 0) or 0
+        mine: simpy.Event | None = None
+        if result is not None and (copy_bytes or getattr(result, "copied_up", False)):
+            # This operation copies the file up: from now on (its own cold lookup
+            # included) later openers of the file wait for it, as the kernel's copy-up
+            # lock makes them.
+            mine = copying[path] = env.event()
         if path not in self._dentries:
             self._dentries.add(path)
             visited = getattr(result, "layers_visited", 1) or 1
@@ -92,8 +100,7 @@ class OverlayBackend(LocalBackend):
         if result is None:
             yield env.timeout(delay + host.syscall_s)
             return
-        copying = self._copying
-        pending = copying.get(path) if copying else None
+        pending = copying.get(path) if copying and mine is None else None
         if type(pending) is float and pending <= env.now:  # a copy-up long complete
             del copying[path]
         elif pending is not None:  # someone is copying this file up: wait for it
@@ -110,11 +117,10 @@ class OverlayBackend(LocalBackend):
                     assert isinstance(pending, simpy.Event)
                     yield pending
                 pending = copying.get(path)
-        copy_bytes = getattr(result, "copy_up_bytes", 0) or 0
-        if copy_bytes or getattr(result, "copied_up", False):
+        if mine is not None:
             if delay:
                 yield env.timeout(delay)
-            yield from self._copy_up(path, copy_bytes, getattr(result, "source_layer", 1))
+            yield from self._copy_up(path, copy_bytes, getattr(result, "source_layer", 1), mine)
             delay = 2 * host.metadata_s  # creating it in the workdir and renaming it [K1]
         if delay and op in ("read", "fsync"):  # they consult the cache or the disk first
             yield env.timeout(delay)
@@ -147,14 +153,13 @@ class OverlayBackend(LocalBackend):
             reads += 1
         return reads
 
-    def _copy_up(self, path: str, nbytes: int, source_layer: int) -> ProcessGen:
+    def _copy_up(self, path: str, nbytes: int, source_layer: int, done: simpy.Event) -> ProcessGen:
         """The device part of a copy-up. Its CPU part (``2 * metadata_s``: create in
         the workdir, rename into place [K1]) is the caller's to spend, merged with the
         operation's own; until it is over, other openers of the file still wait."""
         env = self._env
         disk = self._disk
         copying = self._copying
-        copying[path] = done = env.event()
         try:
             if nbytes:
                 missing = self.missing_chunks((self.lower_key, source_layer), path, 0, nbytes)

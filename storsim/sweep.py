@@ -17,8 +17,8 @@ The frame of :func:`sweep`, column by column:
   ``SeedSequence``), so ``simulate(scenario.with_overrides(point), seed=row.seed,
   ops="summary")`` reproduces any run alone (sweeps keep streaming summaries, whose
   percentiles are within 0.5% of the exact ones), the whole sweep is identical whatever
-  the executor, and adding a value to the grid keeps the seeds (and the saved runs) of the points already
-  there;
+  the executor, and adding a value to the grid keeps the seeds (and the saved runs) of
+  the points already there;
 - ``storage``: the storage choice of the row (a row of ``Result.summary``);
 - ``placement``, only when the scenario has a ``compare:`` section: the placement of
   ``compare.path`` for a row of ``Result.comparison`` (whose ``storage`` is then missing,

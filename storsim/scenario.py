@@ -44,6 +44,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from storsim import units
 from storsim.errors import ScenarioError
+from storsim.fs import STORAGES
 
 __all__ = [
     "OPS",
@@ -66,15 +67,8 @@ __all__ = [
     "scenario_schema",
 ]
 
-#: The storage choices, in the order reports show them.
-STORAGE_CHOICES: tuple[str, ...] = (
-    "image_layer",
-    "writable_layer",
-    "local_bind",
-    "distributed_bind",
-    "volume",
-    "tmpfs",
-)
+#: The storage choices, in the order reports show them (defined once, in fs.py).
+STORAGE_CHOICES: tuple[str, ...] = STORAGES
 Storage: TypeAlias = Literal[
     "image_layer", "writable_layer", "local_bind", "distributed_bind", "volume", "tmpfs"
 ]

@@ -232,3 +232,12 @@ def test_shipped_scenarios_validate_against_the_schema() -> None:
     for path in sorted(Path(__file__).parent.parent.glob("scenarios/*.yaml")):
         data = YAML(typ="safe", pure=True).load(path.read_text())
         jsonschema.validate(data, schema)
+
+
+def test_storage_choice_names_agree() -> None:
+    """The YAML's storage-choice type lists exactly the storage choices, in order."""
+    from typing import get_args
+
+    from storsim.scenario import STORAGE_CHOICES, Storage
+
+    assert get_args(Storage) == STORAGE_CHOICES

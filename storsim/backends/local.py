@@ -146,13 +146,7 @@ class LocalBackend:
 
     def cache_written(self, key: object, path: str, offset: int, nbytes: int) -> None:
         """Written data sits in the page cache (dirty) until written back."""
-        cache = self._host.page_cache
-        first = offset // CHUNK_BYTES
-        last = (offset + max(nbytes, 1) - 1) // CHUNK_BYTES
-        for chunk in range(first, last + 1):
-            ckey = (key, path, chunk)
-            if not cache.lookup(ckey):
-                cache.insert(ckey, CHUNK_BYTES)
+        self.missing_chunks(key, path, offset, nbytes)  # caches them; nothing to read
 
     def forget(self) -> None:
         """Drop dirty-page accounting (the file system went away)."""

@@ -61,14 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario and print its summary")
     run.add_argument("scenario", help="scenario YAML file")
     run.add_argument("--seed", type=int, default=None, help="random seed (default: the file's)")
-    run.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a value, e.g. --set services.web.deploy.replicas=4 (repeatable)",
-    )
+    _add_set(run, "override a value, e.g. --set services.web.deploy.replicas=4 (repeatable)")
     run.add_argument("--json", metavar="FILE", help="write the summary as JSON ('-' for stdout)")
     run.add_argument("--quiet", action="store_true", help="do not print the table")
     run.add_argument(
@@ -88,6 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.set_defaults(func=_cmd_schema)
     return parser
+
+
+def _add_set(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """The --set PATH=VALUE option of the commands that load a scenario."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="PATH=VALUE",
+        help=help_text,
+    )
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -147,14 +152,7 @@ def _add_sweep_parser(sub: Any) -> None:
         help="append each finished run to this JSON-lines file; a rerun skips the runs in it",
     )
     sweep.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report")
-    sweep.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="PATH=VALUE",
-        help="override a value of the base scenario (repeatable)",
-    )
+    _add_set(sweep, "override a value of the base scenario (repeatable)")
     sweep.add_argument("--quiet", action="store_true", help="no progress line")
     sweep.set_defaults(func=_cmd_sweep)
 

@@ -150,6 +150,13 @@ def _profile_names(kind: str) -> tuple[str, ...]:
     return tuple(table)
 
 
+def _known(value: str, kind: str) -> str:
+    names = _profile_names(kind)
+    if value not in names:
+        raise ValueError(f"must be one of {', '.join(names)}")
+    return value
+
+
 class DiskSpec(_Spec):
     """The host's local disk: a profile, optionally with some of its figures overridden."""
 
@@ -163,10 +170,7 @@ class DiskSpec(_Spec):
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, value: str) -> str:
-        names = _profile_names("disk")
-        if value not in names:
-            raise ValueError(f"must be one of {', '.join(names)}")
-        return value
+        return _known(value, "disk")
 
 
 class RemoteSpec(_Spec):
@@ -187,10 +191,7 @@ class RemoteSpec(_Spec):
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, value: str) -> str:
-        names = _profile_names("remote")
-        if value not in names:
-            raise ValueError(f"must be one of {', '.join(names)}")
-        return value
+        return _known(value, "remote")
 
     @model_validator(mode="after")
     def _cache_order(self) -> RemoteSpec:

@@ -89,7 +89,7 @@ from __future__ import annotations
 
 import errno as _errno
 import posixpath
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, NamedTuple, Protocol
@@ -119,6 +119,7 @@ __all__ = [
     "OverlayFS",
     "PlainFS",
     "Read",
+    "Wrote",
     "Written",
 ]
 
@@ -298,6 +299,25 @@ class Written(NamedTuple):
     size_bytes: int
     """The file's size after the write."""
     copy_up_bytes: int
+
+
+class Wrote(NamedTuple):
+    """Result of ``open_write``: an ``open(O_WRONLY|O_CREAT)`` and its write, as one."""
+
+    size_bytes: int
+    """The file's size after the write."""
+    layers_visited: int
+    """Layer directories the open's lookup consulted."""
+    copy_up_bytes: int
+    """Data bytes the open copied up from a lower layer."""
+    copied_up: bool
+    """The open copied the file up (its data, or only its metadata first)."""
+    source_layer: int
+    """The layer the file was found in before the open (0: the upper, or a new file)."""
+    offset: int
+    """Where the data was written (for an append: the size at the open)."""
+    layer: int = 0
+    """Where the data lives now: always the upper (0)."""
 
 
 class Changed(NamedTuple):
@@ -670,6 +690,16 @@ class FileSystem(Protocol):
     def write(self, path: str, offset: int, nbytes: int) -> Written: ...
 
     def append(self, path: str, nbytes: int) -> Written: ...
+
+    def open_write(
+        self,
+        path: str,
+        offset: int,
+        nbytes: int,
+        *,
+        append: bool = False,
+        at: Callable[[int], int] | None = None,
+    ) -> Wrote: ...
 
     def truncate(self, path: str, size: int) -> Changed: ...
 
@@ -1177,6 +1207,64 @@ class _Tree:
         if nbytes:
             self._resize(ino, ino.size + nbytes)
         return Written(ino.size, copied)
+
+    def open_write(
+        self,
+        path: str,
+        offset: int,
+        nbytes: int,
+        *,
+        append: bool = False,
+        at: Callable[[int], int] | None = None,
+    ) -> Wrote:
+        """``open(O_WRONLY|O_CREAT)`` then ``pwrite`` (or, with ``append``, a write at the
+        end of file), with one lookup: exactly ``open`` followed by ``write``/``append``.
+
+        Args:
+            path: the file; created if missing, copied up if it lies in a lower layer.
+            offset: where to write (ignored with ``append`` or ``at``).
+            nbytes: bytes to write.
+            append: write at the end of file (``O_APPEND``).
+            at: computes the offset from the file's size once opened (an application
+                that seeks relative to the size it finds).
+
+        Raises:
+            FsError: ENOENT, ENOTDIR, ELOOP (a bad ancestor, or a symlink), EISDIR.
+            ValueError: for a negative offset or count.
+        """
+        if nbytes < 0 or offset < 0:
+            raise ValueError(f"offset and nbytes must be >= 0 (got {offset!r}, {nbytes!r})")
+        p = _norm(path)
+        r = self._res(p, p)
+        copy = source = 0
+        copied = False
+        up: _Entry | None
+        if r is None:
+            vis = self._create(p, 0o644, FILE)
+            up = self._up[p]
+        elif r.kind != FILE:
+            raise FsError("EISDIR" if r.kind == DIR else "ELOOP", p)
+        else:
+            vis = r.vis
+            up = r.ino
+            if r.ino is None or r.ino.low is not None:  # lower data: copy it up (open)
+                low = r.le if r.ino is None else r.ino.low
+                assert low is not None
+                source = low.layer
+                copy = self._copy_up(p, r, meta=False)
+                copied = True
+                up = self._up[p]
+        ino = up
+        assert isinstance(ino, _Inode)
+        size = ino.size
+        if append:
+            offset = size
+        elif at is not None:
+            offset = at(size)
+        end = offset + nbytes
+        if nbytes and end > size:
+            self._resize(ino, end)
+        return Wrote(ino.size, vis, copy, copied, source, offset)
 
     def truncate(self, path: str, size: int) -> Changed:
         """Set a file's size; a lower file is copied up whole first, as the kernel does.
@@ -1921,6 +2009,57 @@ class ContainerView:
             return fs.append(inner, nbytes)
         except FsError as e:
             raise FsError(e.errno, p) from None
+
+    def open_write(
+        self,
+        path: str,
+        offset: int,
+        nbytes: int,
+        *,
+        append: bool = False,
+        at: Callable[[int], int] | None = None,
+    ) -> Wrote:
+        """``open_write`` through the mount table (see ``OverlayFS.open_write``):
+        the same outcome, errors and order of checks as :meth:`open` with ``write`` and
+        ``create``, then :meth:`write` (or :meth:`append`)."""
+        p = _norm(path)
+        m, fs, inner = self._route(p)
+        if not self._ro(m) and (m is None or not m.unsupported):  # nothing to check
+            try:
+                return fs.open_write(inner, offset, nbytes, append=append, at=at)
+            except FsError as e:
+                raise FsError(e.errno, p) from None
+        # A mount that refuses something: the two calls, each with its own checks.
+        try:
+            source = fs.stat(inner).layer
+        except FsError:
+            source = 0
+        opened = self.open(p, write=True, create=True)
+        if append:
+            offset = opened.size_bytes
+            written = self.append(p, nbytes)
+        else:
+            if at is not None:
+                offset = at(opened.size_bytes)
+            written = self.write(p, offset, nbytes)
+        copy = opened.copy_up_bytes + written.copy_up_bytes
+        return Wrote(
+            written.size_bytes,
+            opened.layers_visited,
+            copy,
+            opened.copied_up or bool(copy),
+            source if opened.copied_up or copy else 0,
+            offset,
+        )
+
+    def direct(self, path: str) -> tuple[FileSystem, str] | None:
+        """The file system and inner path that serve ``path``, when calling it directly
+        is the same as calling this view: a writable mount (or root) that refuses no
+        operation. None otherwise (then call the view, which checks)."""
+        m, fs, inner = self._route(_norm(path))
+        if self._ro(m) or (m is not None and m.unsupported):
+            return None
+        return fs, inner
 
     def truncate(self, path: str, size: int) -> Changed:
         """``truncate`` through the mount table."""

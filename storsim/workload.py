@@ -27,7 +27,17 @@ import simpy
 from storsim.backends import ProcessGen, spend
 from storsim.context import SimContext
 from storsim.devices import Slots
-from storsim.fs import ContainerView, FsError, Listing, Lookup, Mount, Opened, Read
+from storsim.fs import (
+    ContainerView,
+    FileSystem,
+    FsError,
+    Listing,
+    Lookup,
+    Mount,
+    Opened,
+    Read,
+    Wrote,
+)
 from storsim.scenario import SizeSpec, Step, WorkloadSpec
 
 __all__ = ["ContainerRun", "RandomStream", "size_sampler", "start_workload", "visible_files"]
@@ -218,6 +228,10 @@ class _Where(NamedTuple):
     file_key: tuple[int, str]  # the file's identity in the conflict tracker
     storage: int  # code of the mount's storage choice; -1 for the root (depends on result)
     remote: bool  # a distributed bind mount
+    # Who answers read, stat and open_write: the file system itself at the inner path when
+    # that is the same as asking the view (ContainerView.direct), else the view.
+    answer: FileSystem | ContainerView
+    apath: str
 
 
 _DATA = frozenset({"read", "write", "append"})
@@ -278,10 +292,13 @@ class _Workload:
         where = self.where.get(path)
         if where is None:
             run = self.run
-            mount, inner = run.view.resolve(path)
+            view = run.view
+            mount, inner = view.resolve(path)
+            direct = view.direct(path)
+            answer, apath = direct if direct is not None else (view, path)
             if mount is None:
-                key = (id(run.view.root), inner)
-                where = _Where(None, inner, run.backends[None], key, -1, False)
+                key = (id(view.root), inner)
+                where = _Where(None, inner, run.backends[None], key, -1, False, answer, apath)
             else:
                 where = _Where(
                     mount,
@@ -290,6 +307,8 @@ class _Workload:
                     (id(mount.fs), inner),
                     self.code(mount.storage),
                     mount.storage == "distributed_bind",
+                    answer,
+                    apath,
                 )
             if len(self.where) >= _WHERE_MAX:  # templated paths ({i}) never repeat:
                 self.where.clear()  # keep the cache, and memory, bounded
@@ -368,7 +387,7 @@ class _Workload:
             is abandoned, as an application whose lock call fails abandons its update.
         """
         env, run = self.env, self.run
-        _, inner, backend, file_key, storage, _ = self.locate(path)
+        _, inner, backend, file_key, storage, *_ = self.locate(path)
         if storage < 0:
             storage = self.writable_code
         semantics = backend.lock_semantics
@@ -425,7 +444,7 @@ class _Workload:
         result: Any = None
         outcome = self.ok_code
         tracker = self.tracker
-        mount, inner, backend, file_key, storage, remote = self.locate(path)
+        mount, inner, backend, file_key, storage, remote, answer, apath = self.locate(path)
         data = op in _DATA
         # A write or append that takes no lock opens the file at once: its size (for the
         # offset) comes from that open, at the same instant, instead of a stat before.
@@ -453,24 +472,28 @@ class _Workload:
         t_start = env.now
         try:
             if op == "read":
-                result = view.read(path, offset, nbytes)
+                result = answer.read(apath, offset, nbytes)
                 nbytes = result.nbytes
-            elif op == "write":
-                opened = view.open(path, write=True, create=True)
-                if sized_by_open:
-                    offset = self._offset(step, opened.size_bytes, nbytes, write=True)
+            elif op == "write" or op == "append":
+                append = op == "append"
+                at: Callable[[int], int] | None = None
+                if sized_by_open and not append:  # the offset depends on the size opened
+
+                    def offset_at(size: int) -> int:
+                        nonlocal sized_by_open
+                        sized_by_open = False
+                        chosen = self._offset(step, size, nbytes, write=True)
+                        it.last = (chosen, nbytes)
+                        return chosen
+
+                    at = offset_at
+                result = answer.open_write(apath, offset, nbytes, append=append, at=at)
+                offset = result.offset
+                if sized_by_open:  # an append: at the size the open found
                     it.last = (offset, nbytes)
                     sized_by_open = False
-                result = _merge(opened, view.write(path, offset, nbytes))
-            elif op == "append":
-                opened = view.open(path, write=True, create=True)
-                offset = opened.size_bytes
-                if sized_by_open:
-                    it.last = (offset, nbytes)
-                    sized_by_open = False
-                result = _merge(opened, view.append(path, nbytes))
             elif op == "stat":
-                result = view.stat(path)
+                result = answer.stat(apath)
             elif op == "create":
                 result = view.open(path, write=True, create=True, excl=True)
                 n = self.sizes[k]() if step.size is not None else 0
@@ -497,7 +520,7 @@ class _Workload:
                 target = self.run.fill(step.to, i, thread)
                 result = view.symlink(path, target)
                 path = target  # the operation is charged and recorded on the new link
-                _, inner, backend, _, storage, remote = self.locate(path)
+                _, inner, backend, _, storage, remote, *_ = self.locate(path)
             else:  # unlink, mkdir, rmdir, fsync
                 result = getattr(view, op)(path)
         except FsError as error:
@@ -567,7 +590,7 @@ class _Workload:
         if kind is Read or result is None:  # the commonest results first
             copy_bytes = visited = 0
             copied = False
-        elif kind is _Merged:
+        elif kind is Wrote:
             copy_bytes, copied, visited = (
                 result.copy_up_bytes,
                 result.copied_up,
@@ -636,31 +659,6 @@ def _from_image(result: Any) -> bool:
     if kind is Lookup or kind is Read:
         return bool(result.layer >= 1)
     return False  # written, changed or failed: the writable layer
-
-
-class _Merged(NamedTuple):
-    """An open followed by a write, seen as one operation by the backend and records."""
-
-    kind: str
-    size_bytes: int
-    layer: int
-    layers_visited: int
-    copy_up_bytes: int
-    copied_up: bool
-    source_layer: int
-
-
-def _merge(opened: Any, written: Any) -> _Merged:
-    copy = (opened.copy_up_bytes or 0) + (written.copy_up_bytes or 0)
-    return _Merged(
-        "file",
-        written.size_bytes,
-        0,
-        opened.layers_visited,
-        copy,
-        bool(opened.copied_up or copy),
-        getattr(opened, "source_layer", opened.layer) or 1,
-    )
 
 
 def start_workload(

@@ -8,6 +8,7 @@ judge in ``test_fs_kernel.py``.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -1158,3 +1159,104 @@ def test_upper_bytes_is_the_sum_of_upper_file_sizes(
         assert fs.upper_bytes() == sum(
             n.size_bytes for n in upper if n.kind == FILE and not n.metacopy
         )
+
+
+# --------------------------------------------------------------------------- open_write
+
+
+def _open_then_write(
+    target: OverlayFS | ContainerView, path: str, offset: int, nbytes: int, append: bool
+) -> tuple[object, ...]:
+    """What ``open_write`` stands for: open(O_WRONLY|O_CREAT), then write or append."""
+    try:
+        opened = target.open(path, write=True, create=True)
+        at = opened.size_bytes if append else offset
+        written = target.append(path, nbytes) if append else target.write(path, offset, nbytes)
+    except FsError as e:
+        return (e.errno,)
+    copy = opened.copy_up_bytes + written.copy_up_bytes
+    return (written.size_bytes, opened.layers_visited, copy, opened.copied_up or bool(copy), at)
+
+
+def _open_write(
+    target: OverlayFS | ContainerView, path: str, offset: int, nbytes: int, append: bool
+) -> tuple[object, ...]:
+    try:
+        before = target.stat(path).layer
+    except FsError:
+        before = 0
+    try:
+        w = target.open_write(path, offset, nbytes, append=append)
+    except FsError as e:
+        return (e.errno,)
+    # the source layer is where the file was before the open, when the open copied it up
+    assert w.source_layer == (before if w.copied_up else 0)
+    assert w.layer == 0
+    return (w.size_bytes, w.layers_visited, w.copy_up_bytes, w.copied_up, w.offset)
+
+
+def _mounted(root: OverlayFS) -> ContainerView:
+    """``root`` with a plain volume, a read-only bind and a mount refusing writes."""
+    mounts = []
+    for target, kwargs in [
+        ("/m/v", {}),
+        ("/m/ro", {"read_only": True}),
+        ("/m/x", {"unsupported": frozenset({"write", "create"})}),
+    ]:
+        plain = PlainFS()
+        plain.populate({"/a": Node(FILE, 3), "/b": Node(DIR)})
+        mounts.append(Mount(target, plain, "volume", **kwargs))  # type: ignore[arg-type]
+    return ContainerView(root, mounts)
+
+
+_MOUNT_PATHS = ("/m/v/a", "/m/v/b", "/m/v/c", "/m/ro/a", "/m/ro/c", "/m/x/a", "/m/x/c")
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), metacopy=st.booleans(), view=st.booleans())
+def test_open_write_is_open_then_write(data: st.DataObject, metacopy: bool, view: bool) -> None:
+    """``open_write`` (one lookup) gives what ``open`` + ``write``/``append`` give: the same
+    outcome, sizes, copy-up and layers visited, and leaves the same trees behind, on an
+    overlay after random operations, and through mounts that refuse things."""
+    layers = data.draw(layers_st)
+    history = [draw_op(data, list(PATHS)) for _ in range(data.draw(st.integers(0, 12)))]
+    steps: list[tuple[str, int, int, bool]] = []
+
+    def build() -> OverlayFS | ContainerView:
+        """The same state again: the history, then the open_writes so far."""
+        fs = OverlayFS(LowerStack(layers), metacopy=metacopy, redirect_dir=metacopy)
+        for op in history:
+            model_apply(fs, op)
+        target: OverlayFS | ContainerView = _mounted(fs) if view else fs
+        for step in steps:
+            with contextlib.suppress(FsError):
+                target.open_write(*step[:3], append=step[3])
+        return target
+
+    paths = PATHS + _MOUNT_PATHS if view else PATHS
+    for _ in range(data.draw(st.integers(1, 6))):
+        path = data.draw(st.sampled_from(paths))
+        offset, nbytes = data.draw(st.integers(0, 16)), data.draw(st.integers(0, 8))
+        append = data.draw(st.booleans())
+        target, twin = build(), build()
+        assert _open_write(target, path, offset, nbytes, append) == _open_then_write(
+            twin, path, offset, nbytes, append
+        )
+        assert target.visible_tree() == twin.visible_tree()
+        roots = [t.root if isinstance(t, ContainerView) else t for t in (target, twin)]
+        assert roots[0].upper_tree() == roots[1].upper_tree()
+        steps.append((path, offset, nbytes, append))
+
+
+def test_open_write_computes_the_offset_from_the_opened_size(fs: OverlayFS) -> None:
+    """``at`` sees the size after the open (a copied-up file's) and its offset is used."""
+    sizes: list[int] = []
+
+    def at(size: int) -> int:
+        sizes.append(size)
+        return size - 10
+
+    w = fs.open_write("/data/big.db", 0, 20, at=at)
+    assert sizes == [1000]
+    assert (w.offset, w.size_bytes, w.copy_up_bytes, w.source_layer) == (990, 1010, 1000, 2)
+    assert fs.open_write("/data/new", 5, 1).size_bytes == 6  # created, then written at 5

@@ -165,6 +165,7 @@ def draw_op(data: st.DataObject, visible: list[str]) -> tuple[Any, ...]:
         st.sampled_from(
             ["open", "write", "append", "read", "truncate", "unlink", "rmdir", "mkdir"]
             + ["rename"] * 3
+            + ["open_write"]
             + ["chmod", "link", "symlink", "stat", "readdir", "fsync"]
         )
     )
@@ -175,6 +176,9 @@ def draw_op(data: st.DataObject, visible: list[str]) -> tuple[Any, ...]:
         return (name, data.draw(path), data.draw(st.integers(0, 16)), data.draw(st.integers(0, 8)))
     if name == "append":
         return (name, data.draw(path), data.draw(st.integers(0, 8)))
+    if name == "open_write":
+        offset, nbytes = data.draw(st.integers(0, 16)), data.draw(st.integers(0, 8))
+        return (name, data.draw(path), offset, nbytes, data.draw(st.booleans()))
     if name == "truncate":
         return (name, data.draw(path), data.draw(st.integers(0, 16)))
     if name in ("rename", "link"):
@@ -322,6 +326,16 @@ class Kernel:
                 os.write(fd, b"a" * nbytes)
             return ("ok", os.fstat(fd).st_size)
 
+    def _open_write(self, path: str, offset: int, nbytes: int, append: bool) -> object:
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else 0)
+        with self.opened(path, flags) as fd:
+            if nbytes:
+                if append:
+                    os.write(fd, b"a" * nbytes)
+                else:
+                    os.pwrite(fd, b"w" * nbytes, offset)
+            return ("ok", os.fstat(fd).st_size)
+
     def _truncate(self, path: str, size: int) -> object:
         with self.opened(path, os.O_WRONLY) as fd:
             os.ftruncate(fd, size)
@@ -394,6 +408,9 @@ def model_apply(fs: OverlayFS | PlainFS, op: tuple[Any, ...]) -> object:
             return ("ok", fs.read(*args).nbytes)
         if name in ("write", "append"):
             return ("ok", getattr(fs, name)(*args).size_bytes)
+        if name == "open_write":
+            path, offset, nbytes, append = args
+            return ("ok", fs.open_write(path, offset, nbytes, append=append).size_bytes)
         if name == "readdir":
             return ("ok", fs.readdir(args[0]).names)
         getattr(fs, name)(*args)

@@ -313,7 +313,7 @@ class Wrote(NamedTuple):
     copied_up: bool
     """The open copied the file up (its data, or only its metadata first)."""
     source_layer: int
-    """The layer the file was found in before the open (0: the upper, or a new file)."""
+    """The layer the open copied the file's data from (0: no data copied up)."""
     offset: int
     """Where the data was written (for an append: the size at the open)."""
     layer: int = 0
@@ -2031,7 +2031,7 @@ class ContainerView:
                 raise FsError(e.errno, p) from None
         # A mount that refuses something: the two calls, each with its own checks.
         try:
-            source = fs.stat(inner).layer
+            source = fs.read(inner, 0, 0).layer  # where its data is (a metacopy's: below)
         except FsError:
             source = 0
         opened = self.open(p, write=True, create=True)

@@ -1182,14 +1182,14 @@ def _open_write(
     target: OverlayFS | ContainerView, path: str, offset: int, nbytes: int, append: bool
 ) -> tuple[object, ...]:
     try:
-        before = target.stat(path).layer
+        before = target.read(path, 0, 0).layer
     except FsError:
         before = 0
     try:
         w = target.open_write(path, offset, nbytes, append=append)
     except FsError as e:
         return (e.errno,)
-    # the source layer is where the file was before the open, when the open copied it up
+    # the source layer is where the file's data was before the open, if it copied it up
     assert w.source_layer == (before if w.copied_up else 0)
     assert w.layer == 0
     return (w.size_bytes, w.layers_visited, w.copy_up_bytes, w.copied_up, w.offset)

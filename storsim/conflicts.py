@@ -56,13 +56,17 @@ class RangeState:
         return self.history[0][1] - 1 if self.history else 0
 
 
-@dataclass(slots=True)
 class _FileState:
-    version: int = 0  # bumped by every committed write of any range
-    ranges: dict[tuple[int, int], RangeState] = field(default_factory=dict)
-    append_clients: list[str] = field(default_factory=list)  # who committed each append
-    # writes in progress: (client, offset, nbytes)
-    active: list[tuple[str, int, int]] = field(default_factory=list)
+    """What is known of one file: made for every file a workload touches (hot path)."""
+
+    __slots__ = ("active", "append_clients", "ranges", "version")
+
+    def __init__(self) -> None:
+        self.version = 0  # bumped by every committed write of any range
+        self.ranges: dict[tuple[int, int], RangeState] = {}
+        self.append_clients: list[str] = []  # who committed each append
+        # writes in progress: (client, offset, nbytes)
+        self.active: list[tuple[str, int, int]] = []
 
 
 class ConflictTracker:

@@ -16,7 +16,8 @@ API:
 
 * ``Disk(env, params, rng, name)``: ``read(nbytes)``, ``write(nbytes)``, ``meta()``;
   ``busy_s``, ``completed``, ``utilisation()``.
-* ``PageCache(params)``: ``lookup(key)``, ``insert(key, nbytes)``, ``invalidate(key)``;
+* ``PageCache(params)``: ``lookup(key)``, ``insert(key, nbytes)``, ``access(key, nbytes)``
+  (lookup, and insert on a miss), ``invalidate(key)``;
   ``hits``, ``misses``, ``evictions``, ``used_bytes``. No time: callers charge hits.
 * ``Link(env, rtt_s, bytes_per_s, name)``: ``round_trip()``, ``transfer(nbytes)``.
 * ``RemoteServer(env, params, rng, name, link=None)``: ``request(op_class, nbytes=0)``.
@@ -327,6 +328,22 @@ class PageCache:
             self.hits += 1
             return True
         self.misses += 1
+        return False
+
+    def access(self, key: Hashable, nbytes: int) -> bool:
+        """``lookup``, then on a miss ``insert(key, nbytes)``: a read that brings the
+        object into the cache (or a write that puts it there) in one call.
+
+        Returns:
+            True on a hit.
+        """
+        entries = self._entries
+        if key in entries:
+            entries.move_to_end(key)
+            self.hits += 1
+            return True
+        self.misses += 1
+        self.insert(key, nbytes)
         return False
 
     def insert(self, key: Hashable, nbytes: int) -> None:

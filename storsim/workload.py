@@ -559,7 +559,7 @@ class _Workload:
             if type(cost) is float:  # CPU time only, the common case: one timeout
                 yield env.timeout(cost)
             else:
-                yield from spend(env, cost)
+                yield from cost if not isinstance(cost, int | float) else spend(env, cost)
         if ok and data:
             if op == "read":
                 # stale: older than what was committed before the read began (a commit

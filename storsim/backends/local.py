@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import simpy
 
-from storsim.backends import Cost, ProcessGen, spend
+from storsim.backends import Cost, ProcessGen
 from storsim.context import Host
 from storsim.devices import Disk
 
@@ -71,27 +71,42 @@ class LocalBackend:
         for an operation that consults neither the disk nor, for a read, the page cache
         (a write's pages enter the cache at the start of its CPU time, as always here).
         """
+        if result is None:  # the operation failed in the semantic model: the syscall only
+            return carried + self._host.syscall_s
+        key = (self.fs_key, path)
+        if key not in self._host.metadata_seen:  # cold lookup: directory block and inode
+            return self._cold(key, carried, op, path, result, nbytes, offset)
+        return self.warm(carried, op, path, nbytes, offset)
+
+    def warm(self, carried: float, op: str, path: str, nbytes: int, offset: int) -> Cost:
+        """:meth:`charge_after` for a successful operation on a path whose metadata the
+        host has cached (no cold lookup to charge)."""
         host = self._host
         delay = carried + host.syscall_s
-        if result is None:  # the operation failed in the semantic model: the syscall only
-            return delay
-        key = (self.fs_key, path)
-        if key not in host.metadata_seen:  # cold lookup: directory block and inode
-            return self._cold(key, carried, op, path, result, nbytes, offset)
-        if op in _READS:
-            missing = self.missing_chunks(self.fs_key, path, offset, nbytes)
+        if op == "read":
+            first = offset // CHUNK_BYTES
+            if first == (offset + (nbytes or 1) - 1) // CHUNK_BYTES:  # one chunk, inline
+                hit = host.page_cache.access((self.fs_key, path, first), CHUNK_BYTES)
+                missing = 0 if hit else CHUNK_BYTES
+            else:
+                missing = self.missing_chunks(self.fs_key, path, offset, nbytes)
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
             return self._then(self._disk.submit_read(missing), delay) if missing else delay
         if op in _WRITES:
-            self.cache_written(self.fs_key, path, offset, nbytes)
-            self._dirty[path] = self._dirty.get(path, 0) + nbytes
+            first = offset // CHUNK_BYTES
+            if first == (offset + (nbytes or 1) - 1) // CHUNK_BYTES:  # one chunk, inline
+                host.page_cache.access((self.fs_key, path, first), CHUNK_BYTES)
+            else:
+                self.cache_written(self.fs_key, path, offset, nbytes)
+            dirty = self._dirty
+            dirty[path] = dirty.get(path, 0) + nbytes
             delay += nbytes / host.copy_bytes_per_s
             if op == "create":
                 delay += host.metadata_s
         elif op == "fsync":
-            dirty = self._dirty.pop(path, 0)
-            if dirty:
-                return self._fsync(dirty, delay)
+            pending = self._dirty.pop(path, 0)
+            if pending:
+                return self._fsync(pending, delay)
         elif op in _METADATA:
             delay += host.metadata_s
             if op in ("unlink", "truncate"):
@@ -118,7 +133,11 @@ class LocalBackend:
             seen.add(parent)
             yield self._disk.submit_meta()
         yield self._disk.submit_meta()
-        yield from spend(self._env, self.charge_after(0.0, op, path, result, nbytes, offset))
+        cost = self.charge_after(0.0, op, path, result, nbytes, offset)
+        if isinstance(cost, float | int):
+            yield self._env.timeout(cost)
+        else:
+            yield from cost
 
     def _then(self, access: simpy.Event, delay: float) -> ProcessGen:
         """Wait for a device access, then spend ``delay`` of CPU time."""
@@ -133,14 +152,14 @@ class LocalBackend:
     def missing_chunks(self, key: object, path: str, offset: int, nbytes: int) -> int:
         """Read through the page cache: the bytes of the chunks not cached, which the
         caller must read from the disk (they are inserted now: that read brings them)."""
-        cache = self._host.page_cache
-        missing = 0
+        access = self._host.page_cache.access
         first = offset // CHUNK_BYTES
         last = (offset + max(nbytes, 1) - 1) // CHUNK_BYTES
+        if first == last:  # the common case: one chunk
+            return 0 if access((key, path, first), CHUNK_BYTES) else CHUNK_BYTES
+        missing = 0
         for chunk in range(first, last + 1):
-            ckey = (key, path, chunk)
-            if not cache.lookup(ckey):
-                cache.insert(ckey, CHUNK_BYTES)
+            if not access((key, path, chunk), CHUNK_BYTES):
                 missing += CHUNK_BYTES
         return missing
 

@@ -26,9 +26,10 @@ from typing import Any, ClassVar
 
 import simpy
 
-from storsim.backends import Cost, ProcessGen, spend
-from storsim.backends.local import LocalBackend
+from storsim.backends import Cost, ProcessGen
+from storsim.backends.local import CHUNK_BYTES, LocalBackend
 from storsim.context import Host
+from storsim.fs import Lookup, Read, Wrote
 
 __all__ = ["OverlayBackend"]
 
@@ -50,9 +51,15 @@ class OverlayBackend(LocalBackend):
     def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> Cost:
         # The common case first: a path this mount has looked up before, no copy-up
         # (neither this operation's nor another's in progress): no generator needed.
-        copies = result is not None and bool(
-            getattr(result, "copy_up_bytes", 0) or getattr(result, "copied_up", False)
-        )
+        kind = type(result)
+        if kind is Read or kind is Lookup or result is None:  # no copy-up: the commonest
+            copies = False
+        elif kind is Wrote:
+            copies = result.copied_up
+        else:
+            copies = bool(
+                getattr(result, "copy_up_bytes", 0) or getattr(result, "copied_up", False)
+            )
         if copies or path not in self._dentries or (self._copying and path in self._copying):
             return self._charge_slow(op, path, result, nbytes, offset)
         return self._after_lookup(0.0, op, path, result, nbytes, offset)
@@ -70,12 +77,19 @@ class OverlayBackend(LocalBackend):
             layer = result.layer
             if layer >= 1:
                 # Data still comes from a lower layer: shared page cache across containers.
-                missing = self.missing_chunks((self.lower_key, layer), path, offset, nbytes)
+                first = offset // CHUNK_BYTES
+                if first == (offset + (nbytes or 1) - 1) // CHUNK_BYTES:  # one chunk, inline
+                    hit = host.page_cache.access(
+                        ((self.lower_key, layer), path, first), CHUNK_BYTES
+                    )
+                    missing = 0 if hit else CHUNK_BYTES
+                else:
+                    missing = self.missing_chunks((self.lower_key, layer), path, offset, nbytes)
                 delay = host.syscall_s + host.cache_hit_s + nbytes / host.copy_bytes_per_s
                 return self._then(self._disk.submit_read(missing), delay) if missing else delay
         # The upper layer: an ordinary local file system. Its lookups were charged above.
         host.metadata_seen.add((self.fs_key, path))
-        return self.charge_after(carried, op, path, result, nbytes, offset)
+        return self.warm(carried, op, path, nbytes, offset)
 
     def _charge_slow(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> ProcessGen:
         """A first lookup through the layers, a copy-up, or a wait for another's."""
@@ -125,7 +139,11 @@ class OverlayBackend(LocalBackend):
         if delay and op in ("read", "fsync"):  # they consult the cache or the disk first
             yield env.timeout(delay)
             delay = 0.0
-        yield from spend(env, self._after_lookup(delay, op, path, result, nbytes, offset))
+        cost = self._after_lookup(delay, op, path, result, nbytes, offset)
+        if isinstance(cost, float | int):
+            yield env.timeout(cost)
+        else:
+            yield from cost
 
     def _cold_reads(self, path: str, visited: int, *, found: bool) -> int:
         """Metadata blocks a first lookup of ``path`` must read from disk.

@@ -393,7 +393,7 @@ class _Workload:
         semantics = backend.lock_semantics
         t0 = env.now
         if semantics == "none":
-            yield from backend.lock_cost()
+            yield from spend(env, backend.lock_cost())
             self._record_lock(t0, path, storage, self.code("ENOLCK"), 0.0)
             return False
         if semantics == "local":  # emulated on the client: excludes only this container
@@ -401,7 +401,11 @@ class _Workload:
         else:  # one kernel (host), or the server's lock manager (nlm, brl)
             scope = ("shared", file_key)
         key = (*scope, "file") if self.spec.lock == "flock" else (*scope, offset, nbytes)
-        yield from backend.lock_cost()
+        cost = backend.lock_cost()
+        if type(cost) is float:
+            yield env.timeout(cost)
+        else:
+            yield from spend(env, cost)
         lock = self.tracker.lock(key)
         waited_from = env.now
         wait = lock.acquire()
@@ -427,7 +431,11 @@ class _Workload:
         lock, backend = it.lock
         it.lock = None
         lock.release()
-        yield from backend.lock_cost()
+        cost = backend.lock_cost()
+        if type(cost) is float:
+            yield self.env.timeout(cost)
+        else:
+            yield from spend(self.env, cost)
 
     # --- one operation -----------------------------------------------------------------
 
@@ -610,8 +618,9 @@ class _Workload:
 
     def _offset_now(self, step: Step, op: str, path: str, nbytes: int) -> int:
         """The offset of a data step, from the file's size now (0 if it cannot be had)."""
+        where = self.locate(path)
         try:
-            size = self.view.stat(path).size_bytes
+            size = where.answer.stat(where.apath).size_bytes
         except FsError:
             size = 0
         return size if op == "append" else self._offset(step, size, nbytes, write=op != "read")

@@ -49,9 +49,9 @@ class LocalBackend:
     #: what a lock does on this file system: excludes every process on the host
     lock_semantics: ClassVar[str] = "host"
 
-    def lock_cost(self) -> ProcessGen:
+    def lock_cost(self) -> Cost:
         """Time of one flock/fcntl call on a local file system: a syscall."""
-        yield self._env.timeout(self._host.syscall_s)
+        return self._host.syscall_s
 
     # The hot path. Most operations reach no device (a warm lookup, a page-cache hit, a
     # buffered write): they cost CPU time only, returned as a number for the caller to

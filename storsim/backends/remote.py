@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from storsim.backends import ProcessGen
+from storsim.backends import Cost
 from storsim.backends.local import CHUNK_BYTES
 from storsim.conflicts import ConflictTracker
 from storsim.context import Host
@@ -77,12 +77,11 @@ class RemoteBackend:
         """What a lock does here: "nlm"/"brl" (server-wide), "local" or "none"."""
         return str(self._server.params.locks)
 
-    def lock_cost(self) -> ProcessGen:
+    def lock_cost(self) -> Cost:
         """Time of one lock or unlock call: a round trip to the server's lock manager."""
         if self.lock_semantics in ("nlm", "brl"):
-            yield from self._server.request("lock")
-        else:
-            yield self._env.timeout(self._host.syscall_s)
+            return self._server.request("lock")
+        return self._host.syscall_s
 
     def revalidate(self, path: str) -> None:
         """Forget cached attributes (taking a lock makes the NFS client revalidate)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from storsim.backends import Cost, ProcessGen
+from storsim.backends import Cost
 from storsim.context import Host
 
 __all__ = ["TmpfsBackend"]
@@ -29,9 +29,9 @@ class TmpfsBackend:
 
     lock_semantics: ClassVar[str] = "host"
 
-    def lock_cost(self) -> ProcessGen:
+    def lock_cost(self) -> Cost:
         """Time of one flock/fcntl call: a syscall."""
-        yield self._env.timeout(self._host.syscall_s)
+        return self._host.syscall_s
 
     def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> Cost:
         host = self._host

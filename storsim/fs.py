@@ -2052,14 +2052,12 @@ class ContainerView:
             offset,
         )
 
-    def direct(self, path: str) -> tuple[FileSystem, str] | None:
-        """The file system and inner path that serve ``path``, when calling it directly
-        is the same as calling this view: a writable mount (or root) that refuses no
-        operation. None otherwise (then call the view, which checks)."""
+    def route(self, path: str) -> tuple[Mount | None, FileSystem, str, bool]:
+        """Which mount serves ``path`` (None: the root), its file system, the path inside
+        it, and whether calling that file system directly is the same as calling this
+        view (a writable mount, or root, that refuses no operation: nothing to check)."""
         m, fs, inner = self._route(_norm(path))
-        if self._ro(m) or (m is not None and m.unsupported):
-            return None
-        return fs, inner
+        return m, fs, inner, not self._ro(m) and (m is None or not m.unsupported)
 
     def truncate(self, path: str, size: int) -> Changed:
         """``truncate`` through the mount table."""

@@ -229,7 +229,7 @@ class _Where(NamedTuple):
     storage: int  # code of the mount's storage choice; -1 for the root (depends on result)
     remote: bool  # a distributed bind mount
     # Who answers read, stat and open_write: the file system itself at the inner path when
-    # that is the same as asking the view (ContainerView.direct), else the view.
+    # that is the same as asking the view (ContainerView.route), else the view.
     answer: FileSystem | ContainerView
     apath: str
 
@@ -293,9 +293,8 @@ class _Workload:
         if where is None:
             run = self.run
             view = run.view
-            mount, inner = view.resolve(path)
-            direct = view.direct(path)
-            answer, apath = direct if direct is not None else (view, path)
+            mount, fs, inner, direct = view.route(path)
+            answer, apath = (fs, inner) if direct else (view, path)
             if mount is None:
                 key = (id(view.root), inner)
                 where = _Where(None, inner, run.backends[None], key, -1, False, answer, apath)

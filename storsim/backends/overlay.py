@@ -34,6 +34,15 @@ from storsim.fs import Lookup, Read, Wrote
 __all__ = ["OverlayBackend"]
 
 
+class _Busy:
+    """A copy-up's data is being copied, and nobody waits for it yet."""
+
+    __slots__ = ()
+
+
+_BUSY = _Busy()
+
+
 class OverlayBackend(LocalBackend):
     """One container's overlay mount: its upper layer on the host disk."""
 
@@ -44,9 +53,10 @@ class OverlayBackend(LocalBackend):
         super().__init__(env, host, fs_key)
         self.lower_key = lower_key  # the image's layer stack, shared by its containers
         self._dentries: set[str] = set()  # this overlay mount's own dentry cache
-        # path -> copy-up in progress: the event of its data copy, then the instant it
-        # completes (its last CPU part), until an opener finds that instant past
-        self._copying: dict[str, simpy.Event | float] = {}
+        # path -> copy-up in progress: _BUSY while its data is copied (or the event that
+        # openers waiting for it wait on), then the instant it completes (its last CPU
+        # part), until an opener finds that instant past
+        self._copying: dict[str, simpy.Event | float | _Busy] = {}
 
     def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> Cost:
         # The common case first: a path this mount has looked up before, no copy-up
@@ -98,12 +108,12 @@ class OverlayBackend(LocalBackend):
         delay = 0.0  # CPU time not spent yet: spent at the next device access or the end
         copying = self._copying
         copy_bytes = getattr(result, "copy_up_bytes", 0) or 0
-        mine: simpy.Event | None = None
-        if result is not None and (copy_bytes or getattr(result, "copied_up", False)):
+        mine = result is not None and bool(copy_bytes or getattr(result, "copied_up", False))
+        if mine:
             # This operation copies the file up: from now on (its own cold lookup
             # included) later openers of the file wait for it, as the kernel's copy-up
-            # lock makes them.
-            mine = copying[path] = env.event()
+            # lock makes them. The first of them makes the event they wait on.
+            copying[path] = _BUSY
         if path not in self._dentries:
             self._dentries.add(path)
             visited = getattr(result, "layers_visited", 1) or 1
@@ -114,7 +124,7 @@ class OverlayBackend(LocalBackend):
         if result is None:
             yield env.timeout(delay + host.syscall_s)
             return
-        pending = copying.get(path) if copying and mine is None else None
+        pending = copying.get(path) if copying and not mine else None
         if type(pending) is float and pending <= env.now:  # a copy-up long complete
             del copying[path]
         elif pending is not None:  # someone is copying this file up: wait for it
@@ -128,13 +138,31 @@ class OverlayBackend(LocalBackend):
                     if copying.get(path) is pending:
                         del copying[path]
                 else:  # still copying the data: the copier wakes us
+                    if pending is _BUSY:
+                        pending = copying[path] = env.event()
                     assert isinstance(pending, simpy.Event)
                     yield pending
                 pending = copying.get(path)
-        if mine is not None:
+        if mine:
             if delay:
                 yield env.timeout(delay)
-            yield from self._copy_up(path, copy_bytes, getattr(result, "source_layer", 1), mine)
+            disk = self._disk
+            try:  # the device part of the copy-up
+                if copy_bytes:
+                    source = (self.lower_key, getattr(result, "source_layer", 1) or 1)
+                    missing = self.missing_chunks(source, path, 0, copy_bytes)
+                    if missing:
+                        yield disk.submit_read(missing)
+                    yield disk.submit_write(copy_bytes)  # data written, then fsync'ed [K3]
+                yield disk.submit_meta()  # create in workdir, set xattrs, rename [K1]
+            finally:
+                # Complete at the end of its CPU part, spent below with the operation's
+                # own: openers that come until then wait for that instant (a time, not an
+                # event: no event unless someone waits).
+                waiting = copying.get(path)
+                copying[path] = env.now + 2 * host.metadata_s
+                if isinstance(waiting, simpy.Event) and waiting.callbacks:
+                    waiting.succeed()  # openers that waited for the data
             delay = 2 * host.metadata_s  # creating it in the workdir and renaming it [K1]
         if delay and op in ("read", "fsync"):  # they consult the cache or the disk first
             yield env.timeout(delay)
@@ -170,24 +198,3 @@ class OverlayBackend(LocalBackend):
             seen.add((self.lower_key, path))
             reads += 1
         return reads
-
-    def _copy_up(self, path: str, nbytes: int, source_layer: int, done: simpy.Event) -> ProcessGen:
-        """The device part of a copy-up. Its CPU part (``2 * metadata_s``: create in
-        the workdir, rename into place [K1]) is the caller's to spend, merged with the
-        operation's own; until it is over, other openers of the file still wait."""
-        env = self._env
-        disk = self._disk
-        copying = self._copying
-        try:
-            if nbytes:
-                missing = self.missing_chunks((self.lower_key, source_layer), path, 0, nbytes)
-                if missing:
-                    yield disk.submit_read(missing)
-                yield disk.submit_write(nbytes)  # data written, then fsync'ed [K3]
-            yield disk.submit_meta()  # create in workdir, set xattrs, rename [K1]
-        finally:
-            # Complete at the end of the CPU part: openers that come until then wait for
-            # that instant (a time, not an event: no event unless someone waits).
-            copying[path] = env.now + 2 * self._host.metadata_s
-            if done.callbacks:  # openers waiting for the data now
-                done.succeed()

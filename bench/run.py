@@ -27,6 +27,7 @@ Usage::
     python bench/run.py            # about two minutes
     python bench/run.py --quick    # under 30 s
     python bench/run.py --ops summary   # storsim with streaming statistics only
+    python bench/run.py --sweep    # also: 20 runs as a sweep on 1 process, then on 2
 
 It asserts nothing: it is a measurement, not a test.
 """
@@ -190,6 +191,26 @@ def rmw_scenario(ops: int) -> dict[str, Any]:
 SCENARIOS = {"lookup": lookup_scenario, "copyup": copyup_scenario, "rmw": rmw_scenario}
 
 
+# --- a sweep: 20 runs on one process, then on two --------------------------------------
+
+
+def sweep_speedup(ops: int, runs: int = 20, jobs: int = 2) -> dict[str, float]:
+    """Wall time of ``runs`` replications of the copy-up workload as one sweep: in this
+    process (``executor="serial"``), then on a pool of ``jobs`` processes (the sweep's
+    default executor, worker start-up included)."""
+    import storsim
+
+    scenario = storsim.load_scenario(copyup_scenario(ops))
+    walls = {}
+    for name, kwargs in (("serial", {"executor": "serial"}), ("pool", {"jobs": jobs})):
+        t0 = time.perf_counter()
+        frame = storsim.sweep(scenario, replications=runs, progress=False, **kwargs)
+        walls[name] = time.perf_counter() - t0
+        if frame["replication"].nunique() != runs or frame["error"].notna().any():
+            raise RuntimeError(f"the {name} sweep did not finish its {runs} runs:\n{frame}")
+    return {"runs": runs, "jobs": jobs, **walls, "speedup": walls["serial"] / walls["pool"]}
+
+
 # --- one measurement, in a child process ---------------------------------------------------
 
 
@@ -253,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ops", choices=("full", "summary"), default="full", help="storsim's ops= mode"
     )
+    parser.add_argument(
+        "--sweep", action="store_true", help="also time 20 runs as a sweep on 1 and 2 processes"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -281,6 +305,13 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for name, ratio in ratios.items():
         print(f"ratio_{name}={ratio:.3f}")
+    if args.sweep:
+        sweep = sweep_speedup(size // 4)
+        print(
+            f"\nsweep of {sweep['runs']} runs ({size // 4} operations each): "
+            f"1 process {sweep['serial']:.1f} s, {sweep['jobs']} processes {sweep['pool']:.1f} s"
+        )
+        print(f"sweep_speedup={sweep['speedup']:.2f}")
     print(f"ratio_min={min(ratios.values()):.3f}")
     return 0
 

@@ -278,6 +278,9 @@ class _Workload:
         self.source = rec.source(run.name, run.service, self.name)
         self.op_codes = [rec.code(s.op) for s in spec.ops]
         self.ok_code = rec.code("ok")
+        self.lock_code = rec.code("lock")
+        self.enolck_code = rec.code("ENOLCK")
+        self.flock = spec.lock == "flock"
         self.image_code = rec.code("image_layer")
         self.writable_code = rec.code("writable_layer")
         self.where: dict[str, _Where] = {}
@@ -373,8 +376,15 @@ class _Workload:
                 break
             if step.think:
                 yield self.env.timeout(step.think)
-        if it.lock is not None:
-            yield from self.unlock(it)
+        if it.lock is not None:  # unlock (inline: once per iteration)
+            lock, backend = it.lock
+            it.lock = None
+            lock.release()
+            cost = backend.lock_cost()
+            if type(cost) is float:
+                yield self.env.timeout(cost)
+            else:
+                yield from spend(self.env, cost)
 
     # --- locks -------------------------------------------------------------------------
 
@@ -393,13 +403,13 @@ class _Workload:
         t0 = env.now
         if semantics == "none":
             yield from spend(env, backend.lock_cost())
-            self._record_lock(t0, path, storage, self.code("ENOLCK"), 0.0)
+            self._record_lock(t0, path, storage, self.enolck_code, 0.0)
             return False
-        if semantics == "local":  # emulated on the client: excludes only this container
-            scope: tuple[object, ...] = ("client", run.name, file_key)
-        else:  # one kernel (host), or the server's lock manager (nlm, brl)
-            scope = ("shared", file_key)
-        key = (*scope, "file") if self.spec.lock == "flock" else (*scope, offset, nbytes)
+        # What the lock excludes: the whole file (flock) or a byte range (fcntl), for
+        # this container only (emulated on the client), or for every process of one
+        # kernel (the host) or of the server's lock manager (nlm, brl).
+        what = "file" if self.flock else (offset, nbytes)
+        key = ("client", run.name, file_key, what) if semantics == "local" else (file_key, what)
         cost = backend.lock_cost()
         if type(cost) is float:
             yield env.timeout(cost)
@@ -420,21 +430,10 @@ class _Workload:
         """One ``lock`` row: how long taking the lock took, and the part spent waiting."""
         # fmt: off
         self.io((
-            t0, self.env.now, self.source, self.code("lock"), path, storage, 0, outcome,
+            t0, self.env.now, self.source, self.lock_code, path, storage, 0, outcome,
             False, 0, 0, 0, False, False, wait_s,
         ))
         # fmt: on
-
-    def unlock(self, it: _Iteration) -> ProcessGen:
-        assert it.lock is not None
-        lock, backend = it.lock
-        it.lock = None
-        lock.release()
-        cost = backend.lock_cost()
-        if type(cost) is float:
-            yield self.env.timeout(cost)
-        else:
-            yield from spend(self.env, cost)
 
     # --- one operation -----------------------------------------------------------------
 

@@ -70,7 +70,14 @@ class OverlayBackend(LocalBackend):
             copies = bool(
                 getattr(result, "copy_up_bytes", 0) or getattr(result, "copied_up", False)
             )
-        if copies or path not in self._dentries or (self._copying and path in self._copying):
+        copying = self._copying
+        if copying and not copies:
+            pending = copying.get(path)
+            if type(pending) is float and pending <= self._env.now:
+                del copying[path]  # a copy-up long complete: nothing to wait for
+            elif pending is not None:
+                return self._charge_slow(op, path, result, nbytes, offset)
+        if copies or path not in self._dentries:
             return self._charge_slow(op, path, result, nbytes, offset)
         return self._after_lookup(0.0, op, path, result, nbytes, offset)
 

@@ -123,6 +123,8 @@ __all__ = [
     "Written",
 ]
 
+_new_tuple = tuple.__new__
+
 FILE: Final = "file"
 DIR: Final = "dir"
 SYMLINK: Final = "symlink"
@@ -698,7 +700,7 @@ class FileSystem(Protocol):
         nbytes: int,
         *,
         append: bool = False,
-        at: Callable[[int], int] | None = None,
+        at: Callable[[int, int], int] | None = None,
     ) -> Wrote: ...
 
     def truncate(self, path: str, size: int) -> Changed: ...
@@ -1215,7 +1217,7 @@ class _Tree:
         nbytes: int,
         *,
         append: bool = False,
-        at: Callable[[int], int] | None = None,
+        at: Callable[[int, int], int] | None = None,
     ) -> Wrote:
         """``open(O_WRONLY|O_CREAT)`` then ``pwrite`` (or, with ``append``, a write at the
         end of file), with one lookup: exactly ``open`` followed by ``write``/``append``.
@@ -1225,8 +1227,8 @@ class _Tree:
             offset: where to write (ignored with ``append`` or ``at``).
             nbytes: bytes to write.
             append: write at the end of file (``O_APPEND``).
-            at: computes the offset from the file's size once opened (an application
-                that seeks relative to the size it finds).
+            at: ``at(size, nbytes)`` gives the offset from the file's size once opened
+                (an application that seeks relative to the size it finds).
 
         Raises:
             FsError: ENOENT, ENOTDIR, ELOOP (a bad ancestor, or a symlink), EISDIR.
@@ -1235,36 +1237,38 @@ class _Tree:
         if nbytes < 0 or offset < 0:
             raise ValueError(f"offset and nbytes must be >= 0 (got {offset!r}, {nbytes!r})")
         p = _norm(path)
-        r = self._res(p, p)
+        up: _Entry | None = self._up.get(p)
         copy = source = 0
         copied = False
-        up: _Entry | None
-        if r is None:
-            vis = self._create(p, 0o644, FILE)
-            up = self._up[p]
-        elif r.kind != FILE:
-            raise FsError("EISDIR" if r.kind == DIR else "ELOOP", p)
+        if type(up) is _Inode and up.kind == FILE and up.low is None:
+            vis = 1  # an upper file with its data (the commonest): no lookup below
         else:
-            vis = r.vis
-            up = r.ino
-            if r.ino is None or r.ino.low is not None:  # lower data: copy it up (open)
-                low = r.le if r.ino is None else r.ino.low
-                assert low is not None
-                source = low.layer
-                copy = self._copy_up(p, r, meta=False)
-                copied = True
-                up = self._up[p]
+            r = self._res(p, p)
+            if r is None:
+                vis = self._create(p, 0o644, FILE)
+            elif r.kind != FILE:
+                raise FsError("EISDIR" if r.kind == DIR else "ELOOP", p)
+            else:
+                vis = r.vis
+                if r.ino is None or r.ino.low is not None:  # lower data: copy it up (open)
+                    low = r.le if r.ino is None else r.ino.low
+                    assert low is not None
+                    source = low.layer
+                    copy = self._copy_up(p, r, meta=False)
+                    copied = True
+            up = self._up[p]
         ino = up
         assert isinstance(ino, _Inode)
         size = ino.size
         if append:
             offset = size
         elif at is not None:
-            offset = at(size)
+            offset = at(size, nbytes)
         end = offset + nbytes
         if nbytes and end > size:
             self._resize(ino, end)
-        return Wrote(ino.size, vis, copy, copied, source, offset)
+        # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs per write
+        return _new_tuple(Wrote, (ino.size, vis, copy, copied, source, offset, 0))
 
     def truncate(self, path: str, size: int) -> Changed:
         """Set a file's size; a lower file is copied up whole first, as the kernel does.
@@ -2017,7 +2021,7 @@ class ContainerView:
         nbytes: int,
         *,
         append: bool = False,
-        at: Callable[[int], int] | None = None,
+        at: Callable[[int, int], int] | None = None,
     ) -> Wrote:
         """``open_write`` through the mount table (see ``OverlayFS.open_write``):
         the same outcome, errors and order of checks as :meth:`open` with ``write`` and
@@ -2040,7 +2044,7 @@ class ContainerView:
             written = self.append(p, nbytes)
         else:
             if at is not None:
-                offset = at(opened.size_bytes)
+                offset = at(opened.size_bytes, nbytes)
             written = self.write(p, offset, nbytes)
         copy = opened.copy_up_bytes + written.copy_up_bytes
         return Wrote(

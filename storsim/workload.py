@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import fnmatch
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -284,6 +285,8 @@ class _Workload:
         self.image_code = rec.code("image_layer")
         self.writable_code = rec.code("writable_layer")
         self.where: dict[str, _Where] = {}
+        # per step: offset(size, nbytes) of a write placed by the size its open finds
+        self.offset_at = [functools.partial(self._offset, s) for s in spec.ops]
         # whether a write comes after step k: only then is what step k reads remembered
         # (a read-modify-write); only the remote backend serves reads that can be stale
         self.feeds_write = [
@@ -482,20 +485,11 @@ class _Workload:
                 nbytes = result.nbytes
             elif op == "write" or op == "append":
                 append = op == "append"
-                at: Callable[[int], int] | None = None
-                if sized_by_open and not append:  # the offset depends on the size opened
-
-                    def offset_at(size: int) -> int:
-                        nonlocal sized_by_open
-                        sized_by_open = False
-                        chosen = self._offset(step, size, nbytes, write=True)
-                        it.last = (chosen, nbytes)
-                        return chosen
-
-                    at = offset_at
+                # the offset from the size the open finds (an append's is that size)
+                at = self.offset_at[k] if sized_by_open and not append else None
                 result = answer.open_write(apath, offset, nbytes, append=append, at=at)
                 offset = result.offset
-                if sized_by_open:  # an append: at the size the open found
+                if sized_by_open:
                     it.last = (offset, nbytes)
                     sized_by_open = False
             elif op == "stat":
@@ -623,7 +617,7 @@ class _Workload:
             size = 0
         return size if op == "append" else self._offset(step, size, nbytes, write=op != "read")
 
-    def _offset(self, step: Step, size: int, n: int, *, write: bool) -> int:
+    def _offset(self, step: Step, size: int, n: int, *, write: bool = True) -> int:
         spec = step.offset
         if spec == "random":
             span = max(size - n, 0)

@@ -1249,12 +1249,13 @@ def test_open_write_is_open_then_write(data: st.DataObject, metacopy: bool, view
 
 
 def test_open_write_computes_the_offset_from_the_opened_size(fs: OverlayFS) -> None:
-    """``at`` sees the size after the open (a copied-up file's) and its offset is used."""
+    """``at`` sees the size after the open (a copied-up file's) and the bytes to write,
+    and its offset is used."""
     sizes: list[int] = []
 
-    def at(size: int) -> int:
+    def at(size: int, nbytes: int) -> int:
         sizes.append(size)
-        return size - 10
+        return size - nbytes // 2
 
     w = fs.open_write("/data/big.db", 0, 20, at=at)
     assert sizes == [1000]

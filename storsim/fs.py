@@ -1051,6 +1051,12 @@ class _Tree:
             FsError: ENOENT, ENOTDIR, ELOOP.
         """
         p = _norm(path)
+        le = self._lidx.get(p) if p not in self._up else None
+        cuts = self._cuts
+        if le is not None and le.node is not None and (not cuts or cuts.isdisjoint(le.ancestors)):
+            # a lower-only entry under no cut (the commonest lookup): what _res would say
+            vis = le.layers_visited + 1 if le.ancestors[-1] in self._up else le.layers_visited
+            return _new_tuple(Lookup, (le.kind, le.node.size_bytes, le.layer, vis))
         r = self._res(p, p)
         if r is None:
             raise FsError("ENOENT", p)
@@ -1143,22 +1149,27 @@ class _Tree:
         if offset < 0 or nbytes < 0:
             raise ValueError(f"offset and nbytes must be >= 0 (got {offset!r}, {nbytes!r})")
         p = _norm(path)
-        r = self._res(p, p)
-        if r is None:
-            raise FsError("ENOENT", p)
-        if r.kind != FILE:
-            raise FsError("EISDIR" if r.kind == DIR else "ELOOP", p)
-        ino = r.ino
-        if ino is not None:
-            size = ino.size
-            layer = 0 if ino.low is None else ino.low.layer
+        u = self._up.get(p)
+        if type(u) is _Inode and u.kind == FILE:  # an upper file (the commonest): no lookup
+            size = u.size
+            layer = 0 if u.low is None else u.low.layer
         else:
-            assert r.le is not None
-            assert r.le.node is not None
-            size = r.le.node.size_bytes
-            layer = r.le.layer
+            r = self._res(p, p)
+            if r is None:
+                raise FsError("ENOENT", p)
+            if r.kind != FILE:
+                raise FsError("EISDIR" if r.kind == DIR else "ELOOP", p)
+            ino = r.ino
+            if ino is not None:
+                size = ino.size
+                layer = 0 if ino.low is None else ino.low.layer
+            else:
+                assert r.le is not None
+                assert r.le.node is not None
+                size = r.le.node.size_bytes
+                layer = r.le.layer
         left = size - offset
-        return Read(nbytes if left > nbytes else (left if left > 0 else 0), layer)
+        return _new_tuple(Read, (nbytes if left > nbytes else (left if left > 0 else 0), layer))
 
     def _writable(self, p: str) -> tuple[_Inode, int]:
         r = self._res(p, p)

@@ -485,8 +485,13 @@ def _quiet_collector() -> Iterator[None]:
     cache keys) grows all along, so the collector also runs less often meanwhile:
     every 10,000 net allocations instead of 700, and the full collections far less
     (13 % less time for the copy-up benchmark at 200,000 operations; bench/run.py).
+    Before freezing, one full collection clears what earlier runs left.
     """
     threshold = gc.get_threshold()
+    # What earlier runs left (their worlds are cycles: processes, events, generators)
+    # must go first, or freezing would keep it for good: repeated runs in one process
+    # (a notebook, a serial sweep) then grew by one world each (tests/test_streaming.py).
+    gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 50, 1_000)
     try:

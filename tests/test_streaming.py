@@ -483,3 +483,20 @@ def test_engine_results_identical_with_full_and_summary_records() -> None:
     full, summary = _both(data, seed=2)
     assert full.records.equals(summary.records)
     assert full.sim_time_s == summary.sim_time_s
+
+
+def test_repeated_runs_in_one_process_do_not_accumulate_memory() -> None:
+    """A run leaves its world behind as cyclic garbage; the next run must not freeze it
+    for good (a notebook loop, a serial sweep): the third run peaks as high as the first."""
+    scenario = storsim.load_scenario(_counter_run(3_000))
+    peaks = []
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            tracemalloc.reset_peak()
+            result = storsim.simulate(scenario, ops="full")
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            del result
+    finally:
+        tracemalloc.stop()
+    assert peaks[2] < peaks[0] * 1.1, peaks

@@ -119,10 +119,13 @@ class ConflictTracker:
             seen: the value this writer read before (a read-modify-write), or None for a
                 blind write, which increments whatever is there and loses nothing.
         """
-        state = self._file(key)
-        record = state.ranges.get((offset, nbytes))
+        state = self._files.get(key)
+        if state is None:
+            state = self._files[key] = _FileState()
+        ranges = state.ranges
+        record = ranges.get((offset, nbytes))
         if record is None:
-            record = state.ranges[(offset, nbytes)] = RangeState()
+            record = ranges[(offset, nbytes)] = RangeState()
         lost = 0
         if seen is None:
             record.value += 1

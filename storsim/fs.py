@@ -1051,7 +1051,11 @@ class _Tree:
             FsError: ENOENT, ENOTDIR, ELOOP.
         """
         p = _norm(path)
-        le = self._lidx.get(p) if p not in self._up else None
+        u = self._up.get(p)
+        if type(u) is _Inode:  # an upper file or symlink: what _res would say
+            vis = 1 if u.low is None else 1 + u.low.layers_visited
+            return _new_tuple(Lookup, (u.kind, u.size, 0, vis))
+        le = self._lidx.get(p) if u is None else None
         cuts = self._cuts
         if le is not None and le.node is not None and (not cuts or cuts.isdisjoint(le.ancestors)):
             # a lower-only entry under no cut (the commonest lookup): what _res would say

@@ -101,7 +101,9 @@ class ConflictTracker:
 
     def read(self, key: object, offset: int, nbytes: int, version: int | None = None) -> int:
         """The value a read of a record sees: the latest, or as of a (stale) version."""
-        state = self._file(key)
+        state = self._files.get(key)
+        if state is None:
+            state = self._files[key] = _FileState()
         record = state.ranges.get((offset, nbytes))
         if record is None:
             return 0

@@ -391,7 +391,7 @@ class _Workload:
 
     # --- locks -------------------------------------------------------------------------
 
-    def lock(self, it: _Iteration, path: str, offset: int, nbytes: int) -> Any:
+    def lock(self, it: _Iteration, path: str, where: _Where, offset: int, nbytes: int) -> Any:
         """Take the workload's lock on ``path`` before the iteration's first data step.
 
         Returns:
@@ -399,7 +399,7 @@ class _Workload:
             is abandoned, as an application whose lock call fails abandons its update.
         """
         env, run = self.env, self.run
-        _, inner, backend, file_key, storage, *_ = self.locate(path)
+        _, inner, backend, file_key, storage, *_ = where
         if storage < 0:
             storage = self.writable_code
         semantics = backend.lock_semantics
@@ -453,7 +453,8 @@ class _Workload:
         result: Any = None
         outcome = self.ok_code
         tracker = self.tracker
-        mount, inner, backend, file_key, storage, remote, answer, apath = self.locate(path)
+        where = self.locate(path)
+        mount, inner, backend, file_key, storage, remote, answer, apath = where
         data = op in _DATA
         # A write or append that takes no lock opens the file at once: its size (for the
         # offset) comes from that open, at the same instant, instead of a stat before.
@@ -471,9 +472,9 @@ class _Workload:
                     ):
                         sized_by_open = True
                     else:
-                        offset = self._offset_now(step, op, path, nbytes)
+                        offset = self._offset_now(step, op, where, nbytes)
             if self.locking and it.lock is None and not it.lock_failed:
-                ok = yield from self.lock(it, path, offset, nbytes)
+                ok = yield from self.lock(it, path, where, offset, nbytes)
                 if not ok:
                     it.lock_failed = True
                     return False
@@ -527,7 +528,7 @@ class _Workload:
             outcome = self.code(error.errno)
             result = None
             if sized_by_open:  # the open failed: the offset as a stat before would give it
-                it.last = (self._offset_now(step, op, path, nbytes), nbytes)
+                it.last = (self._offset_now(step, op, where, nbytes), nbytes)
         if storage < 0:  # the root overlay: image or writable layer, by the result
             if type(result) is Listing:
                 storage = self.code(view.storage_of(path, result))
@@ -608,9 +609,8 @@ class _Workload:
         # fmt: on
         return True
 
-    def _offset_now(self, step: Step, op: str, path: str, nbytes: int) -> int:
+    def _offset_now(self, step: Step, op: str, where: _Where, nbytes: int) -> int:
         """The offset of a data step, from the file's size now (0 if it cannot be had)."""
-        where = self.locate(path)
         try:
             size = where.answer.stat(where.apath).size_bytes
         except FsError:
@@ -619,18 +619,14 @@ class _Workload:
 
     def _offset(self, step: Step, size: int, n: int, *, write: bool = True) -> int:
         spec = step.offset
-        if spec == "random":
-            span = max(size - n, 0)
-            align = max(min(n, 4096), 1)
+        if spec == "random" or spec == "same":  # a random record, aligned to its size
+            span = size - n if size > n else 0
+            align = n if 0 < n < 4096 else (4096 if n else 1)  # min(n, 4 KiB), at least 1
             return int(self.rand.uniform() * (span // align + 1)) * align
         if spec == "start":
             return 0
         if spec == "end":
             return size if write else max(size - n, 0)
-        if spec == "same":
-            span = max(size - n, 0)
-            align = max(min(n, 4096), 1)
-            return int(self.rand.uniform() * (span // align + 1)) * align
         return int(spec)
 
 

@@ -104,8 +104,8 @@ class OverlayBackend(LocalBackend):
                     missing = self.missing_chunks((self.lower_key, layer), path, offset, nbytes)
                 delay = host.syscall_s + host.cache_hit_s + nbytes / host.copy_bytes_per_s
                 return self._then(self._disk.submit_read(missing), delay) if missing else delay
-        # The upper layer: an ordinary local file system. Its lookups were charged above.
-        host.metadata_seen.add((self.fs_key, path))
+        # The upper layer: an ordinary local file system. Its lookups were charged above
+        # (this mount's dentries), so no cold lookup of the local kind: straight to warm.
         return self.warm(carried, op, path, nbytes, offset)
 
     def _charge_slow(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> ProcessGen:

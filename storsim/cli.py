@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="random seed (default: the file's)")
     _add_set(run, "override a value, e.g. --set services.web.deploy.replicas=4 (repeatable)")
     run.add_argument("--json", metavar="FILE", help="write the summary as JSON ('-' for stdout)")
-    run.add_argument("--quiet", action="store_true", help="do not print the table")
+    run.add_argument(
+        "--quiet", action="store_true", help="print neither the table nor a progress line"
+    )
     run.add_argument(
         "--report", metavar="FILE.html", help="also write a self-contained HTML report"
     )
@@ -105,7 +107,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.report and args.ops == "summary":
         raise StorsimError("--report plots every operation: it needs --ops full (the default)")
     scenario = load_scenario(args.scenario, overrides=args.overrides)
-    result = simulate(scenario, seed=args.seed, ops=args.ops)
+    result = simulate(scenario, seed=args.seed, ops=args.ops, progress=not args.quiet)
     if args.json:
         text = json.dumps(result_json(result), indent=2) + "\n"
         if args.json == "-":

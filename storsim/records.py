@@ -133,6 +133,11 @@ class Recorder:
         return list(self._code)
 
     @property
+    def recorded(self) -> int:
+        """Operations recorded so far (``n`` counts only those already in chunks)."""
+        return self.n + len(self._rows)
+
+    @property
     def keeps_rows(self) -> bool:
         """Whether :meth:`frame` will hold every operation (no sink)."""
         return self._sink is None

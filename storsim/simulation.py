@@ -13,6 +13,9 @@ import copy
 import dataclasses
 import gc
 import itertools
+import math
+import sys
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import simpy
+from simpy.core import EmptySchedule
 
 from storsim import profiles
 from storsim.backends.bind import BindBackend
@@ -96,7 +100,12 @@ class Result:
 
 
 def simulate(
-    scenario: Scenario, *, seed: int | None = None, compare: bool = True, ops: str = "full"
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    compare: bool = True,
+    ops: str = "full",
+    progress: bool = False,
 ) -> Result:
     """Run a scenario once.
 
@@ -111,6 +120,9 @@ def simulate(
             the run, ``Result.ops`` is empty, and the percentiles of ``summary``,
             ``by_service`` and ``comparison`` are within 0.5 % of the exact ones (every
             count is exact). The simulated operations are the same either way.
+        progress: show how far a run has got on stderr (simulated time, the share of the
+            scenario's duration, operations so far), once it has taken a second; the
+            results are the same with or without it.
 
     Returns:
         The :class:`Result`.
@@ -121,7 +133,7 @@ def simulate(
     if ops not in OPS_MODES:
         raise ValueError(f"ops must be one of {', '.join(OPS_MODES)} (got {ops!r})")
     seed = scenario.seed if seed is None else seed
-    result, _ = _run_once(scenario, seed, ops)
+    result, _ = _run_once(scenario, seed, ops, progress="run" if progress else None)
     if compare and scenario.compare is not None:
         rows = []
         c = scenario.compare
@@ -131,8 +143,14 @@ def simulate(
                 servers = list(c.server or [next(iter(scenario.host.remotes))])
             for server in servers:
                 variant = placement_variant(scenario, choice, server)
-                sub, streamed = _run_once(variant, seed, ops, focus=c.path)
                 label = f"{choice}:{server}" if server and len(servers) > 1 else choice
+                sub, streamed = _run_once(
+                    variant,
+                    seed,
+                    ops,
+                    focus=c.path,
+                    progress=f"compare {label}" if progress else None,
+                )
                 if streamed is not None and streamed.focus is not None:
                     row = _focus_row(streamed.focus, sub.sim_time_s)
                 else:
@@ -398,10 +416,16 @@ class _World:
 
 
 def _run_once(
-    scenario: Scenario, seed: int, ops: str = "full", *, focus: str | None = None
+    scenario: Scenario,
+    seed: int,
+    ops: str = "full",
+    *,
+    focus: str | None = None,
+    progress: str | None = None,
 ) -> tuple[Result, StreamingSummary | None]:
     """Build and run one scenario; with ``ops == "summary"``, also its streaming totals
-    (with ``focus``: of the operations under that path too)."""
+    (with ``focus``: of the operations under that path too); with ``progress``, a
+    progress line on stderr labelled with it."""
     seeds = np.random.SeedSequence(seed)
     device_seq, world_seq = seeds.spawn(2)
     env = simpy.Environment()
@@ -419,11 +443,86 @@ def _run_once(
         for replica, rseq in enumerate(sseq.spawn(svc.deploy.replicas), start=1):
             env.process(_lifecycle(world, sname, svc, replica, rseq))
     with _quiet_collector():
-        if scenario.duration is not None:
+        if progress is None:
             env.run(until=scenario.duration)
         else:
-            env.run()
+            _advance(env, scenario.duration, _RunProgress(progress, scenario.duration, ctx))
         return _collect(scenario, seed, ops, world, streamed)
+
+
+# --- progress ----------------------------------------------------------------------------
+
+_STEPS_PER_LOOK = 8192  # events between two looks at the clock in a run with no duration
+_QUIET_S = 1.0  # a run shorter than this shows no progress at all
+
+
+def _advance(env: simpy.Environment, until: float | None, progress: _RunProgress) -> None:
+    """``env.run(until)``, in slices, showing progress between them.
+
+    The same events happen in the same order as in one ``env.run(until)``: with no
+    ``until``, stepping until the schedule is empty is what ``run`` does; with one, each
+    slice ends at an instant of its own (its stop event, like ``run``'s, comes before the
+    events of that instant, which the next slice then processes) and the last at ``until``.
+    """
+    if until is None:
+        step = env.step
+        try:
+            while True:
+                for _ in range(_STEPS_PER_LOOK):
+                    step()
+                progress.show(env.now)
+        except EmptySchedule:
+            pass
+    else:
+        span = until / 1000  # simulated seconds per slice: doubled while slices are quick
+        while env.now < until:
+            target = env.now + span
+            if not env.now < target < until:
+                target = until
+            started = time.monotonic()
+            env.run(until=target)
+            progress.show(env.now)
+            took = time.monotonic() - started
+            span = span * 2 if took < 0.05 else span / 2 if took > 0.5 else span
+    progress.close()
+
+
+class _RunProgress:
+    """How far a run has got, on stderr: simulated time (of the duration, when there is
+    one), operations so far, and wall time. Redrawn in place in a terminal or a notebook,
+    a line every 10 s in a log; nothing until the run has taken a second."""
+
+    def __init__(self, label: str, duration: float | None, ctx: SimContext) -> None:
+        self._label = label
+        self._duration = duration
+        self._recorder = ctx.recorder
+        self._stream = sys.stderr
+        self._live = getattr(self._stream, "isatty", lambda: False)() or "ipykernel" in sys.modules
+        self._start = time.monotonic()
+        self._last = -math.inf
+        self._width = 0
+
+    def show(self, now: float) -> None:
+        wall = time.monotonic()
+        elapsed = wall - self._start
+        if elapsed < _QUIET_S or wall - self._last < (0.2 if self._live else 10.0):
+            return
+        self._last = wall
+        text = f"{self._label}: {now:.6g} s simulated"
+        if self._duration:
+            text += f" ({100 * now / self._duration:.0f} % of {self._duration:g} s)"
+        text += f", {self._recorder.recorded:,} operations, {elapsed:.0f} s"
+        if self._live:  # pad over the end of a longer previous line
+            self._stream.write("\r" + text.ljust(self._width))
+            self._width = len(text)
+        else:
+            self._stream.write(text + "\n")
+        self._stream.flush()
+
+    def close(self) -> None:
+        if self._width:  # a live line was drawn: end it
+            self._stream.write("\n")
+            self._stream.flush()
 
 
 def _collect(

@@ -173,3 +173,32 @@ def test_summary_mode_cli(tmp_path: Path, capsys: Any) -> None:
     assert main(["run", path, "--ops", "summary", "--report", str(report)]) == 2
     assert "--report plots every operation" in capsys.readouterr().err
     assert not report.exists()
+
+
+@pytest.mark.parametrize("name", ["copy-up", "layer-depth"])  # with and without a duration
+def test_progress_changes_nothing(
+    name: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Running in slices to show progress gives the same operations, summary, comparison
+    and end time as one run, and the progress line says where the run is."""
+    import storsim.simulation as simulation
+
+    scenario = storsim.load_scenario(Path(__file__).parent.parent / "scenarios" / f"{name}.yaml")
+    assert (scenario.duration is None) == (name == "layer-depth")
+    plain = storsim.simulate(scenario)
+    assert capsys.readouterr().err == ""  # no progress unless asked
+    monkeypatch.setattr(simulation, "_QUIET_S", 0.0)  # show it at once,
+    monkeypatch.setattr(simulation, "_STEPS_PER_LOOK", 97)  # after every few events
+    sliced = storsim.simulate(scenario, progress=True)
+    assert sliced.sim_time_s == plain.sim_time_s
+    pd.testing.assert_frame_equal(sliced.ops, plain.ops)
+    pd.testing.assert_frame_equal(sliced.summary, plain.summary)
+    pd.testing.assert_frame_equal(sliced.events, plain.events)
+    if plain.comparison is not None:
+        pd.testing.assert_frame_equal(sliced.comparison, plain.comparison)
+    err = capsys.readouterr().err
+    assert "run: " in err
+    assert " s simulated" in err
+    assert " operations, " in err
+    if scenario.duration is not None:
+        assert f"% of {scenario.duration:g} s)" in err

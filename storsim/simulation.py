@@ -14,7 +14,6 @@ import dataclasses
 import gc
 import itertools
 import math
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from storsim.conflicts import ConflictTracker
 from storsim.context import Host, SimContext
 from storsim.devices import Disk, PageCache, RemoteServer
 from storsim.fs import ContainerView, FsError, Layer, LowerStack, Mount, Node, OverlayFS, PlainFS
+from storsim.progress import StatusLine
 from storsim.records import EventRecord, Recorder
 from storsim.scenario import Content, LayerSpec, MountSpec, Scenario, ServiceSpec
 from storsim.stats import (
@@ -496,33 +496,24 @@ class _RunProgress:
         self._label = label
         self._duration = duration
         self._recorder = ctx.recorder
-        self._stream = sys.stderr
-        self._live = getattr(self._stream, "isatty", lambda: False)() or "ipykernel" in sys.modules
+        self._line = StatusLine()
         self._start = time.monotonic()
         self._last = -math.inf
-        self._width = 0
 
     def show(self, now: float) -> None:
         wall = time.monotonic()
         elapsed = wall - self._start
-        if elapsed < _QUIET_S or wall - self._last < (0.2 if self._live else 10.0):
+        if elapsed < _QUIET_S or wall - self._last < (0.2 if self._line.live else 10.0):
             return
         self._last = wall
         text = f"{self._label}: {now:.6g} s simulated"
         if self._duration:
             text += f" ({100 * now / self._duration:.0f} % of {self._duration:g} s)"
         text += f", {self._recorder.recorded:,} operations, {elapsed:.0f} s"
-        if self._live:  # pad over the end of a longer previous line
-            self._stream.write("\r" + text.ljust(self._width))
-            self._width = len(text)
-        else:
-            self._stream.write(text + "\n")
-        self._stream.flush()
+        self._line.show(text)
 
     def close(self) -> None:
-        if self._width:  # a live line was drawn: end it
-            self._stream.write("\n")
-            self._stream.flush()
+        self._line.close()
 
 
 def _collect(

@@ -56,6 +56,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from storsim.errors import ScenarioError
+from storsim.progress import StatusLine
 from storsim.scenario import Scenario
 from storsim.simulation import simulate
 from storsim.stats import SUMMARY_COLUMNS
@@ -665,11 +666,8 @@ class _Progress:
         self._skipped = done
         self._start = time.monotonic()
         self._last = 0.0
-        self._width = 0
-        self._stream = sys.stderr
+        self._line = StatusLine()
         self._enabled = enabled and total > done
-        live = getattr(self._stream, "isatty", lambda: False)() or "ipykernel" in sys.modules
-        self._live = live
         self._step = max(1, (total - done) // 10)
         if self._enabled:
             self._show(force=True)
@@ -679,17 +677,15 @@ class _Progress:
         self._failed += failed
         if self._enabled:
             fresh = self._done - self._skipped
-            if self._live or fresh % self._step == 0 or self._done == self._total:
+            if self._line.live or fresh % self._step == 0 or self._done == self._total:
                 self._show(force=self._done == self._total)
 
     def close(self) -> None:
-        if self._enabled and self._live:
-            self._stream.write("\n")
-            self._stream.flush()
+        self._line.close()
 
     def _show(self, *, force: bool) -> None:
         now = time.monotonic()
-        if self._live and not force and now - self._last < 0.1:
+        if self._line.live and not force and now - self._last < 0.1:
             return
         self._last = now
         elapsed = now - self._start
@@ -702,9 +698,4 @@ class _Progress:
         fresh = self._done - self._skipped
         if fresh > 0 and self._done < self._total:
             text += f", ~{elapsed / fresh * (self._total - self._done):.0f} s left"
-        if self._live:  # pad over the end of a longer previous line
-            self._stream.write("\r" + text.ljust(self._width))
-            self._width = len(text)
-        else:
-            self._stream.write(text + "\n")
-        self._stream.flush()
+        self._line.show(text)

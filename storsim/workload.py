@@ -560,7 +560,7 @@ class _Workload:
             if type(cost) is float:  # CPU time only, the common case: one timeout
                 yield env.timeout(cost)
             else:
-                yield from cost if not isinstance(cost, int | float) else spend(env, cost)
+                yield from spend(env, cost)
         if ok and data:
             if op == "read":
                 # stale: older than what was committed before the read began (a commit

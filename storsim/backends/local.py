@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import simpy
 
-from storsim.backends import Cost, ProcessGen
+from storsim.backends import Cost, ProcessGen, spend
 from storsim.context import Host
 from storsim.devices import Disk
 
@@ -84,20 +84,11 @@ class LocalBackend:
         host = self._host
         delay = carried + host.syscall_s
         if op == "read":
-            first = offset // CHUNK_BYTES
-            if first == (offset + (nbytes or 1) - 1) // CHUNK_BYTES:  # one chunk, inline
-                hit = host.page_cache.access((self.fs_key, path, first), CHUNK_BYTES)
-                missing = 0 if hit else CHUNK_BYTES
-            else:
-                missing = self.missing_chunks(self.fs_key, path, offset, nbytes)
+            missing = self.missing_chunks(self.fs_key, path, offset, nbytes)
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
             return self._then(self._disk.submit_read(missing), delay) if missing else delay
         if op in _WRITES:
-            first = offset // CHUNK_BYTES
-            if first == (offset + (nbytes or 1) - 1) // CHUNK_BYTES:  # one chunk, inline
-                host.page_cache.access((self.fs_key, path, first), CHUNK_BYTES)
-            else:
-                self.cache_written(self.fs_key, path, offset, nbytes)
+            self.cache_written(self.fs_key, path, offset, nbytes)
             dirty = self._dirty
             dirty[path] = dirty.get(path, 0) + nbytes
             delay += nbytes / host.copy_bytes_per_s
@@ -133,11 +124,7 @@ class LocalBackend:
             seen.add(parent)
             yield self._disk.submit_meta()
         yield self._disk.submit_meta()
-        cost = self.charge_after(0.0, op, path, result, nbytes, offset)
-        if isinstance(cost, float | int):
-            yield self._env.timeout(cost)
-        else:
-            yield from cost
+        yield from spend(self._env, self.charge_after(0.0, op, path, result, nbytes, offset))
 
     def _then(self, access: simpy.Event, delay: float) -> ProcessGen:
         """Wait for a device access, then spend ``delay`` of CPU time."""

@@ -26,8 +26,8 @@ from typing import Any, ClassVar
 
 import simpy
 
-from storsim.backends import Cost, ProcessGen
-from storsim.backends.local import CHUNK_BYTES, LocalBackend
+from storsim.backends import Cost, ProcessGen, spend
+from storsim.backends.local import LocalBackend
 from storsim.context import Host
 from storsim.fs import Lookup, Read, Wrote
 
@@ -94,14 +94,7 @@ class OverlayBackend(LocalBackend):
             layer = result.layer
             if layer >= 1:
                 # Data still comes from a lower layer: shared page cache across containers.
-                first = offset // CHUNK_BYTES
-                if first == (offset + (nbytes or 1) - 1) // CHUNK_BYTES:  # one chunk, inline
-                    hit = host.page_cache.access(
-                        ((self.lower_key, layer), path, first), CHUNK_BYTES
-                    )
-                    missing = 0 if hit else CHUNK_BYTES
-                else:
-                    missing = self.missing_chunks((self.lower_key, layer), path, offset, nbytes)
+                missing = self.missing_chunks((self.lower_key, layer), path, offset, nbytes)
                 delay = host.syscall_s + host.cache_hit_s + nbytes / host.copy_bytes_per_s
                 return self._then(self._disk.submit_read(missing), delay) if missing else delay
         # The upper layer: an ordinary local file system. Its lookups were charged above
@@ -174,11 +167,7 @@ class OverlayBackend(LocalBackend):
         if delay and op in ("read", "fsync"):  # they consult the cache or the disk first
             yield env.timeout(delay)
             delay = 0.0
-        cost = self._after_lookup(delay, op, path, result, nbytes, offset)
-        if isinstance(cost, float | int):
-            yield env.timeout(cost)
-        else:
-            yield from cost
+        yield from spend(env, self._after_lookup(delay, op, path, result, nbytes, offset))
 
     def _cold_reads(self, path: str, visited: int, *, found: bool) -> int:
         """Metadata blocks a first lookup of ``path`` must read from disk.

@@ -1789,6 +1789,23 @@ class Mount:
             raise ValueError(f"copy_image needs a PlainFS (got {type(self.fs).__name__})")
 
 
+class _OnPath:
+    """Reports a mounted file system's errors on the container's path (the view's calls
+    run ``with _OnPath(path): ...``)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        if isinstance(error, FsError):
+            raise FsError(error.errno, self.path) from None
+
+
 class ContainerView:
     """What one container sees: its root overlay with mounts grafted on.
 
@@ -1901,6 +1918,10 @@ class ContainerView:
     def _ro(self, m: Mount | None) -> bool:
         return self.read_only if m is None else m.read_only
 
+    def _direct(self, m: Mount | None) -> bool:
+        """Whether ``m`` (None: the root) checks nothing: writable, refusing no operation."""
+        return not self._ro(m) and (m is None or not m.unsupported)
+
     @staticmethod
     def _unsupported(m: Mount | None, op: str, path: str) -> None:
         if m is not None and op in m.unsupported:
@@ -1912,19 +1933,15 @@ class ContainerView:
     @staticmethod
     def _check_parent(fs: FileSystem, inner: str, path: str) -> None:
         parent = _split(inner)[0]
-        try:
+        with _OnPath(path):
             kind = fs.stat(parent).kind
-        except FsError as e:
-            raise FsError(e.errno, path) from None
         if kind != DIR:
             raise FsError("ELOOP" if kind == SYMLINK else "ENOTDIR", path)
 
     @staticmethod
     def _stat(fs: FileSystem, inner: str, path: str) -> Lookup:
-        try:
+        with _OnPath(path):
             return fs.stat(inner)
-        except FsError as e:
-            raise FsError(e.errno, path) from None
 
     @staticmethod
     def _exists(fs: FileSystem, inner: str, path: str) -> bool:
@@ -1984,20 +2001,16 @@ class ContainerView:
                 self._unsupported(m, "create", p)
                 if ro:
                     raise FsError("EROFS", p)
-        try:
+        with _OnPath(p):
             return fs.open(inner, write=write, create=create, excl=excl, trunc=trunc, mode=mode)
-        except FsError as e:
-            raise FsError(e.errno, p) from None
 
     def read(self, path: str, offset: int, nbytes: int) -> Read:
         """``read`` through the mount table."""
         p = _norm(path)
         m, fs, inner = self._route(p)
         self._unsupported(m, "read", p)
-        try:
+        with _OnPath(p):
             return fs.read(inner, offset, nbytes)
-        except FsError as e:
-            raise FsError(e.errno, p) from None
 
     def _writable(self, op: str, p: str) -> tuple[FileSystem, str]:
         m, fs, inner = self._route(p)
@@ -2015,19 +2028,15 @@ class ContainerView:
         """``write`` through the mount table."""
         p = _norm(path)
         fs, inner = self._writable("write", p)
-        try:
+        with _OnPath(p):
             return fs.write(inner, offset, nbytes)
-        except FsError as e:
-            raise FsError(e.errno, p) from None
 
     def append(self, path: str, nbytes: int) -> Written:
         """``append`` through the mount table."""
         p = _norm(path)
         fs, inner = self._writable("append", p)
-        try:
+        with _OnPath(p):
             return fs.append(inner, nbytes)
-        except FsError as e:
-            raise FsError(e.errno, p) from None
 
     def open_write(
         self,
@@ -2043,11 +2052,9 @@ class ContainerView:
         ``create``, then :meth:`write` (or :meth:`append`)."""
         p = _norm(path)
         m, fs, inner = self._route(p)
-        if not self._ro(m) and (m is None or not m.unsupported):  # nothing to check
-            try:
+        if self._direct(m):  # nothing to check
+            with _OnPath(p):
                 return fs.open_write(inner, offset, nbytes, append=append, at=at)
-            except FsError as e:
-                raise FsError(e.errno, p) from None
         # A mount that refuses something: the two calls, each with its own checks.
         try:
             source = fs.read(inner, 0, 0).layer  # where its data is (a metacopy's: below)
@@ -2076,26 +2083,22 @@ class ContainerView:
         it, and whether calling that file system directly is the same as calling this
         view (a writable mount, or root, that refuses no operation: nothing to check)."""
         m, fs, inner = self._route(_norm(path))
-        return m, fs, inner, not self._ro(m) and (m is None or not m.unsupported)
+        return m, fs, inner, self._direct(m)
 
     def truncate(self, path: str, size: int) -> Changed:
         """``truncate`` through the mount table."""
         p = _norm(path)
         fs, inner = self._writable("truncate", p)
-        try:
+        with _OnPath(p):
             return fs.truncate(inner, size)
-        except FsError as e:
-            raise FsError(e.errno, p) from None
 
     def fsync(self, path: str) -> Changed:
         """``fsync`` through the mount table."""
         p = _norm(path)
         m, fs, inner = self._route(p)
         self._unsupported(m, "fsync", p)
-        try:
+        with _OnPath(p):
             return fs.fsync(inner)
-        except FsError as e:
-            raise FsError(e.errno, p) from None
 
     def chmod(self, path: str, mode: int) -> Changed:
         """``chmod`` through the mount table."""
@@ -2105,10 +2108,8 @@ class ContainerView:
         if self._ro(m):
             kind = self._stat(fs, inner, p).kind
             raise FsError("EOPNOTSUPP" if kind == SYMLINK else "EROFS", p)
-        try:
+        with _OnPath(p):
             return fs.chmod(inner, mode)
-        except FsError as e:
-            raise FsError(e.errno, p) from None
 
     def unlink(self, path: str) -> Changed:
         """``unlink`` through the mount table; EBUSY for a file mount point."""
@@ -2122,10 +2123,8 @@ class ContainerView:
         if self._ro(m):
             self._check_parent(fs, inner, p)
             raise FsError("EROFS", p)
-        try:
+        with _OnPath(p):
             return fs.unlink(inner)
-        except FsError as e:
-            raise FsError(e.errno, p) from None
 
     def rmdir(self, path: str) -> Changed:
         """``rmdir`` through the mount table; EBUSY for a directory mount point."""
@@ -2139,10 +2138,8 @@ class ContainerView:
         if self._ro(m):
             self._check_parent(fs, inner, p)
             raise FsError("EROFS", p)
-        try:
+        with _OnPath(p):
             return fs.rmdir(inner)
-        except FsError as e:
-            raise FsError(e.errno, p) from None
 
     def mkdir(self, path: str, mode: int = 0o755) -> Changed:
         """``mkdir`` through the mount table."""
@@ -2153,10 +2150,8 @@ class ContainerView:
             if self._exists(fs, inner, p):
                 raise FsError("EEXIST", p)
             raise FsError("EROFS", p)
-        try:
+        with _OnPath(p):
             return fs.mkdir(inner, mode)
-        except FsError as e:
-            raise FsError(e.errno, p) from None
 
     def symlink(self, target: str, path: str) -> Changed:
         """``symlink`` through the mount table."""
@@ -2167,10 +2162,8 @@ class ContainerView:
             if self._exists(fs, inner, p):
                 raise FsError("EEXIST", p)
             raise FsError("EROFS", p)
-        try:
+        with _OnPath(p):
             return fs.symlink(target, inner)
-        except FsError as e:
-            raise FsError(e.errno, p) from None
 
     def link(self, src: str, dst: str) -> Changed:
         """``link`` through the mount table; EXDEV across mounts."""
@@ -2185,10 +2178,8 @@ class ContainerView:
             raise FsError("EXDEV", s)
         if self._ro(sm):
             raise FsError("EROFS", t)
-        try:
+        with _OnPath(s):
             return sfs.link(sinner, tinner)
-        except FsError as e:
-            raise FsError(e.errno, s) from None
 
     def rename(self, src: str, dst: str) -> Changed:
         """``rename`` through the mount table.
@@ -2214,20 +2205,16 @@ class ContainerView:
             raise FsError("EBUSY", s)
         _, fs, sinner = self._route(s)
         tinner = self._route(t)[2]
-        try:
+        with _OnPath(s):
             return fs.rename(sinner, tinner)
-        except FsError as e:
-            raise FsError(e.errno, s) from None
 
     def readdir(self, path: str) -> Listing:
         """``readdir`` through the mount table."""
         p = _norm(path)
         m, fs, inner = self._route(p)
         self._unsupported(m, "readdir", p)
-        try:
+        with _OnPath(p):
             return fs.readdir(inner)
-        except FsError as e:
-            raise FsError(e.errno, p) from None
 
     # ------------------------------------------------------------------ introspection
 

@@ -101,9 +101,7 @@ class ConflictTracker:
 
     def read(self, key: object, offset: int, nbytes: int, version: int | None = None) -> int:
         """The value a read of a record sees: the latest, or as of a (stale) version."""
-        state = self._files.get(key)
-        if state is None:
-            state = self._files[key] = _FileState()
+        state = self._file(key)
         record = state.ranges.get((offset, nbytes))
         if record is None:
             return 0
@@ -121,9 +119,7 @@ class ConflictTracker:
             seen: the value this writer read before (a read-modify-write), or None for a
                 blind write, which increments whatever is there and loses nothing.
         """
-        state = self._files.get(key)
-        if state is None:
-            state = self._files[key] = _FileState()
+        state = self._file(key)
         ranges = state.ranges
         record = ranges.get((offset, nbytes))
         if record is None:

@@ -88,7 +88,8 @@ class LocalBackend:
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
             return self._then(self._disk.submit_read(missing), delay) if missing else delay
         if op in _WRITES:
-            self.cache_written(self.fs_key, path, offset, nbytes)
+            # written pages enter the page cache (dirty until written back): nothing to read
+            self.missing_chunks(self.fs_key, path, offset, nbytes)
             dirty = self._dirty
             dirty[path] = dirty.get(path, 0) + nbytes
             delay += nbytes / host.copy_bytes_per_s
@@ -149,10 +150,6 @@ class LocalBackend:
             if not access((key, path, chunk), CHUNK_BYTES):
                 missing += CHUNK_BYTES
         return missing
-
-    def cache_written(self, key: object, path: str, offset: int, nbytes: int) -> None:
-        """Written data sits in the page cache (dirty) until written back."""
-        self.missing_chunks(key, path, offset, nbytes)  # caches them; nothing to read
 
     def forget(self) -> None:
         """Drop dirty-page accounting (the file system went away)."""

@@ -94,6 +94,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final, NamedTuple, Protocol
 
+from storsim import names
+
 __all__ = [
     "DIR",
     "DOCKER_MAX_LAYERS",
@@ -135,26 +137,7 @@ DOCKER_MAX_LAYERS: Final = 128
 KERNEL_MAX_LAYERS: Final = 500
 """The kernel's own limit on lower layers (``OVL_MAX_STACK``)."""
 
-OPS: Final = frozenset(
-    {
-        "stat",
-        "open",
-        "read",
-        "write",
-        "append",
-        "create",
-        "unlink",
-        "rename",
-        "mkdir",
-        "rmdir",
-        "readdir",
-        "chmod",
-        "fsync",
-        "link",
-        "symlink",
-        "truncate",
-    }
-)
+OPS: Final = frozenset(names.OPS)
 """Operation names a ``Mount`` may list as unsupported."""
 MUTATING_OPS: Final = frozenset(
     {
@@ -172,14 +155,7 @@ MUTATING_OPS: Final = frozenset(
     }
 )
 """Operations that a read-only mount refuses with EROFS."""
-STORAGES: Final = (
-    "image_layer",
-    "writable_layer",
-    "local_bind",
-    "distributed_bind",
-    "volume",
-    "tmpfs",
-)
+STORAGES: Final = names.STORAGES
 """The storage choices, named as everywhere in storsim."""
 
 _ERRNO_NAMES: Final = frozenset(_errno.errorcode.values()) | {"EOPNOTSUPP"}

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal, get_args
 
+from storsim.names import UNSUPPORTABLE_OPS
+
 __all__ = [
     "DISK_PROFILES",
     "OP_CLASSES",
@@ -76,13 +78,8 @@ corruption across hosts. ``"none"``: the call fails (list ``"lock"`` in
 ``unsupported_ops``).
 """
 
-OP_NAMES: frozenset[str] = frozenset(
-    {
-        "stat", "open", "read", "write", "append", "create", "unlink", "rename", "mkdir",
-        "rmdir", "readdir", "chmod", "fsync", "link", "symlink", "truncate", "lock",
-    }
-)  # fmt: skip
-"""The file operations a workload issues."""
+OP_NAMES: frozenset[str] = UNSUPPORTABLE_OPS
+"""The operations a mount may refuse: every workload operation, and ``lock``."""
 
 OP_CLASSES: tuple[str, ...] = (
     "meta", "create", "remove", "read", "write", "readdir", "rename", "setattr", "commit",

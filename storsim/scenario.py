@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from io import StringIO
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeAlias, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -42,9 +42,9 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from storsim import units
+from storsim import names, units
 from storsim.errors import ScenarioError
-from storsim.fs import STORAGES
+from storsim.names import STORAGES, Op, Storage
 
 __all__ = [
     "OPS",
@@ -67,21 +67,10 @@ __all__ = [
     "scenario_schema",
 ]
 
-#: The storage choices, in the order reports show them (defined once, in fs.py).
+#: The storage choices, in the order reports show them (listed once, in storsim.names).
 STORAGE_CHOICES: tuple[str, ...] = STORAGES
-Storage: TypeAlias = Literal[
-    "image_layer", "writable_layer", "local_bind", "distributed_bind", "volume", "tmpfs"
-]
-
-#: File operations a workload step can perform.
-OPS: tuple[str, ...] = (
-    "stat", "open", "read", "write", "append", "create", "unlink", "rename",
-    "mkdir", "rmdir", "readdir", "chmod", "fsync", "link", "symlink", "truncate",
-)  # fmt: skip
-Op: TypeAlias = Literal[
-    "stat", "open", "read", "write", "append", "create", "unlink", "rename",
-    "mkdir", "rmdir", "readdir", "chmod", "fsync", "link", "symlink", "truncate",
-]  # fmt: skip
+#: File operations a workload step can perform (listed once, in storsim.names).
+OPS: tuple[str, ...] = names.OPS
 
 # Docker compose keys that describe things storsim does not model (networking, process
 # start-up...). They are accepted and ignored so that a compose file's services load as

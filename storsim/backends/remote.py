@@ -22,28 +22,10 @@ from storsim.backends.local import CHUNK_BYTES
 from storsim.conflicts import ConflictTracker
 from storsim.context import Host
 from storsim.devices import AttrCache, RemoteServer
+from storsim.profiles import OP_CLASS_OF
 
 __all__ = ["RemoteBackend"]
 
-# Operation -> the server's operation class (RemoteParams.server_latency_s keys).
-_OP_CLASS = {
-    "stat": "meta",
-    "open": "meta",
-    "read": "read",
-    "write": "write",
-    "append": "write",
-    "create": "create",
-    "mkdir": "create",
-    "link": "create",
-    "symlink": "create",
-    "unlink": "remove",
-    "rmdir": "remove",
-    "rename": "rename",
-    "readdir": "readdir",
-    "chmod": "setattr",
-    "truncate": "setattr",
-    "fsync": "commit",
-}
 _PAYLOAD = frozenset({"write", "append", "create"})
 
 
@@ -112,7 +94,7 @@ class RemoteBackend:
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
         else:
             payload = nbytes if op in _PAYLOAD else 0
-            yield from server.request(_OP_CLASS.get(op, "meta"), payload)
+            yield from server.request(OP_CLASS_OF.get(op, "meta"), payload)
             self._attr.invalidate(path)
         yield env.timeout(delay)
         return served

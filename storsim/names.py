@@ -1,0 +1,41 @@
+"""The names storsim's pipeline shares: storage choices and file operations, one list each.
+
+Like the legend of a map, printed once and read by every sheet: the scenario format
+(YAML), the semantic model, the backends, the records and the reports all name the same
+storage choices and the same operations, so each list is written here and nowhere else.
+It sits at the top of the package, not inside ``storsim.scenario``, because the semantic
+model (:mod:`storsim.fs`) needs it too and must not import the scenario loader.
+
+The ``Literal`` types are the lists (``get_args`` gives the tuples), so that the YAML
+validation, the JSON Schema and mypy all see the same names.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, TypeAlias, get_args
+
+__all__ = ["LOCK", "OPS", "Op", "STORAGES", "Storage", "UNSUPPORTABLE_OPS"]
+
+Storage: TypeAlias = Literal[
+    "image_layer", "writable_layer", "local_bind", "distributed_bind", "volume", "tmpfs"
+]
+"""A storage choice (DOMAIN.md's five, plus tmpfs), in the order reports show them."""
+
+STORAGES: tuple[str, ...] = get_args(Storage)
+"""The storage choices, in report order."""
+
+Op: TypeAlias = Literal[
+    "stat", "open", "read", "write", "append", "create", "unlink", "rename",
+    "mkdir", "rmdir", "readdir", "chmod", "fsync", "link", "symlink", "truncate",
+]  # fmt: skip
+"""A file operation a workload step performs."""
+
+OPS: tuple[str, ...] = get_args(Op)
+"""The file operations a workload step can perform, in the order the docs list them."""
+
+LOCK = "lock"
+"""The name of a workload's lock (and unlock) call: not a step of its own, but a mount
+may refuse it like an operation (``unsupported: [lock]``), and records name it."""
+
+UNSUPPORTABLE_OPS: frozenset[str] = frozenset((*OPS, LOCK))
+"""What a mount (a remote profile's ``unsupported_ops``) may refuse."""

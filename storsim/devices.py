@@ -38,6 +38,7 @@ from typing import Any, cast
 import numpy as np
 import simpy
 
+from storsim.draws import BlockDraws
 from storsim.profiles import OP_CLASSES, DiskParams, PageCacheParams, RemoteParams
 
 __all__ = ["AttrCache", "Disk", "Link", "PageCache", "ProcessGen", "RemoteServer", "Slots"]
@@ -45,9 +46,12 @@ __all__ = ["AttrCache", "Disk", "Link", "PageCache", "ProcessGen", "RemoteServer
 ProcessGen = Generator[simpy.Event, Any, None]
 """What a device access returns: a generator to run with ``yield from``."""
 
-# Exponential service times are drawn from numpy in blocks: one call per 4096 requests
-# instead of one per request, which would cost more than the rest of the request.
-_DRAW_BLOCK = 4096
+
+def _service_draws(rng: np.random.Generator) -> BlockDraws[float]:
+    """Exp(1) service-time factors, drawn in blocks (:mod:`storsim.draws`); each block is
+    handed out last draw first, the order these devices have always used."""
+    return BlockDraws(lambda n: rng.standard_exponential(n)[::-1])
+
 
 # Operation classes whose payload travels server -> client; every other payload is an
 # upload (client -> server) and is served at the server's write bandwidth.
@@ -171,7 +175,7 @@ class Disk:
         self._latency_s = params.latency_s
         self._read_s_per_byte = 1.0 / params.read_bytes_per_s
         self._write_s_per_byte = 1.0 / params.write_bytes_per_s
-        self._draws: list[float] = []
+        self._draws = _service_draws(rng)
         self._exponential = params.service == "exponential"
 
     def read(self, nbytes: int) -> ProcessGen:
@@ -228,13 +232,7 @@ class Disk:
 
     def _start(self, mean_s: float) -> simpy.Event:
         """Begin serving a request now: its service is one timeout event."""
-        if self._exponential:
-            draws = self._draws
-            if not draws:
-                draws.extend(self._rng.standard_exponential(_DRAW_BLOCK).tolist())
-            service_s = mean_s * draws.pop()
-        else:
-            service_s = mean_s
+        service_s = mean_s * self._draws() if self._exponential else mean_s
         service = self._timeout(service_s, service_s)
         service.callbacks.append(self._finish)  # runs before the requester resumes
         return service
@@ -540,7 +538,7 @@ class RemoteServer:
         write_bytes_per_s = params.server_write_bytes_per_s or params.server_bytes_per_s
         self._write_s_per_byte = 1.0 / write_bytes_per_s
         self._exponential = params.service == "exponential"
-        self._draws: list[float] = []
+        self._draws = _service_draws(rng)
 
     def request(self, op_class: str, nbytes: int = 0) -> ProcessGen:
         """One request to the server.
@@ -574,13 +572,7 @@ class RemoteServer:
         slot = slots.acquire()
         if slot is not None:
             yield slot
-        if self._exponential:
-            draws = self._draws
-            if not draws:
-                draws.extend(self._rng.standard_exponential(_DRAW_BLOCK).tolist())
-            service_s = mean_s * draws.pop()
-        else:
-            service_s = mean_s
+        service_s = mean_s * self._draws() if self._exponential else mean_s
         yield env.timeout(service_s)
         slots.release()
         self.busy_s += service_s

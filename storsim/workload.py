@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import simpy
 
 from storsim.backends import ProcessGen, spend
 from storsim.context import SimContext
 from storsim.devices import Slots
+from storsim.draws import BlockDraws
 from storsim.fs import (
     ContainerView,
     FileSystem,
@@ -44,42 +46,18 @@ from storsim.scenario import SizeSpec, Step, WorkloadSpec
 __all__ = ["ContainerRun", "RandomStream", "size_sampler", "start_workload", "visible_files"]
 
 _GLOB = re.compile(r"[*?\[]")
-_BLOCK = 4096
 
 
 class RandomStream:
-    """Uniform and exponential draws taken from numpy in blocks.
+    """The uniform and exponential draws of one workload, each a block stream
+    (:class:`storsim.draws.BlockDraws`): ``rand.uniform()`` is U[0, 1), ``rand.exponential()``
+    is Exp(1). Both first blocks are drawn at once, uniform first."""
 
-    One numpy call per 4096 draws instead of one per draw: per-draw calls into numpy
-    cost more than the rest of a simulated operation.
-    """
-
-    __slots__ = ("_exp", "_ie", "_iu", "_rng", "_uni")
+    __slots__ = ("exponential", "uniform")
 
     def __init__(self, rng: np.random.Generator) -> None:
-        self._rng = rng
-        self._uni = rng.random(_BLOCK).tolist()
-        self._exp = rng.standard_exponential(_BLOCK).tolist()
-        self._iu = 0
-        self._ie = 0
-
-    def uniform(self) -> float:
-        """A draw from U[0, 1)."""
-        if self._iu == _BLOCK:
-            self._uni = self._rng.random(_BLOCK).tolist()
-            self._iu = 0
-        value: float = self._uni[self._iu]
-        self._iu += 1
-        return value
-
-    def exponential(self) -> float:
-        """A draw from Exp(1)."""
-        if self._ie == _BLOCK:
-            self._exp = self._rng.standard_exponential(_BLOCK).tolist()
-            self._ie = 0
-        value: float = self._exp[self._ie]
-        self._ie += 1
-        return value
+        self.uniform: BlockDraws[float] = BlockDraws(rng.random, eager=True)
+        self.exponential: BlockDraws[float] = BlockDraws(rng.standard_exponential, eager=True)
 
 
 def size_sampler(
@@ -91,23 +69,19 @@ def size_sampler(
     if spec.dist == "fixed":
         size = spec.size
         return lambda: size
-    buffer: list[int] = []
 
-    def refill() -> None:
+    def fill(n: int) -> npt.NDArray[np.int64]:
         if spec.dist == "lognormal":
-            draws = spec.median * np.exp(spec.sigma * rng.standard_normal(_BLOCK))
+            draws = spec.median * np.exp(spec.sigma * rng.standard_normal(n))
         elif spec.dist == "uniform":
-            draws = rng.integers(spec.min, spec.max + 1, _BLOCK)
+            draws = rng.integers(spec.min, spec.max + 1, n)
         else:
-            draws = rng.exponential(spec.mean, _BLOCK)
-        buffer.extend(np.maximum(np.rint(draws), 0).astype(np.int64)[::-1].tolist())
+            draws = rng.exponential(spec.mean, n)
+        whole: npt.NDArray[np.int64] = np.maximum(np.rint(draws), 0).astype(np.int64)
+        return whole
 
-    def draw() -> int:
-        if not buffer:
-            refill()
-        return buffer.pop()
-
-    return draw
+    sizes: BlockDraws[int] = BlockDraws(fill)
+    return sizes
 
 
 def visible_files(view: ContainerView) -> list[str]:

@@ -42,11 +42,9 @@ import json
 import math
 import multiprocessing
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -59,7 +57,7 @@ from storsim.errors import ScenarioError
 from storsim.progress import StatusLine
 from storsim.scenario import Scenario
 from storsim.simulation import simulate
-from storsim.stats import SUMMARY_COLUMNS
+from storsim.stats import SUMMARY_COLUMNS, mean_intervals
 
 __all__ = ["grid_columns", "parse_grid", "run_seed", "summarize", "sweep"]
 
@@ -582,73 +580,8 @@ def summarize(frame: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
     grouped = frame.groupby(keys, dropna=False, sort=False)
     head = grouped.size().rename("runs").to_frame()
     head["failed"] = grouped["error"].count() if "error" in frame.columns else 0
-    mean = grouped[metrics].mean()
-    sd = grouped[metrics].std(ddof=1)
-    n = grouped[metrics].count()
-    factor = n.map(
-        lambda k: _t_quantile(confidence, int(k) - 1) / math.sqrt(k) if k > 1 else math.nan
-    )
-    half = sd * factor
-    parts = [head]
-    for m in metrics:
-        parts.append(
-            pd.DataFrame(
-                {
-                    f"{m}_mean": mean[m],
-                    f"{m}_ci_low": mean[m] - half[m],
-                    f"{m}_ci_high": mean[m] + half[m],
-                }
-            )
-        )
-    return pd.concat(parts, axis=1).reset_index()
-
-
-@lru_cache(maxsize=256)
-def _t_quantile(confidence: float, dof: int) -> float:
-    """The two-sided Student-t critical value: P(|T| <= t) = confidence, ``dof`` >= 1.
-
-    Exact for integer degrees of freedom: P(|T| <= t) has a closed form (Abramowitz and
-    Stegun 26.7.3 and 26.7.4), solved here by bisection; for large ``dof`` the
-    Cornish-Fisher expansion (26.7.5) is exact to far below float precision of a CI.
-    """
-    z = statistics.NormalDist().inv_cdf((1 + confidence) / 2)
-    if dof > 200:
-        d = float(dof)
-        g1 = (z**3 + z) / 4
-        g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-        g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-        g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-        return z + g1 / d + g2 / d**2 + g3 / d**3 + g4 / d**4
-    low, high = z, max(2 * z, 1.0)
-    while _t_coverage(high, dof) < confidence:
-        high *= 2
-    for _ in range(200):
-        middle = (low + high) / 2
-        if _t_coverage(middle, dof) < confidence:
-            low = middle
-        else:
-            high = middle
-        if high - low <= 1e-13 * high:
-            break
-    return (low + high) / 2
-
-
-def _t_coverage(t: float, dof: int) -> float:
-    """P(|T| <= t) for Student's t with integer ``dof`` (Abramowitz and Stegun 26.7.3-4)."""
-    theta = math.atan(t / math.sqrt(dof))
-    c2 = math.cos(theta) ** 2
-    if dof % 2 == 1:
-        total, term = 0.0, math.cos(theta)
-        for k in range(1, (dof - 1) // 2 + 1):
-            # terms cos(theta) * [1, 2/3 c2, (2*4)/(3*5) c2^2, ...]
-            total += term
-            term *= c2 * (2 * k) / (2 * k + 1)
-        return 2 / math.pi * (theta + math.sin(theta) * total)
-    total, term = 0.0, 1.0
-    for k in range(1, dof // 2 + 1):
-        total += term
-        term *= c2 * (2 * k - 1) / (2 * k)
-    return math.sin(theta) * total
+    intervals = mean_intervals(grouped, metrics, confidence=confidence)
+    return pd.concat([head, intervals], axis=1).reset_index()
 
 
 # --- progress -----------------------------------------------------------------------------------

@@ -279,14 +279,6 @@ def test_summarize_matches_scipy() -> None:
         assert row["mean_ms_ci_high"] == pytest.approx(high, rel=1e-10)
 
 
-@pytest.mark.parametrize("confidence", [0.8, 0.95, 0.99])
-def test_t_quantile_matches_scipy(confidence: float) -> None:
-    """The Student-t critical value matches scipy for 1 to 400 and 10^4 degrees of freedom."""
-    for dof in [*range(1, 401), 10_000]:
-        expected = scipy.stats.t.ppf((1 + confidence) / 2, dof)
-        assert sweep_module._t_quantile(confidence, dof) == pytest.approx(expected, rel=1e-9)
-
-
 def test_scenario_pickles_with_its_source(copy_up: storsim.Scenario) -> None:
     """A loaded scenario survives pickling with its file and data, so workers get it whole."""
     back = pickle.loads(pickle.dumps(copy_up))

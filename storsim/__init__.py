@@ -16,7 +16,7 @@ from storsim.errors import ModelError, ScenarioError, StorsimError
 from storsim.report import report
 from storsim.scenario import STORAGE_CHOICES, Scenario, load_scenario, scenario_schema
 from storsim.simulation import Result, simulate
-from storsim.sweep import summarize, sweep
+from storsim.sweeps import summarize, sweep
 
 try:
     __version__ = version("storsim")

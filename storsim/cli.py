@@ -179,7 +179,7 @@ def _executor(text: str) -> str:
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
     # Imported here: `storsim run` should not pay for the sweep machinery.
-    from storsim.sweep import parse_grid, summarize, sweep
+    from storsim.sweeps import parse_grid, summarize, sweep
 
     scenario = load_scenario(args.scenario, overrides=args.overrides)
     grid = parse_grid(args.grid)

@@ -21,7 +21,7 @@ import plotly.graph_objects as go  # type: ignore[import-untyped]
 
 from storsim.report import Section, storage_color, write_html
 from storsim.scenario import Scenario
-from storsim.sweep import grid_columns, summarize
+from storsim.sweeps import grid_columns, summarize
 
 __all__ = ["DEFAULT_METRICS", "figure_sweep_metric", "sweep_report", "sweep_sections"]
 

@@ -13,6 +13,7 @@ This module computes the tables from every row (:func:`summarize_ops`,
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,6 +31,7 @@ __all__ = [
     "empty_row",
     "errors_by_errno",
     "errors_table",
+    "plain_value",
     "services_of",
     "summarize_by_service",
     "summarize_ops",
@@ -232,3 +234,16 @@ def errors_table(counts: Iterable[tuple[str, str, int]]) -> pd.DataFrame:
     if not rows:  # dtypes of the empty table, as before
         return pd.DataFrame({"storage": [], "errno": [], "count": []}).astype({"count": "int64"})
     return frame.astype({"count": "int64"})
+
+
+def plain_value(value: Any) -> Any:
+    """A summary cell as a plain JSON value: numpy scalars as Python ones, NaN as None.
+
+    JSON has no NaN; the ``--json`` output and a sweep's run log write these values, and
+    a row read back from the log must equal the one a worker sent.
+    """
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return plain_value(value.item())
+    return value

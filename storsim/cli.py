@@ -20,7 +20,7 @@ import pandas as pd
 from storsim import __version__
 from storsim.errors import StorsimError
 from storsim.files import write_atomic
-from storsim.report import report
+from storsim.report import write_report
 from storsim.scenario import load_scenario, scenario_schema
 from storsim.simulation import Result, simulate
 
@@ -115,7 +115,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         else:
             write_atomic(args.json, text)
     if args.report:
-        report(result, args.report)
+        write_report(result, args.report)
     if not args.quiet and args.json != "-":
         print_summary(result, sys.stdout)
     return 0
@@ -195,7 +195,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     summary = summarize(frame)
     print_sweep_summary(summary, list(grid), sys.stdout)
     if args.report:
-        from storsim.sweep_report import sweep_report
+        from storsim.report import sweep_report
 
         sweep_report(frame, args.report, scenario=scenario)
     failed = frame[frame["error"].notna()]

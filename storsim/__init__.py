@@ -10,17 +10,17 @@ reports latency, errors, copy-ups and data lost.
 >>> result.summary  # doctest: +SKIP
 """
 
-from importlib.metadata import PackageNotFoundError, version
+from importlib import metadata as _metadata
 
 from storsim.errors import ModelError, ScenarioError, StorsimError
-from storsim.report import report
+from storsim.report import write_report
 from storsim.scenario import STORAGE_CHOICES, Scenario, load_scenario, scenario_schema
 from storsim.simulation import Result, simulate
-from storsim.sweep import summarize, sweep
+from storsim.sweeps import summarize, sweep
 
 try:
-    __version__ = version("storsim")
-except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = _metadata.version("storsim")
+except _metadata.PackageNotFoundError:  # a source tree that was not installed
     __version__ = "0.0.0"
 
 __all__ = [
@@ -32,9 +32,9 @@ __all__ = [
     "StorsimError",
     "__version__",
     "load_scenario",
-    "report",
     "scenario_schema",
     "simulate",
     "summarize",
     "sweep",
+    "write_report",
 ]

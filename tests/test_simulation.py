@@ -130,13 +130,6 @@ def test_schema_command(capsys: Any) -> None:
     assert schema["title"] == "storsim scenario"
 
 
-def test_public_api_is_sorted_and_complete() -> None:
-    """storsim.__all__ is sorted and every name in it exists."""
-    assert storsim.__all__ == sorted(storsim.__all__)
-    for name in storsim.__all__:
-        assert hasattr(storsim, name)
-
-
 def test_ops_frame_columns(tiny: dict[str, Any]) -> None:
     """Every operation record has the documented columns."""
     ops = storsim.simulate(storsim.load_scenario(tiny)).ops

@@ -27,11 +27,10 @@ from storsim.devices import Disk, Slots
 from storsim.fs import ContainerView, FsError, Layer, LowerStack, OverlayFS
 from storsim.profiles import DiskParams
 from storsim.records import Recorder
-from storsim.sketch import LogHistogram
-from storsim.stats import SUMMARY_COLUMNS, StreamingSummary
+from storsim.stats import SUMMARY_COLUMNS, LogHistogram, StreamingSummary
 from storsim.workload import _from_image
 
-SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 
 # The spec's bound on percentiles is 1 %; the sketch is built for 0.5 %.
 BOUND = 0.01

@@ -1,220 +1,36 @@
-"""Statistics: DataFrames of records in, DataFrames of summaries out.
+"""Streaming summaries: the summary tables of a run, kept as running totals.
 
-Like a referee's score sheet, the summary turns a match's every move into the few
-numbers people compare: per storage choice, how many operations, how long they took
-(mean and tail percentiles), how many bytes moved, how many copy-ups, which errors, and
-how much data a container's removal lost.
-
-Two ways to the same tables. The exact one takes the DataFrame of every operation
-(:func:`summarize_ops`, :func:`summarize_by_service`, :func:`errors_by_errno`). The
-streaming one, :class:`StreamingSummary`, is fed the operations chunk by chunk as the
-simulation records them and keeps only counters and a quantile sketch per service and
-storage choice (:class:`storsim.sketch.LogHistogram`), so its memory does not grow with
-the number of operations: every count, sum, mean and maximum is exact, and every
-percentile is within the sketch's relative error (0.5 %) of the exact one.
+Like a turnstile's counter, which knows how many people went through and how fast
+without a list of their names: :class:`StreamingSummary` is fed the operations chunk by
+chunk as the simulation records them and keeps only counters and a quantile sketch per
+service and storage choice (:class:`storsim.stats.sketch.LogHistogram`), so its memory
+does not grow with the number of operations. Every count, sum, mean and maximum is the
+exact one of :mod:`storsim.stats.summary`; every percentile is within the sketch's
+relative error (0.5 %) of the exact one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from storsim.records import Chunk
-from storsim.scenario import STORAGE_CHOICES
-from storsim.sketch import LogHistogram
-
-__all__ = [
-    "CONFLICT_COLUMNS",
-    "LIFECYCLE_COLUMNS",
-    "SUMMARY_COLUMNS",
-    "GroupStats",
-    "StreamingSummary",
-    "errors_by_errno",
-    "summarize_by_service",
-    "summarize_ops",
-]
-
-#: Columns of :func:`summarize_ops`, in order.
-SUMMARY_COLUMNS: tuple[str, ...] = (
-    "storage",
-    "ops",
-    "mean_ms",
-    "p50_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-    "throughput_ops_s",
-    "bytes_read",
-    "bytes_written",
-    "copy_ups",
-    "copy_up_bytes",
-    "errors",
-    "lost_updates",
-    "torn_writes",
-    "stale_reads",
-    "lock_waits",
-    "lock_wait_p50_ms",
-    "lock_wait_p99_ms",
-    "lock_errors",
-    "data_lost_bytes",
-    "orphaned_volumes",
-    "orphaned_bytes",
+from storsim.stats.sketch import LogHistogram
+from storsim.stats.summary import (
+    READS,
+    SUMMARY_COLUMNS,
+    WRITES,
+    empty_row,
+    errors_table,
+    services_of,
+    summary_table,
 )
 
-#: The conflict columns of the summary, and the lifecycle ones.
-CONFLICT_COLUMNS: tuple[str, ...] = (
-    "lost_updates", "torn_writes", "stale_reads", "lock_waits",
-    "lock_wait_p50_ms", "lock_wait_p99_ms", "lock_errors",
-)  # fmt: skip
-LIFECYCLE_COLUMNS: tuple[str, ...] = ("data_lost_bytes", "orphaned_volumes", "orphaned_bytes")
-
-_READS = ("read",)
-_WRITES = ("write", "append", "create")
-
-
-def summarize_ops(
-    ops: pd.DataFrame, events: pd.DataFrame | None = None, *, span_s: float | None = None
-) -> pd.DataFrame:
-    """One row per storage choice that saw any operation or lost any data.
-
-    Args:
-        ops: operation records (:meth:`storsim.records.Recorder.frame`).
-        events: lifecycle records; their ``data_lost_bytes`` are summed per storage choice.
-        span_s: simulated seconds to divide operation counts by for ``throughput_ops_s``;
-            by default the time from the first operation's start to the last one's end.
-
-    Returns:
-        A DataFrame with :data:`SUMMARY_COLUMNS`, rows in :data:`STORAGE_CHOICES` order.
-        Latencies are in milliseconds, throughput in operations per simulated second.
-    """
-    if span_s is None:
-        span_s = float(ops["t_end"].max() - ops["t_start"].min()) if len(ops) else 0.0
-    groups = dict(tuple(ops.groupby("storage", observed=True))) if len(ops) else {}
-    rows = {str(storage): _row(str(storage), g, span_s) for storage, g in groups.items()}
-    return _table(rows, events)
-
-
-def _table(rows: dict[str, dict[str, Any]], events: pd.DataFrame | None) -> pd.DataFrame:
-    """Summary rows (by storage choice) with the lifecycle columns, in the fixed order."""
-    if events is not None and len(events):
-        life = events.groupby("storage", observed=True)[list(LIFECYCLE_COLUMNS)].sum()
-    else:
-        life = pd.DataFrame(columns=list(LIFECYCLE_COLUMNS))
-    out: list[dict[str, Any]] = []
-    for storage in STORAGE_CHOICES:
-        row = rows.get(storage)
-        lifecycle = {
-            c: int(life.loc[storage, c]) if storage in life.index else 0  # type: ignore[arg-type]
-            for c in LIFECYCLE_COLUMNS
-        }
-        if row is None and not any(lifecycle.values()):
-            continue
-        out.append((row if row is not None else _row(storage, None, 0.0)) | lifecycle)
-    return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
-
-
-def summarize_by_service(
-    ops: pd.DataFrame, events: pd.DataFrame | None = None, *, span_s: float | None = None
-) -> pd.DataFrame:
-    """:func:`summarize_ops` per service: a ``service`` column, then the summary columns.
-
-    Two services may use the same storage choice very differently (an NFS and an
-    S3-FUSE bind are both ``distributed_bind``); this table keeps them apart.
-    """
-    frames = []
-    # distinct values, not one str() per row
-    services = sorted({str(s) for s in ops["service"].unique()} | _services(events))
-    for service in services:
-        mine = ops[ops["service"] == service]
-        theirs = events[events["service"] == service] if events is not None else None
-        frame = summarize_ops(mine, theirs, span_s=span_s)
-        frame.insert(0, "service", service)
-        frames.append(frame)
-    if not frames:
-        return pd.DataFrame(columns=["service", *SUMMARY_COLUMNS])
-    return pd.concat(frames, ignore_index=True)
-
-
-def _services(events: pd.DataFrame | None) -> set[str]:
-    if events is None or not len(events):
-        return set()
-    return {str(s) for s in events["service"].unique()}
-
-
-def _row(storage: str, g: pd.DataFrame | None, span_s: float) -> dict[str, Any]:
-    nan = float("nan")
-    if g is None or len(g) == 0:
-        row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, 0)
-        row.update(storage=storage, throughput_ops_s=0.0)
-        for c in ("mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms"):
-            row[c] = nan
-        row["lock_wait_p50_ms"] = row["lock_wait_p99_ms"] = nan
-        return row
-    ms = g["latency_s"].to_numpy() * 1e3
-    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-    ok = g["outcome"] == "ok"
-    op = g["op"]
-    locks = g[op == "lock"]
-    # lock-wait percentiles are over the acquisitions that had to wait: the others
-    # waited 0 and would hide the wait in the median
-    waits = locks["lock_wait_s"].to_numpy()
-    waits = waits[waits > 0] * 1e3
-    w50, w99 = np.percentile(waits, [50, 99]) if len(waits) else (nan, nan)
-    return {
-        "storage": storage,
-        "ops": len(g),
-        "mean_ms": float(ms.mean()),
-        "p50_ms": float(p50),
-        "p95_ms": float(p95),
-        "p99_ms": float(p99),
-        "max_ms": float(ms.max()),
-        "throughput_ops_s": len(g) / span_s if span_s > 0 else nan,
-        "bytes_read": int(g.loc[ok & op.isin(_READS), "nbytes"].sum()),
-        "bytes_written": int(g.loc[ok & op.isin(_WRITES), "nbytes"].sum()),
-        "copy_ups": int(g["copied_up"].sum()),
-        "copy_up_bytes": int(g["copy_up_bytes"].sum()),
-        "errors": int((~ok).sum()),
-        "lost_updates": int(g["lost_updates"].sum()),
-        "torn_writes": int(g["torn"].sum()),
-        "stale_reads": int(g["stale"].sum()),
-        "lock_waits": len(waits),
-        "lock_wait_p50_ms": float(w50),
-        "lock_wait_p99_ms": float(w99),
-        "lock_errors": int((locks["outcome"] != "ok").sum()),
-    }
-
-
-def errors_by_errno(ops: pd.DataFrame) -> pd.DataFrame:
-    """Failed operations counted per storage choice and errno name (long format).
-
-    Returns:
-        Columns ``storage``, ``errno``, ``count``; sorted by storage then errno.
-    """
-    failed = ops[ops["outcome"] != "ok"]
-    if failed.empty:
-        return _errors_frame([])
-    counts = failed.groupby(["storage", "outcome"], observed=True).size()
-    return _errors_frame(
-        (str(storage), str(errno), int(n))
-        for (storage, errno), n in zip(counts.index.tolist(), counts.tolist(), strict=True)
-    )
-
-
-def _errors_frame(counts: Iterable[tuple[str, str, int]]) -> pd.DataFrame:
-    """(storage, errno, count) triples as the errors table, sorted by storage then errno."""
-    order = {s: i for i, s in enumerate(STORAGE_CHOICES)}
-    rows = sorted((c for c in counts if c[2]), key=lambda c: (order.get(c[0], len(order)), c[1]))
-    frame = pd.DataFrame(rows, columns=["storage", "errno", "count"])
-    if not rows:  # dtypes of the empty table, as before
-        return pd.DataFrame({"storage": [], "errno": [], "count": []}).astype({"count": "int64"})
-    return frame.astype({"count": "int64"})
-
-
-# --- streaming ------------------------------------------------------------------------
+__all__ = ["GroupStats", "StreamingSummary"]
 
 
 class GroupStats:
@@ -303,7 +119,7 @@ class GroupStats:
         """The summary row of this group (the columns of :data:`SUMMARY_COLUMNS` but
         the lifecycle ones), as :func:`summarize_ops` computes it from the rows."""
         if self.ops == 0:
-            return _row(storage, None, span_s)
+            return empty_row(storage)
         nan = float("nan")
         lat = self.latency
         p50, p95, p99 = (v * 1e3 for v in lat.quantiles([0.50, 0.95, 0.99]))
@@ -342,8 +158,8 @@ class _Codes:
         index = {s: i for i, s in enumerate(strings)}
         self.ok = index.get("ok", -1)
         self.lock = index.get("lock", -1)
-        self.reads = [index[s] for s in _READS if s in index]
-        self.writes = [index[s] for s in _WRITES if s in index]
+        self.reads = [index[s] for s in READS if s in index]
+        self.writes = [index[s] for s in WRITES if s in index]
 
 
 class StreamingSummary:
@@ -427,7 +243,7 @@ class StreamingSummary:
         """:func:`summarize_ops` of every operation seen."""
         span = self.span_s() if span_s is None else span_s
         rows = {st: g.row(st, span) for st, g in self._by_storage(None).items()}
-        return _table(rows, events)
+        return summary_table(rows, events)
 
     def by_service(
         self, events: pd.DataFrame | None = None, *, span_s: float | None = None
@@ -435,10 +251,10 @@ class StreamingSummary:
         """:func:`summarize_by_service` of every operation seen."""
         frames = []
         span = self.span_s() if span_s is None else span_s
-        for service in sorted({svc for svc, _ in self.groups} | _services(events)):
+        for service in sorted({svc for svc, _ in self.groups} | services_of(events)):
             theirs = events[events["service"] == service] if events is not None else None
             rows = {st: g.row(st, span) for st, g in self._by_storage(service).items()}
-            frame = _table(rows, theirs)
+            frame = summary_table(rows, theirs)
             frame.insert(0, "service", service)
             frames.append(frame)
         if not frames:
@@ -447,4 +263,4 @@ class StreamingSummary:
 
     def errors(self) -> pd.DataFrame:
         """:func:`errors_by_errno` of every operation seen."""
-        return _errors_frame((st, errno, n) for (st, errno), n in self.failures.items())
+        return errors_table((st, errno, n) for (st, errno), n in self.failures.items())

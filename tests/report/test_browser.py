@@ -22,7 +22,7 @@ webdriver = pytest.importorskip(
     "selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')"
 )
 
-SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 WIDTH, HEIGHT = 1280, 1600
@@ -85,7 +85,7 @@ def test_report_draws_every_plot_without_errors(
     path: Path, browser: Any, tmp_path: Path, shipped_results: dict[str, Any]
 ) -> None:
     """Each shipped scenario's report loads with no JavaScript error and draws every plot."""
-    page = storsim.report(shipped_results[path.stem], tmp_path / "r.html")
+    page = storsim.write_report(shipped_results[path.stem], tmp_path / "r.html")
     expected = page.read_text(encoding="utf-8").count('class="plotly-graph-div"')
     plots, drawn = load(browser, page)
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
@@ -110,7 +110,7 @@ def png_pixels(data: bytes) -> tuple[int, int, bytes]:
 
 def test_screenshot(browser: Any, tmp_path: Path, shipped_results: dict[str, Any]) -> None:
     """A screenshot of the ch06 lab report is a full-size, non-blank image."""
-    page = storsim.report(shipped_results["ch06-lab"], tmp_path / "r.html")
+    page = storsim.write_report(shipped_results["ch06-lab"], tmp_path / "r.html")
     plots, drawn = load(browser, page)
     assert plots == drawn
     shot = tmp_path / "report.png"

@@ -29,7 +29,7 @@ from storsim.report import (
     write_html,
 )
 
-SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
+SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 ALWAYS = (
     "Summary",
     "Latency distribution",
@@ -97,7 +97,7 @@ def million_ops() -> pd.DataFrame:
 def test_report_for_every_scenario(stem: str, results: dict[str, Any], tmp_path: Path) -> None:
     """Every shipped scenario's report is self-contained and has every section it should."""
     result = results[stem]
-    out = storsim.report(result, tmp_path / "report.html")
+    out = storsim.write_report(result, tmp_path / "report.html")
     page = out.read_text(encoding="utf-8")
     assert not re.search(r"<script[^>]*\bsrc=", page), "a script loaded from elsewhere"
     assert not re.search(r"<link[^>]*\bhref=[\"']https?:", page), "a stylesheet from the web"
@@ -152,7 +152,7 @@ def test_failed_write_keeps_the_old_report(
 
     monkeypatch.setattr("storsim.files.os.replace", fail)
     with pytest.raises(OSError, match="disk full"):
-        storsim.report(results["ch06-lab"], out)
+        storsim.write_report(results["ch06-lab"], out)
     assert out.read_text() == "old report"
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
@@ -201,7 +201,7 @@ def test_report_of_a_million_ops_stays_small(
 ) -> None:
     """A run of 10^6 operations gives a report a few hundred KB bigger than plotly's JS."""
     result = dataclasses.replace(results["ch06-lab"], ops=million_ops)
-    out = storsim.report(result, tmp_path / "big.html")
+    out = storsim.write_report(result, tmp_path / "big.html")
     assert out.stat().st_size < len(PLOTLY_JS) + 400_000
 
 
@@ -225,7 +225,7 @@ def test_every_summary_column_is_rendered(results: dict[str, Any], tmp_path: Pat
     """Columns the report does not know yet (future conflict counts) still show, readably."""
     result = results["copy-up"]
     summary = result.summary.assign(conflicts_eexist=3, stale_reads=0, fsync_wait_ms=1.5)
-    out = storsim.report(dataclasses.replace(result, summary=summary), tmp_path / "r.html")
+    out = storsim.write_report(dataclasses.replace(result, summary=summary), tmp_path / "r.html")
     page = out.read_text(encoding="utf-8")
     for heading in ("conflicts eexist", "stale reads", "fsync wait (ms)", "p99 (ms)"):
         assert f"<th>{heading}</th>" in page
@@ -247,7 +247,7 @@ def test_text_is_escaped(tiny: dict[str, Any], tmp_path: Path) -> None:
     """Names from the scenario cannot inject markup into the page."""
     tiny["name"] = "<img src=x onerror=alert(1)>"
     result = storsim.simulate(storsim.load_scenario(tiny))
-    page = storsim.report(result, tmp_path / "r.html").read_text(encoding="utf-8")
+    page = storsim.write_report(result, tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<img src=x" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
 

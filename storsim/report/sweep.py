@@ -4,7 +4,7 @@ Like a tuning chart in a car's workshop manual: one panel per setting, the measu
 response on the vertical axis, one curve per configuration, and a shaded band around
 each curve for how sure the measurement is. The figures here take the frames of
 :func:`storsim.sweep` and :func:`storsim.summarize`; the page is bound by
-:func:`storsim.report.write_html`, the same binder as a single run's report.
+:func:`storsim.report.page.write_html`, the same binder as a single run's report.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go  # type: ignore[import-untyped]
 
-from storsim.report import Section, storage_color, write_html
+from storsim.report.page import Section, write_html
+from storsim.report.style import base_figure, storage_color, translucent
 from storsim.scenario import Scenario
-from storsim.sweep import grid_columns, summarize
+from storsim.sweeps import grid_columns, summarize
 
 __all__ = ["DEFAULT_METRICS", "figure_sweep_metric", "sweep_report", "sweep_sections"]
 
@@ -73,7 +74,12 @@ def figure_sweep_metric(
     mean, low, high = f"{metric}_mean", f"{metric}_ci_low", f"{metric}_ci_high"
     xs = list(dict.fromkeys(summary[param].tolist()))  # grid order
     numeric = all(isinstance(x, int | float) and not isinstance(x, bool) for x in xs)
-    fig = go.Figure()
+    fig = base_figure(
+        title or f"{metric} against {param}",
+        legend=by,
+        xaxis={"title": {"text": param}},
+        yaxis={"title": {"text": axis_title or metric}},
+    )
     combos = (
         list(dict.fromkeys(rows[others].itertuples(index=False, name=None))) if others else [()]
     )
@@ -97,7 +103,7 @@ def figure_sweep_metric(
                     y=list(y_high) + list(y_low[::-1]),
                     mode="lines",
                     fill="toself",
-                    fillcolor=_translucent(color),
+                    fillcolor=translucent(color),
                     line={"width": 0},
                     hoverinfo="skip",
                     legendgroup=label,
@@ -121,15 +127,6 @@ def figure_sweep_metric(
                     ),
                 )
             )
-    fig.update_layout(
-        template="plotly_white",
-        title={"text": title or f"{metric} against {param}", "x": 0.0, "xanchor": "left"},
-        height=420,
-        margin={"l": 70, "r": 30, "t": 60, "b": 60},
-        legend={"title": {"text": by}},
-        xaxis={"title": {"text": param}},
-        yaxis={"title": {"text": axis_title or metric}},
-    )
     if numeric and xs and min(xs) > 0 and max(xs) / min(xs) >= 20:
         fig.update_xaxes(type="log")
     elif not numeric:
@@ -148,11 +145,6 @@ def _split(
         (combo if isinstance(combo, tuple) else (combo,), line)
         for combo, line in group.groupby(list(others), sort=False, dropna=False)
     ]
-
-
-def _translucent(color: str, alpha: float = 0.18) -> str:
-    r, g, b = (int(color[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
 
 
 def sweep_sections(

@@ -73,6 +73,24 @@ ERRORS = [
         {"images.app.layers[0].generate": [{"dir": "/g", "count": 3, "size": {"dist": "weird"}}]},
         r"generate\[0\]\.size: 'dist' must be one of",
     ),
+    (
+        {"colour": 1},
+        r"^F(:\d+)?: colour: unknown key 'colour'; valid keys: compare, description, duration, "
+        r"host, images, name, seed, services, sources, volumes$",
+    ),
+    (
+        {"host.disk.colour": 1},
+        r"host\.disk\.colour: unknown key 'colour'; valid keys: latency, profile, queue_depth, "
+        r"read_bandwidth, service, write_bandwidth$",
+    ),
+    (  # the valid keys are those of the union member that the tag names
+        {
+            "images.app.layers[0].generate": [
+                {"dir": "/g", "count": 3, "size": {"dist": "lognormal", "median": 1, "colour": 1}}
+            ]
+        },
+        r"size\.colour: unknown key 'colour'; valid keys: dist, median, sigma$",
+    ),
 ]
 
 

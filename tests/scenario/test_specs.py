@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any, get_args
 
-from storsim.scenario import STORAGE_CHOICES, Storage, load_scenario
+from storsim.scenario import (
+    COMPOSE_IGNORED_KEYS,
+    STORAGE_CHOICES,
+    Storage,
+    load_scenario,
+)
 
 
 def test_short_and_long_mount_syntax(tiny: dict[str, Any]) -> None:
@@ -33,11 +39,16 @@ def test_short_and_long_mount_syntax(tiny: dict[str, Any]) -> None:
 
 
 def test_compose_keys_storsim_ignores_are_accepted(tiny: dict[str, Any]) -> None:
-    """Compose keys about networking or processes, and x- extensions, load and are ignored."""
-    tiny["services"]["web"].update(
-        {"ports": ["80:80"], "environment": {"A": "1"}, "restart": "always", "x-note": 1}
-    )
-    load_scenario(tiny)
+    """Compose keys about networking or processes, and x- extensions, load and change
+    nothing else: the scenario equals the one loaded without them."""
+    without = load_scenario(copy.deepcopy(tiny))
+    ignored: dict[str, Any] = {key: f"any {key}" for key in sorted(COMPOSE_IGNORED_KEYS)}
+    ignored.update({"ports": ["80:80"], "environment": {"A": "1"}, "x-note": 1})
+    tiny["services"]["web"].update(ignored)
+    tiny["x-defaults"] = {"replicas": 2}
+    loaded = load_scenario(tiny)
+    # pydantic keeps them as the service's extras; every field storsim models is equal
+    assert loaded.model_dump(exclude={"services": {"web": set(ignored)}}) == without.model_dump()
 
 
 def test_storage_choice_names_agree() -> None:

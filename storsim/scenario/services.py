@@ -1,0 +1,252 @@
+"""Services: what runs, where its paths are mounted, when it runs, and what it does.
+
+Like a theatre's running order (who is on stage, with which props, from which cue to
+which), a compose service names an image run as ``deploy.replicas`` containers, its
+mounts (compose's short ``name:/path:ro`` and long ``type/source/target`` syntax, and
+``tmpfs``), its lifecycle (``docker run/stop/start/rm`` at simulated times) and, beyond
+compose, the workload each container runs: steps of file operations, open or closed loop.
+"""
+
+# ruff: noqa: RUF012  (pydantic copies a mutable field default for each instance; ruff
+# exempts pydantic models only when BaseModel is a base class within the same file)
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, ConfigDict, Field, model_validator
+
+from storsim.names import Op
+from storsim.scenario.content import SizeSpec
+from storsim.scenario.fields import AbsPath, Duration, Rate, Size, Spec, one_or_list
+from storsim.scenario.messages import UnknownKeyError
+
+__all__ = [
+    "BindOptions",
+    "COMPOSE_IGNORED_KEYS",
+    "Deploy",
+    "LifecycleEvent",
+    "MountSpec",
+    "ServiceSpec",
+    "Step",
+    "TmpfsOptions",
+    "VolumeOptions",
+    "WorkloadSpec",
+]
+
+# Docker compose keys that describe things storsim does not model (networking, process
+# start-up...). They are accepted and ignored so that a compose file's services load as
+# they are; anything else unknown is an error.
+COMPOSE_IGNORED_KEYS: frozenset[str] = frozenset(
+    {
+        "build", "command", "container_name", "depends_on", "entrypoint", "env_file",
+        "environment", "expose", "healthcheck", "hostname", "labels", "logging",
+        "networks", "platform", "ports", "profiles", "restart", "stop_grace_period",
+        "user", "working_dir",
+    }
+)  # fmt: skip
+
+_MODES = {"ro": True, "rw": False}
+_REMOTE_SOURCE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]*):(/.*)$")
+
+
+def _mount_shorthand(value: Any) -> Any:
+    """Parse compose's short volume syntax ``[SOURCE:]TARGET[:MODE]``."""
+    if not isinstance(value, str):
+        return value
+    parts = value.split(":")
+    read_only = False
+    if len(parts) > 1 and parts[-1] in _MODES:
+        read_only = _MODES[parts.pop()]
+    if not parts or not parts[-1].startswith("/"):
+        raise ValueError("must be SOURCE:TARGET[:ro|rw] with an absolute TARGET")
+    target = parts.pop()
+    source = ":".join(parts) or None
+    if source is None:
+        kind = "volume"  # "/data" alone: an anonymous volume
+    elif source.startswith((".", "/", "~")) or _REMOTE_SOURCE.match(source):
+        kind = "bind"
+    else:
+        kind = "volume"
+    return {"type": kind, "source": source, "target": target, "read_only": read_only}
+
+
+class VolumeOptions(Spec):
+    """Long-syntax ``volume:`` options."""
+
+    nocopy: bool = False
+
+
+class TmpfsOptions(Spec):
+    """Long-syntax ``tmpfs:`` options."""
+
+    size: Size | None = None
+    mode: int | None = None
+
+
+class BindOptions(Spec):
+    """Long-syntax ``bind:`` options."""
+
+    propagation: str | None = None
+    create_host_path: bool = True
+
+
+class MountSpec(Spec):
+    """A mount in a service (compose long syntax; the short syntax is converted to it)."""
+
+    type: Literal["volume", "bind", "tmpfs"]
+    target: AbsPath
+    source: str | None = None
+    read_only: bool = False
+    consistency: str | None = None
+    volume: VolumeOptions | None = None
+    tmpfs: TmpfsOptions | None = None
+    bind: BindOptions | None = None
+
+    @model_validator(mode="after")
+    def _source_fits_type(self) -> MountSpec:
+        if self.type == "bind" and not self.source:
+            raise ValueError("a bind mount needs a source (a host path or SERVER:/export)")
+        if self.type == "tmpfs" and self.source:
+            raise ValueError("a tmpfs mount has no source")
+        return self
+
+    @property
+    def remote(self) -> tuple[str, str] | None:
+        """``(server, export path)`` when this bind's source is on a remote server."""
+        if self.type != "bind" or self.source is None:
+            return None
+        match = _REMOTE_SOURCE.match(self.source)
+        return (match.group(1), match.group(2)) if match else None
+
+
+class Deploy(Spec):
+    """Compose ``deploy:``; storsim uses the replica count."""
+
+    replicas: Annotated[int, Field(ge=0, le=10_000)] = 1
+
+
+class LifecycleEvent(Spec):
+    """A ``docker`` command at a simulated time: run (create + start), stop, start, rm."""
+
+    at: Duration
+    action: Literal["run", "stop", "start", "rm"]
+
+
+class Step(Spec):
+    """One file operation of a workload iteration."""
+
+    op: Op
+    path: str | None = None  # defaults to the workload's path
+    size: SizeSpec | None = None  # bytes to read/write/append, new size for truncate
+    # where a read or write starts: "same" = the byte range of this iteration's previous
+    # read or write (a read-modify-write writes back what it read)
+    offset: Literal["random", "start", "end", "same"] | Size = "random"
+    flags: Literal["r", "r+", "w", "a"] = "r"  # for open: as fopen(3) modes
+    to: str | None = None  # destination of rename and link, the link path of symlink
+    mode: Annotated[int, Field(ge=0, le=0o7777)] = 0o640  # for chmod
+    think: Duration = 0.0  # the application's own time after this step (e.g. the "modify")
+
+    @model_validator(mode="after")
+    def _needs_destination(self) -> Step:
+        if self.op in ("rename", "link", "symlink") and self.to is None:
+            raise ValueError(f"op {self.op} needs 'to'")
+        return self
+
+
+class WorkloadSpec(Spec):
+    """Operations a container issues, open loop (``rate``) or closed loop (``threads``).
+
+    Each iteration runs ``ops`` in order. Paths are glob patterns over the container's
+    files at workload start (``/usr/lib/*``), exact paths, or templates for new files
+    with ``{i}`` (iteration), ``{thread}``, ``{replica}``, ``{run}`` (the replica's n-th
+    ``docker run``) and ``{start}`` (the n-th start of this container).
+    """
+
+    name: str | None = None
+    path: str | None = None
+    pick: Literal["uniform", "zipf", "sequential"] = "uniform"
+    zipf_s: Annotated[float, Field(gt=1.0)] = 1.2
+    ops: Annotated[list[Step], Field(min_length=1)]
+    rate: Rate | None = None
+    threads: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    think: Duration = 0.0  # closed loop: each thread's pause between iterations (mean)
+    # exponential (the convention of closed queueing models, and what keeps independent
+    # clients from marching in lockstep) or fixed
+    think_dist: Literal["exponential", "fixed"] = "exponential"
+    # Application locking around each iteration: flock(2) on the whole file, or an
+    # fcntl(2) byte-range lock on the range of the iteration's first read or write.
+    lock: Literal["none", "flock", "fcntl"] = "none"
+    # Appends open the file with O_APPEND (atomic on one kernel [K7]); false: the
+    # application seeks to the end and then writes, which races with other appenders.
+    o_append: bool = True
+    # Keep files open between iterations: no open() to revalidate a distributed mount's
+    # caches (close-to-open), so reads may be served stale from the client cache [K9].
+    keep_open: bool = False
+    count: Annotated[int, Field(gt=0)] | None = None
+    duration: Duration | None = None
+    start: Duration = 0.0
+
+    @model_validator(mode="after")
+    def _one_arrival_model(self) -> WorkloadSpec:
+        if self.rate is not None and self.threads is not None:
+            raise ValueError("give either rate (open loop) or threads (closed loop), not both")
+        if self.rate is not None and self.rate <= 0:
+            raise ValueError("rate must be > 0")
+        data_seen = False
+        for i, step in enumerate(self.ops):
+            if step.path is None and self.path is None:
+                raise ValueError(f"ops[{i}] has no path and the workload has no default path")
+            if step.offset == "same" and not data_seen:
+                raise ValueError(f"ops[{i}] has offset 'same' but no read or write before it")
+            data_seen = data_seen or step.op in ("read", "write")
+        return self
+
+
+def _workload_shorthand(value: Any) -> Any:
+    return [value] if isinstance(value, Mapping) else value
+
+
+class ServiceSpec(Spec):
+    """A compose service: an image run as ``deploy.replicas`` containers."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    image: str
+    deploy: Deploy = Deploy()
+    volumes: list[
+        Annotated[
+            MountSpec, BeforeValidator(_mount_shorthand, json_schema_input_type=str | MountSpec)
+        ]
+    ] = []
+    tmpfs: Annotated[
+        list[AbsPath], BeforeValidator(one_or_list, json_schema_input_type=str | list[str])
+    ] = []
+    lifecycle: Annotated[list[LifecycleEvent], Field(min_length=1)] = [
+        LifecycleEvent(at=0.0, action="run")
+    ]
+    workload: Annotated[
+        list[WorkloadSpec],
+        BeforeValidator(
+            _workload_shorthand, json_schema_input_type=WorkloadSpec | list[WorkloadSpec]
+        ),
+    ] = []
+
+    @model_validator(mode="before")
+    @classmethod
+    def _only_known_compose_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            own = set(cls.model_fields)
+            for key in data:
+                # x-* keys are compose's extension fields: allowed anywhere, ignored.
+                if key not in own and key not in COMPOSE_IGNORED_KEYS and not key.startswith("x-"):
+                    raise UnknownKeyError(key, sorted(own))
+        return data
+
+    @property
+    def mounts(self) -> tuple[MountSpec, ...]:
+        """All mounts: ``volumes`` entries then ``tmpfs`` paths."""
+        extra = tuple(MountSpec(type="tmpfs", target=t) for t in self.tmpfs)
+        return (*self.volumes, *extra)

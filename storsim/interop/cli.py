@@ -11,7 +11,8 @@ had to guess and one line on stderr for everything it could not map::
     storsim init randrw.fio -o fio.yaml             # the job on each storage choice
     storsim init compose.yaml randrw.fio --service db   # the job as db's workload
 
-:func:`init_main` is the command; the lead's CLI dispatches ``storsim init`` to it.
+:func:`init_main` is the command; a CLI with subcommands adds it with
+``init_parser(subparsers.add_parser("init")).set_defaults(func=run_init)``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from storsim.interop.inspect import (
 )
 from storsim.interop.starter import finish
 
-__all__ = ["build_scenario", "init_main", "init_parser"]
+__all__ = ["build_scenario", "init_main", "init_parser", "run_init"]
 
 
 def init_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
@@ -74,8 +75,9 @@ def init_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argum
     return parser
 
 
-def init_main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
-              stderr: TextIO | None = None) -> int:  # fmt: skip
+def init_main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
     """Run ``storsim init``.
 
     Args:
@@ -86,9 +88,20 @@ def init_main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None
     Returns:
         0 when the scenario was written, 2 when an input is invalid (one line on stderr).
     """
+    args = init_parser().parse_args(list(argv) if argv is not None else sys.argv[2:])
+    return run_init(args, stdout=stdout, stderr=stderr)
+
+
+def run_init(
+    args: argparse.Namespace, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """``storsim init`` with parsed arguments (:func:`init_parser`'s), for a subcommand.
+
+    Returns:
+        0 when the scenario was written, 2 when an input is invalid (one line on stderr).
+    """
     out = stdout if stdout is not None else sys.stdout
     err = stderr if stderr is not None else sys.stderr
-    args = init_parser().parse_args(list(argv) if argv is not None else sys.argv[2:])
     try:
         if args.output and os.path.exists(args.output) and not args.force:
             raise StorsimError(f"{args.output} exists: give --force to overwrite it")

@@ -429,7 +429,8 @@ class _Compose:
         for key in ("volumes", "sources"):
             if not self.out[key]:
                 del self.out[key]
-        self.imported.notes = self.r.notes + self.imported.notes
+        # a note on a top-level entry (a secret's size) comes once, whoever uses it
+        self.imported.notes = list(dict.fromkeys(self.r.notes + self.imported.notes))
         return self.imported
 
     # --- top-level volumes ---------------------------------------------------------------

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 from pathlib import Path
 
 import pytest
 
 import storsim
-from storsim.interop.cli import init_main
+from storsim.interop.cli import init_main, init_parser, run_init
 
 from .conftest import DATA
 
@@ -149,3 +150,16 @@ def test_help_exits_cleanly(flag: str, capsys: pytest.CaptureFixture[str]) -> No
         init_main([flag])
     assert info.value.code == 0
     assert "usage: storsim init" in capsys.readouterr().out
+
+
+def test_init_hooks_into_a_cli_as_a_subcommand(tmp_path: Path) -> None:
+    """init_parser and run_init make storsim init a subcommand of an argparse CLI."""
+    parser = argparse.ArgumentParser(prog="storsim")
+    sub = parser.add_subparsers(dest="command")
+    init_parser(sub.add_parser("init")).set_defaults(func=run_init)
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(COMPOSE)
+    args = parser.parse_args(["init", str(compose), "-o", str(tmp_path / "s.yaml")])
+    out, err = io.StringIO(), io.StringIO()
+    assert args.func(args, stdout=out, stderr=err) == 0
+    assert set(storsim.load_scenario(tmp_path / "s.yaml").services) == {"db", "web"}

@@ -471,6 +471,19 @@ def test_secrets_and_configs_are_read_only_files_at_their_targets(compose: Compo
     assert set(reads["outcome"].astype(str)) == {"ok"}
 
 
+def test_a_note_on_a_shared_secret_comes_once(compose: Compose) -> None:
+    """A secret of unknown size used by two services is noted once."""
+    imported = compose(
+        """
+        services:
+          a: {image: a, secrets: [s]}
+          b: {image: b, secrets: [s]}
+        secrets: {s: {external: true}}
+        """
+    )
+    assert sum("its size is unknown" in m for m in messages(imported)) == 1
+
+
 def test_a_file_inside_another_mount_is_left_out_with_a_note(compose: Compose) -> None:
     """A file mounted into a directory that is itself a mount target is noted, left out."""
     imported = compose(

@@ -185,6 +185,12 @@ class OverlayEngine:
     changes how an ancestor maps onto the lowers (a whiteout, an opaque or redirected
     directory, a non-directory over a lower directory: a "cut") is the path walked
     component by component.
+
+    ``stat``, ``read`` and ``open_write`` inline the commonest cases of ``_res`` (an upper
+    file, a lower entry under no cut): through ``_res`` they take 1.8-2.2x, 1.14-1.35x and
+    1.8-2.6x as long (200,000 calls on an 80-layer image). Two property tests hold the
+    copies equal to ``_res``: ``test_stat_and_read_agree_with_the_general_lookup`` and
+    ``test_open_write_is_open_then_write`` (``tests/fs/test_overlay.py``).
     """
 
     __slots__ = ("_bytes", "_cuts", "_lidx", "_up", "lower", "metacopy", "redirect_dir")
@@ -538,14 +544,14 @@ class OverlayEngine:
         """
         p = _norm(path)
         u = self._up.get(p)
-        # _res inlined (through it stat takes 1.5 to 1.8 times as long): equal to its _Inode branch
+        # _res inlined (through it, stat takes 1.8-2.2x as long): must equal its _Inode branch
         if type(u) is _Inode:
             vis = 1 if u.low is None else 1 + u.low.layers_visited
             return _new_tuple(Lookup, (u.kind, u.size, 0, vis))
         le = self._lidx.get(p) if u is None else None
         cuts = self._cuts
         if le is not None and le.node is not None and (not cuts or cuts.isdisjoint(le.ancestors)):
-            # _res inlined (the commonest lookup): equal to its branch for a lower entry, no cut
+            # _res inlined, the commonest lookup: must equal its branch for a lower entry, no cut
             vis = le.layers_visited + 1 if le.ancestors[-1] in self._up else le.layers_visited
             return _new_tuple(Lookup, (le.kind, le.node.size_bytes, le.layer, vis))
         r = self._res(p, p)
@@ -642,7 +648,7 @@ class OverlayEngine:
         p = _norm(path)
         ino = self._up.get(p)
         low = None
-        # An upper file (the commonest read) skips _res, whose _Inode branch it equals.
+        # An upper file, the commonest read, skips _res (+14-35 %): must equal its _Inode branch
         if type(ino) is not _Inode or ino.kind != FILE:
             r = self._res(p, p)
             if r is None:
@@ -740,7 +746,7 @@ class OverlayEngine:
         copy = source = 0
         copied = False
         if type(up) is _Inode and up.kind == FILE and up.low is None:
-            vis = 1  # an upper file with its data (the commonest write): what _res gives, inlined
+            vis = 1  # _res inlined (through it, 1.8-2.6x as long): must equal its vis here
         else:
             r = self._res(p, p)
             if r is None:

@@ -4,6 +4,7 @@ introspection of one container's root, then properties against a flat POSIX tree
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 
 import pytest
@@ -149,6 +150,15 @@ def test_metacopy_chmod_copies_metadata_only(image: LowerStack) -> None:
     assert fs.upper_tree()["/data/big.db"] == Node(FILE, 1000, 0o600)
     assert fs.read("/data/big.db", 0, 10) == Read(10, 0)
     assert fs.upper_bytes() == 1000
+
+
+def test_metacopy_file_lookup_continues_below(image: LowerStack) -> None:
+    """A metacopy file is found in the upper, and its lookup goes on to the lower layer that
+    holds its data: stat and open count both."""
+    fs = OverlayFS(image, metacopy=True)
+    fs.chmod("/data/big.db", 0o600)
+    assert fs.stat("/data/big.db") == Lookup(FILE, 1000, 0, 2)
+    assert fs.open("/data/big.db") == Opened(FILE, 1000, 0, 2, False, 0, False)
 
 
 def test_metacopy_truncate_copies_the_data(image: LowerStack) -> None:
@@ -512,6 +522,57 @@ def test_upper_bytes_is_the_sum_of_upper_file_sizes(
         assert fs.upper_bytes() == sum(
             n.size_bytes for n in upper if n.kind == FILE and not n.metacopy
         )
+
+
+def _outcome(call: Callable[[], object]) -> object:
+    """What ``call`` returns, or the errno name it fails with."""
+    try:
+        return call()
+    except FsError as e:
+        return e.errno
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    layers=layers_st,
+    variant=st.sampled_from(["off", "redirect", "metacopy"]),
+    data=st.data(),
+)
+def test_stat_and_read_agree_with_the_general_lookup(
+    layers: list[Layer], variant: str, data: st.DataObject
+) -> None:
+    """``stat`` and ``read``, which skip the general lookup for upper files and for lower
+    entries under no cut, give what a read-only ``open`` (always the general lookup) gives:
+    the same kind, size, layer and layers visited, or the same errno, on every path."""
+    fs = OverlayFS(
+        LowerStack(layers), metacopy=variant == "metacopy", redirect_dir=variant == "redirect"
+    )
+    for _ in range(data.draw(st.integers(0, 30))):
+        model_apply(fs, draw_op(data, list(fs.visible_tree())))
+    for path, node in fs.visible_tree().items():  # with metacopy: metacopy files
+        if node.kind == FILE and data.draw(st.booleans()):
+            fs.chmod(path, 0o600)
+    upper = fs.upper_tree()
+    for path in PATHS:
+        looked = _outcome(functools.partial(fs.stat, path))
+        opened = _outcome(functools.partial(fs.open, path))
+        read = _outcome(functools.partial(fs.read, path, 1, 4))
+        if not isinstance(looked, Lookup):
+            assert opened == read == looked, path
+        elif looked.kind == SYMLINK:
+            assert opened == read == "ELOOP", path
+        else:
+            assert isinstance(opened, Opened)
+            assert looked == opened[:4], path
+            if looked.kind == DIR:
+                assert read == "EISDIR", path
+            else:
+                assert isinstance(read, Read)
+                assert read.nbytes == max(0, min(4, looked.size_bytes - 1)), path
+                if path in upper and upper[path].metacopy:  # the data is still below
+                    assert read.layer >= 1, path
+                else:
+                    assert read.layer == looked.layer, path
 
 
 # --------------------------------------------------------------------------- open_write

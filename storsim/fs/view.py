@@ -1,0 +1,380 @@
+"""What one container sees: every file operation through its mount table.
+
+Like a receptionist who forwards each request to the right wing of a building but first
+checks the wing's house rules, ``ContainerView`` routes an operation to the file system
+that serves the path (``storsim.fs.mounts.MountTable``), turns that file system's errors
+into errors on the container's path, and imposes what each mount says:
+
+- a read-only mount (or a ``docker run --read-only`` root) refuses every mutating
+  operation with EROFS, but only after the errors the kernel reports first for that call
+  (``open``: ENOENT, EEXIST, EISDIR, ELOOP; ``unlink`` and ``rmdir``: the parent's;
+  ``mkdir``, ``symlink`` and ``link``: EEXIST);
+- an operation the mount lists as unsupported (an S3 FUSE mount's hard links) gives the
+  mount's errno; ``open`` also checks ``"create"`` when it would create;
+- ``rename`` or ``link`` across two mounts gives EXDEV (for ``rename``, judged by the
+  parents' mounts, as the kernel does);
+- removing or renaming a mount point, or renaming a directory that contains one, gives
+  EBUSY (the table is keyed by path, so it cannot follow a renamed ancestor).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NoReturn
+
+from storsim.fs.mounts import Mount, MountTable
+from storsim.fs.nodes import (
+    DIR,
+    SYMLINK,
+    Changed,
+    FileSystem,
+    FsError,
+    Listing,
+    Lookup,
+    Opened,
+    Read,
+    Written,
+    Wrote,
+    _norm,
+    _split,
+)
+
+__all__ = ["ContainerView"]
+
+
+class _OnPath:
+    """Reports a mounted file system's errors on the container's path (the view's calls
+    run ``with _OnPath(path): ...``)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        if isinstance(error, FsError):
+            raise FsError(error.errno, self.path) from None
+
+
+class ContainerView(MountTable):
+    """What one container sees: its root overlay with mounts grafted on, and every
+    operation of the ``FileSystem`` protocol through them.
+
+    Args:
+        root: the container's root file system.
+        mounts: the mount table (see ``MountTable``).
+        read_only: ``docker run --read-only``: the root refuses mutating operations.
+
+    Raises:
+        ValueError: for two mounts on one target.
+        FsError: when a mount point cannot be made (see ``MountTable``).
+    """
+
+    __slots__ = ()
+
+    # ------------------------------------------------------------------ checks
+
+    def _ro(self, m: Mount | None) -> bool:
+        return self.read_only if m is None else m.read_only
+
+    def _direct(self, m: Mount | None) -> bool:
+        """Whether ``m`` (None: the root) checks nothing: writable, refusing no operation."""
+        return not self._ro(m) and (m is None or not m.unsupported)
+
+    @staticmethod
+    def _unsupported(m: Mount | None, op: str, path: str) -> None:
+        if m is not None and op in m.unsupported:
+            raise FsError(m.unsupported_errno, path)
+
+    def _serve(self, op: str, p: str) -> tuple[Mount | None, FileSystem, str]:
+        """Route ``p``; the mount's errno if it does not support ``op``."""
+        m, fs, inner = self._route(p)
+        self._unsupported(m, op, p)
+        return m, fs, inner
+
+    def _writable(self, op: str, p: str) -> tuple[FileSystem, str]:
+        """Route ``p`` for ``op`` to write it: on a read-only mount, the lookup's errors
+        and EROFS."""
+        m, fs, inner = self._serve(op, p)
+        if self._ro(m):
+            self._refuse_write(fs, inner, p)
+        return fs, inner
+
+    def _creatable(self, op: str, p: str) -> tuple[FileSystem, str]:
+        """Route ``p`` for ``op`` to create it: EEXIST, then EROFS on a read-only mount."""
+        m, fs, inner = self._serve(op, p)
+        if self._ro(m):
+            if self._exists(fs, inner, p):
+                raise FsError("EEXIST", p)
+            raise FsError("EROFS", p)
+        return fs, inner
+
+    def _removable(self, op: str, p: str, *, is_dir: bool) -> tuple[FileSystem, str]:
+        """Route ``p`` for ``op`` to remove it: EBUSY for a mount point (after ENOTDIR or
+        EISDIR), then, on a read-only mount, the parent's errors and EROFS."""
+        if self._is_target(p):
+            if (self._stat(*self._route(p)[1:], p).kind == DIR) != is_dir:
+                raise FsError("ENOTDIR" if is_dir else "EISDIR", p)
+            raise FsError("EBUSY", p)
+        m, fs, inner = self._serve(op, p)
+        if self._ro(m):
+            self._check_parent(fs, inner, p)
+            raise FsError("EROFS", p)
+        return fs, inner
+
+    def _is_target(self, path: str) -> bool:
+        return any(path == t for t, _, _ in self._table)
+
+    @staticmethod
+    def _check_parent(fs: FileSystem, inner: str, path: str) -> None:
+        parent = _split(inner)[0]
+        with _OnPath(path):
+            kind = fs.stat(parent).kind
+        if kind != DIR:
+            raise FsError("ELOOP" if kind == SYMLINK else "ENOTDIR", path)
+
+    @staticmethod
+    def _stat(fs: FileSystem, inner: str, path: str) -> Lookup:
+        with _OnPath(path):
+            return fs.stat(inner)
+
+    @staticmethod
+    def _refuse_write(fs: FileSystem, inner: str, path: str) -> NoReturn:
+        """Why a read-only mount refuses to write ``path``: what the lookup finds wrong
+        first (ENOENT, EISDIR, ELOOP...), else EROFS."""
+        kind = ContainerView._stat(fs, inner, path).kind
+        if kind == DIR:
+            raise FsError("EISDIR", path)
+        if kind == SYMLINK:
+            raise FsError("ELOOP", path)
+        raise FsError("EROFS", path)
+
+    @staticmethod
+    def _exists(fs: FileSystem, inner: str, path: str) -> bool:
+        """Whether ``inner`` exists; raises for a bad parent."""
+        try:
+            fs.stat(inner)
+        except FsError as e:
+            if e.errno != "ENOENT":
+                raise FsError(e.errno, path) from None
+            ContainerView._check_parent(fs, inner, path)
+            return False
+        return True
+
+    # ------------------------------------------------------------------ operations
+
+    def stat(self, path: str) -> Lookup:
+        """``stat`` through the mount table (see ``OverlayFS.stat``)."""
+        p = _norm(path)
+        _, fs, inner = self._serve("stat", p)
+        return self._stat(fs, inner, p)
+
+    def open(
+        self,
+        path: str,
+        *,
+        write: bool = False,
+        create: bool = False,
+        excl: bool = False,
+        trunc: bool = False,
+        mode: int = 0o644,
+    ) -> Opened:
+        """``open`` through the mount table; EROFS for writing or creating on a read-only
+        mount (after ENOENT, EEXIST and EISDIR, as the kernel orders them).
+
+        The op names checked against ``Mount.unsupported`` are ``open``, and ``create``
+        when the call would create the file.
+        """
+        p = _norm(path)
+        m, fs, inner = self._serve("open", p)
+        ro = self._ro(m)
+        if (ro and (write or trunc or create)) or (
+            create and m is not None and "create" in m.unsupported
+        ):
+            if self._exists(fs, inner, p):
+                if ro and (write or trunc):
+                    if create and excl:
+                        raise FsError("EEXIST", p)
+                    self._refuse_write(fs, inner, p)
+            elif create:
+                self._unsupported(m, "create", p)
+                if ro:
+                    raise FsError("EROFS", p)
+        with _OnPath(p):
+            return fs.open(inner, write=write, create=create, excl=excl, trunc=trunc, mode=mode)
+
+    def read(self, path: str, offset: int, nbytes: int) -> Read:
+        """``read`` through the mount table."""
+        p = _norm(path)
+        _, fs, inner = self._serve("read", p)
+        with _OnPath(p):
+            return fs.read(inner, offset, nbytes)
+
+    def write(self, path: str, offset: int, nbytes: int) -> Written:
+        """``write`` through the mount table."""
+        p = _norm(path)
+        fs, inner = self._writable("write", p)
+        with _OnPath(p):
+            return fs.write(inner, offset, nbytes)
+
+    def append(self, path: str, nbytes: int) -> Written:
+        """``append`` through the mount table."""
+        p = _norm(path)
+        fs, inner = self._writable("append", p)
+        with _OnPath(p):
+            return fs.append(inner, nbytes)
+
+    def open_write(
+        self,
+        path: str,
+        offset: int,
+        nbytes: int,
+        *,
+        append: bool = False,
+        at: Callable[[int, int], int] | None = None,
+    ) -> Wrote:
+        """``open_write`` through the mount table (see ``OverlayFS.open_write``):
+        the same outcome, errors and order of checks as :meth:`open` with ``write`` and
+        ``create``, then :meth:`write` (or :meth:`append`)."""
+        p = _norm(path)
+        m, fs, inner = self._route(p)
+        if self._direct(m):  # nothing to check
+            with _OnPath(p):
+                return fs.open_write(inner, offset, nbytes, append=append, at=at)
+        # A mount that refuses something: the two calls, each with its own checks.
+        try:
+            source = fs.read(inner, 0, 0).layer  # where its data is (a metacopy's: below)
+        except FsError:
+            source = 0
+        opened = self.open(p, write=True, create=True)
+        if append:
+            offset = opened.size_bytes
+            written = self.append(p, nbytes)
+        else:
+            if at is not None:
+                offset = at(opened.size_bytes, nbytes)
+            written = self.write(p, offset, nbytes)
+        copy = opened.copy_up_bytes + written.copy_up_bytes
+        return Wrote(
+            written.size_bytes,
+            opened.layers_visited,
+            copy,
+            opened.copied_up or bool(copy),
+            source if opened.copied_up or copy else 0,
+            offset,
+        )
+
+    def route(self, path: str) -> tuple[Mount | None, FileSystem, str, bool]:
+        """Which mount serves ``path`` (None: the root), its file system, the path inside
+        it, and whether calling that file system directly is the same as calling this
+        view (a writable mount, or root, that refuses no operation: nothing to check)."""
+        m, fs, inner = self._route(_norm(path))
+        return m, fs, inner, self._direct(m)
+
+    def truncate(self, path: str, size: int) -> Changed:
+        """``truncate`` through the mount table."""
+        p = _norm(path)
+        fs, inner = self._writable("truncate", p)
+        with _OnPath(p):
+            return fs.truncate(inner, size)
+
+    def fsync(self, path: str) -> Changed:
+        """``fsync`` through the mount table."""
+        p = _norm(path)
+        _, fs, inner = self._serve("fsync", p)
+        with _OnPath(p):
+            return fs.fsync(inner)
+
+    def chmod(self, path: str, mode: int) -> Changed:
+        """``chmod`` through the mount table."""
+        p = _norm(path)
+        m, fs, inner = self._serve("chmod", p)
+        if self._ro(m):
+            kind = self._stat(fs, inner, p).kind
+            raise FsError("EOPNOTSUPP" if kind == SYMLINK else "EROFS", p)
+        with _OnPath(p):
+            return fs.chmod(inner, mode)
+
+    def unlink(self, path: str) -> Changed:
+        """``unlink`` through the mount table; EBUSY for a file mount point."""
+        p = _norm(path)
+        fs, inner = self._removable("unlink", p, is_dir=False)
+        with _OnPath(p):
+            return fs.unlink(inner)
+
+    def rmdir(self, path: str) -> Changed:
+        """``rmdir`` through the mount table; EBUSY for a directory mount point."""
+        p = _norm(path)
+        fs, inner = self._removable("rmdir", p, is_dir=True)
+        with _OnPath(p):
+            return fs.rmdir(inner)
+
+    def mkdir(self, path: str, mode: int = 0o755) -> Changed:
+        """``mkdir`` through the mount table."""
+        p = _norm(path)
+        fs, inner = self._creatable("mkdir", p)
+        with _OnPath(p):
+            return fs.mkdir(inner, mode)
+
+    def symlink(self, target: str, path: str) -> Changed:
+        """``symlink`` through the mount table."""
+        p = _norm(path)
+        fs, inner = self._creatable("symlink", p)
+        with _OnPath(p):
+            return fs.symlink(target, inner)
+
+    def link(self, src: str, dst: str) -> Changed:
+        """``link`` through the mount table; EXDEV across mounts."""
+        s, t = _norm(src), _norm(dst)
+        sm, sfs, sinner = self._route(s)
+        tm, tfs, tinner = self._route(t)
+        self._unsupported(sm, "link", s)
+        self._stat(sfs, sinner, s)
+        if self._exists(tfs, tinner, t):
+            raise FsError("EEXIST", t)
+        if sm is not tm:
+            raise FsError("EXDEV", s)
+        if self._ro(sm):
+            raise FsError("EROFS", t)
+        with _OnPath(s):
+            return sfs.link(sinner, tinner)
+
+    def rename(self, src: str, dst: str) -> Changed:
+        """``rename`` through the mount table.
+
+        EXDEV across mounts (judged by the parents' mounts, as the kernel does); EBUSY when
+        ``src`` or ``dst`` is a mount point, or ``src`` contains one (the mount table is
+        keyed by path, so it cannot follow a renamed ancestor).
+        """
+        s, t = _norm(src), _norm(dst)
+        sm = self._route(_split(s)[0])[0]
+        tm = self._route(_split(t)[0])[0]
+        self._unsupported(sm, "rename", s)
+        if sm is not tm:
+            raise FsError("EXDEV", s)
+        if self._ro(sm):
+            raise FsError("EROFS", s)
+        prefix = s + "/"
+        if (
+            self._is_target(s)
+            or self._is_target(t)
+            or any(target.startswith(prefix) for target, _, _ in self._table)
+        ):
+            raise FsError("EBUSY", s)
+        _, fs, sinner = self._route(s)
+        tinner = self._route(t)[2]
+        with _OnPath(s):
+            return fs.rename(sinner, tinner)
+
+    def readdir(self, path: str) -> Listing:
+        """``readdir`` through the mount table."""
+        p = _norm(path)
+        _, fs, inner = self._serve("readdir", p)
+        with _OnPath(p):
+            return fs.readdir(inner)
+
+    def __repr__(self) -> str:
+        return f"ContainerView({self.root!r}, {len(self.mounts)} mounts)"

@@ -16,7 +16,7 @@ import pytest
 
 from storsim.calibrate import EXPERIMENTS, load_measurements
 from storsim.calibrate.cli import main
-from storsim.calibrate.workspace import MARKER
+from storsim.calibrate.workspace import FOREIGN_PREFIX, MARKER
 from tests.calibrate.helpers import loops_backed_below, mounts_below
 
 pytestmark = pytest.mark.kernel
@@ -59,9 +59,26 @@ def test_quick_runs_every_experiment_and_leaves_nothing(
     assert "wrote" in err
 
 
-def _start(work: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
+# The run under test, made to hold still once it has ``hold`` mounts: the quick lookup
+# experiment can mount and unmount faster than a test can look (a loaded machine lost that
+# race), so the test waits for a state the run stays in until the signal arrives.
+_HOLDING = """
+import sys, time
+from storsim.calibrate import workspace
+from storsim.calibrate.cli import main
+mount, hold = workspace.Workspace.mount, int(sys.argv[1])
+def holding(self, *args, **kwargs):
+    mount(self, *args, **kwargs)
+    if len(self._marker.mounts) >= hold:
+        time.sleep(3600)  # until the test's signal (or kill) ends the run
+workspace.Workspace.mount = holding
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _start(work: Path, out: Path, *extra: str, hold: int) -> subprocess.Popen[str]:
     env = os.environ | {"PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "storsim.calibrate", "--quick", "--dir", str(work),
+    cmd = [sys.executable, "-c", _HOLDING, str(hold), "--quick", "--dir", str(work),
            "-o", str(out), *extra]  # fmt: skip
     return subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True, cwd=ROOT)
 
@@ -89,7 +106,7 @@ def test_an_interrupt_unmounts_and_removes_everything(
 ) -> None:
     """SIGINT or SIGTERM during a run: exit 128+N, nothing mounted, no files, no output."""
     work, out = tmp_path / "work", tmp_path / "m.json"
-    proc = _start(work, out, "--only", "lookup")
+    proc = _start(work, out, "--only", "lookup", hold=2)
     _wait_for_mounts(proc, work, 2)  # the loop file system and an overlay over it
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
@@ -104,7 +121,7 @@ def test_a_killed_runs_mounts_are_cleaned_by_the_next_run(
 ) -> None:
     """After SIGKILL the mounts stay; the next run in the same directory removes them first."""
     work, out = tmp_path / "work", tmp_path / "m.json"
-    proc = _start(work, out, "--only", "lookup")
+    proc = _start(work, out, "--only", "lookup", hold=2)
     _wait_for_mounts(proc, work, 2)
     proc.kill()
     proc.communicate(timeout=60)
@@ -134,6 +151,12 @@ def test_user_data_and_bad_options_are_refused(
 
 
 @pytest.mark.skipif(shutil.which("setpriv") is None, reason="setpriv (util-linux) missing")
+def _own_shm_entries() -> set[str]:
+    if not os.path.isdir("/dev/shm"):
+        return set()
+    return {name for name in os.listdir("/dev/shm") if name.startswith(FOREIGN_PREFIX)}
+
+
 def test_without_cap_sys_admin_it_says_what_it_cannot_measure(
     overlay_ok: None, tmp_path: Path
 ) -> None:
@@ -144,7 +167,8 @@ def test_without_cap_sys_admin_it_says_what_it_cannot_measure(
     cmd = ["setpriv", "--bounding-set=-sys_admin", sys.executable, "-m", "storsim.calibrate",
            "--quick", "--dir", str(work), "-o", str(out),
            "--only", "data_path,data_path_tmpfs,copy_up,lookup,rmw"]  # fmt: skip
-    shm_before = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
+    # only this tool's own entries: other processes (a sweep's semaphores) come and go
+    shm_before = _own_shm_entries()
     run = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert run.returncode == 0, run.stderr
     doc = load_measurements(out)
@@ -155,6 +179,6 @@ def test_without_cap_sys_admin_it_says_what_it_cannot_measure(
     ran = [e.name for e in doc.experiments]
     if os.path.isdir("/dev/shm"):
         assert ran == ["data_path", "data_path_tmpfs", "rmw"]
-        assert set(os.listdir("/dev/shm")) == shm_before
+        assert _own_shm_entries() == shm_before
     assert doc.host["loopfs"]["available"] is False
     _assert_clean(work)

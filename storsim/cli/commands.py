@@ -2,8 +2,14 @@
 
 Like a car's controls, each command is one lever: ``storsim run SCENARIO`` simulates a
 scenario, ``storsim sweep`` runs it over a grid, ``storsim schema`` prints the file
-format. A broken scenario gets one line on stderr and exit code 2; nothing is written.
-What the commands print is :mod:`storsim.cli.output`.
+format. What the commands print is :mod:`storsim.cli.output`.
+
+Exit codes: 0 when the command did its work (warnings included: they are printed, in
+the verdict and on stderr when the summary is not printed); 1 when it did but the
+results need attention: ``--strict`` and a warning (a scenario that simulates no
+operation, a workload that stopped working at its first error, mass errors, a device
+that cannot keep up), or a sweep run that failed; 2 when it could not run: a broken
+scenario or bad usage gets one line on stderr, and nothing is written.
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from storsim import __version__
-from storsim.cli.output import print_summary, print_sweep_summary, result_json
+from storsim.cli.output import print_summary, print_sweep_summary, result_json, sweep_warnings
+from storsim.cli.tables import FORMATS
 from storsim.errors import StorsimError
 from storsim.files import write_atomic
 from storsim.report import sweep_report, write_report
+from storsim.report.verdict import judge
 from storsim.scenario import load_scenario, scenario_schema
 from storsim.simulation import simulate
+from storsim.stats.summary import plain_value
 from storsim.sweeps import parse_grid, summarize, sweep
 
 __all__ = ["main"]
@@ -33,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: arguments without the program name; ``sys.argv[1:]`` when None.
 
     Returns:
-        The exit code: 0 on success, 2 for a bad scenario or usage.
+        The exit code: 0 on success, 1 for warnings under ``--strict`` or failed sweep
+        runs, 2 for a bad scenario or usage (see the module docstring).
     """
     parser = _parser()
     args = parser.parse_args(argv)
@@ -68,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--report", metavar="FILE.html", help="also write a self-contained HTML report"
     )
+    _add_output_options(run)
     run.add_argument(
         "--ops",
         choices=("full", "summary"),
@@ -96,6 +107,28 @@ def _add_set(parser: argparse.ArgumentParser, help_text: str) -> None:
     )
 
 
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    """--format and --strict, for the commands that print results."""
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="how the printed tables are written: aligned text that fits the terminal "
+        "(table, default), csv, markdown, or json (the --json document)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when there is a warning (no operation simulated, a workload that "
+        "stopped at its first error, mass errors, a device that cannot keep up)",
+    )
+
+
+def _warn(messages: Sequence[str]) -> None:
+    for message in messages:
+        print(f"storsim: warning: {message}", file=sys.stderr)
+
+
 def _cmd_schema(args: argparse.Namespace) -> int:
     json.dump(scenario_schema(), sys.stdout, indent=2)
     sys.stdout.write("\n")
@@ -107,17 +140,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise StorsimError("--report plots every operation: it needs --ops full (the default)")
     scenario = load_scenario(args.scenario, overrides=args.overrides)
     result = simulate(scenario, seed=args.seed, ops=args.ops, progress=not args.quiet)
-    if args.json:
-        text = json.dumps(result_json(result), indent=2) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
+    judged = judge(result)
+    to_stdout = args.json == "-" or (args.format == "json" and not args.quiet)
+    if args.json or to_stdout:
+        text = json.dumps(result_json(result, judged=judged), indent=2) + "\n"
+        if args.json and args.json != "-":
             write_atomic(args.json, text)
+        if to_stdout:
+            sys.stdout.write(text)
     if args.report:
-        write_report(result, args.report)
-    if not args.quiet and args.json != "-":
-        print_summary(result, sys.stdout)
-    return 0
+        write_report(result, args.report, judged=judged)
+    if not args.quiet and not to_stdout:
+        print_summary(result, sys.stdout, fmt=args.format, judged=judged)
+    else:  # the verdict, which lists them, was not printed
+        _warn([w.message for w in judged.warnings])
+    return 1 if args.strict and judged.warnings else 0
 
 
 def _add_sweep_parser(sub: Any) -> None:
@@ -155,6 +192,7 @@ def _add_sweep_parser(sub: Any) -> None:
     parser.add_argument("--report", metavar="FILE.html", help="write a self-contained HTML report")
     _add_set(parser, "override a value of the base scenario (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
+    _add_output_options(parser)
     parser.set_defaults(func=_cmd_sweep)
 
 
@@ -189,9 +227,15 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         out=args.out,
     )
     summary = summarize(frame)
-    print_sweep_summary(summary, list(grid), sys.stdout)
+    if args.format == "json":
+        records = [{k: plain_value(v) for k, v in r.items()} for r in summary.to_dict("records")]
+        sys.stdout.write(json.dumps(records, indent=2) + "\n")
+    else:
+        print_sweep_summary(summary, list(grid), sys.stdout, fmt=args.format)
     if args.report:
         sweep_report(frame, args.report, scenario=scenario)
+    warnings = sweep_warnings(frame, list(grid))
+    _warn(warnings)
     failed = frame[frame["error"].notna()]
     if len(failed):
         first = failed.iloc[0]
@@ -202,4 +246,4 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    return 0
+    return 1 if args.strict and warnings else 0

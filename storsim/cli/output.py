@@ -1,240 +1,364 @@
-"""What the command line prints: fixed-width tables for people, JSON for machines.
+"""What the command line prints: the verdict first, then tables for people, JSON for machines.
 
 Like a car's dashboard, it shows the few numbers a driver needs and hides the engine:
-:func:`print_summary` prints one row per storage choice (then conflicts, errors, hidden
-image entries and the placement comparison when there are any),
-:func:`print_sweep_summary` a mean and 95 % confidence interval per grid point, and
-:func:`result_json` the ``--json`` document. Numbers are written by
-:mod:`storsim.report.format`, as in the HTML report.
+:func:`print_summary` opens with the verdict (:mod:`storsim.report.verdict`: each
+placement of the compared path in one line, best first, and why the others lose; or
+what each storage choice did), then one row per storage choice (split by remote where
+one storage choice hides two backends: ``distributed_bind (nas, nfs)``) in a latency
+table and an operations table, conflicts and lifecycle when anything happened there,
+errors with the workloads and paths they come from, the image entries each mount hides,
+and the placements in full. :func:`print_sweep_summary` prints a mean and 95 %
+confidence interval per grid point, and :func:`result_json` the ``--json`` document
+(its ``verdict`` object first). The tables are :class:`storsim.cli.tables.Table` objects,
+written as text that fits the terminal, CSV or Markdown (``--format``); numbers are
+written by :mod:`storsim.report.format`, as in the HTML report.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 import pandas as pd
 
-from storsim.report.format import format_bytes, format_count, format_ms, format_text
-from storsim.simulation import Result
-from storsim.stats.summary import plain_value
-
-__all__ = ["print_summary", "print_sweep_summary", "result_json"]
-
-
-#: The metrics :func:`print_sweep_summary` shows: (column, heading).
-_SWEEP_METRICS = (
-    ("ops", "ops"),
-    ("mean_ms", "mean ms"),
-    ("p50_ms", "p50 ms"),
-    ("p99_ms", "p99 ms"),
-    ("throughput_ops_s", "ops/s"),
-    ("copy_ups", "copy-ups"),
-    ("errors", "errors"),
+from storsim.cli.tables import Column, Table, kind_of, render, terminal_width
+from storsim.report.format import short_label
+from storsim.report.placements import describe_placement, placement_label
+from storsim.report.verdict import (
+    RULE,
+    VERDICT_COLUMNS,
+    Verdict,
+    judge,
+    verdict_frame,
+    verdict_json,
+    verdict_lines,
 )
+from storsim.simulation import Result
+from storsim.stats.series import remote_profiles, series_labels, series_summary
+from storsim.stats.summary import (
+    CONFLICT_COLUMNS,
+    LATENCY_COLUMNS,
+    LIFECYCLE_COLUMNS,
+    errors_by_errno,
+    plain_value,
+)
+from storsim.sweeps.summary import shown_metrics
+
+__all__ = [
+    "print_summary",
+    "print_sweep_summary",
+    "result_json",
+    "summary_parts",
+    "sweep_warnings",
+]
 
 
-def print_sweep_summary(summary: pd.DataFrame, params: Sequence[str], out: TextIO) -> None:
-    """Print a :func:`storsim.summarize` table: mean +-95% CI half-width per metric."""
-    placement = "placement" in summary.columns
-    metrics = [(c, h) for c, h in _SWEEP_METRICS if f"{c}_mean" in summary.columns]
-    header = [*params, "storage", *(["placement"] if placement else []), "runs"]
-    header += [h for _, h in metrics]
-    rows = []
-    for r in summary.to_dict("records"):
-        row = [str(r[p]) for p in params]
-        row.append(format_text(r["storage"]))
-        if placement:
-            row.append(format_text(r["placement"]))
-        row.append(f"{r['runs']}" + (f" ({r['failed']} failed)" if r["failed"] else ""))
-        for column, _ in metrics:
-            mean, high = float(r[f"{column}_mean"]), float(r[f"{column}_ci_high"])
-            text = format_ms(mean) if column.endswith("_ms") else format_count(mean)
-            half = high - mean
-            if math.isfinite(half) and half > 1e-9 * abs(mean):  # not float noise
-                text += " ±" + (format_ms(half) if column.endswith("_ms") else format_count(half))
-            row.append(text)
-        rows.append(row)
-    _table(rows, header, out)
+def sweep_warnings(frame: pd.DataFrame, params: Sequence[str]) -> list[str]:
+    """The warnings of a sweep: grid points whose runs simulated no operation.
+
+    Args:
+        frame: a :func:`storsim.sweep` frame.
+        params: its grid parameters.
+    """
+    ran = frame[frame["error"].isna()]
+    if "placement" in ran.columns:
+        ran = ran[ran["placement"].isna()]
+    if not len(ran):
+        return []
+    work = ran.assign(_n=ran["ops"].fillna(0) + ran.get("locks", 0))
+    per_run = work.groupby("seed", sort=False)["_n"].sum()
+    idle = per_run[per_run == 0].index
+    if not len(idle):
+        return []
+    first = ran[ran["seed"] == idle[0]].iloc[0]
+    point = ", ".join(f"{p}={first[p]}" for p in params) or "the scenario"
+    return [
+        f"{len(idle)} of {len(per_run)} runs simulated no operation "
+        f"(first: {point}, seed {first['seed']})"
+    ]
 
 
-def result_json(result: Result) -> dict[str, Any]:
+def print_sweep_summary(
+    summary: pd.DataFrame,
+    params: Sequence[str],
+    out: TextIO,
+    *,
+    fmt: str = "table",
+    width: int | None = None,
+) -> None:
+    """Print a :func:`storsim.summarize` table: mean +-95% CI half-width per metric.
+
+    Args:
+        summary: the summary frame.
+        params: its grid parameters.
+        out: where to write.
+        fmt: ``"table"``, ``"csv"`` or ``"markdown"``.
+        width: the terminal's width (default: this terminal's, or 80).
+    """
+    frame = summary.copy()
+    runs = []
+    for r in frame.to_dict("records"):
+        runs.append(f"{r['runs']}" + (f" ({r['failed']} failed)" if r["failed"] else ""))
+    frame["runs_text"] = runs if fmt != "csv" else frame["runs"]
+    columns = [Column(p, p) for p in params]
+    label = "series" if "series" in frame.columns else "storage"
+    columns.append(Column(label, "storage"))
+    if "placement" in frame.columns:
+        columns.append(Column("placement", "placement"))
+    keys = len(columns)
+    columns.append(Column("runs_text", "runs", "text" if fmt != "csv" else "int"))
+    if fmt == "csv":
+        columns.append(Column("failed", "failed", "int"))
+    columns += [Column(c, short_label(c, unit=True), "ci") for c in shown_metrics(summary)]
+    table = Table("", frame, columns, keys=keys)
+    render([table], fmt, out, width=width or terminal_width())
+
+
+def _latency_table(frame: pd.DataFrame, first: str, heading: str, title: str) -> Table:
+    columns = [Column(first, heading), Column("ops", "ops", "int")]
+    columns += [Column(c, short_label(c), "ms") for c in LATENCY_COLUMNS]
+    return Table(title, frame, columns)
+
+
+#: The operations table's columns, after the row's name.
+_OPERATIONS = (
+    "ops", "throughput_ops_s", "bytes_read", "bytes_written", "copy_ups", "copy_up_bytes",
+    "errors", "locks",
+)  # fmt: skip
+
+
+def _operations_table(frame: pd.DataFrame, first: str, heading: str, title: str) -> Table:
+    columns = [Column(first, heading)]
+    columns += [Column(c, short_label(c), kind_of(c)) for c in _OPERATIONS]
+    return Table(title, frame, columns)
+
+
+def _conflict_table(frame: pd.DataFrame, first: str, heading: str, title: str) -> Table | None:
+    """Conflicts and lifecycle per row: only when something happened, and only the
+    columns where something did (the others are named in a note)."""
+    counted = [c for c in (*CONFLICT_COLUMNS, *LIFECYCLE_COLUMNS) if c in frame.columns]
+    counted = [c for c in counted if not c.endswith("_ms") and c != "locks"]
+    if not len(frame) or not frame[counted].fillna(0).to_numpy().any():
+        return None
+    shown: list[str] = []
+    zero: list[str] = []
+    for column in (*CONFLICT_COLUMNS, *LIFECYCLE_COLUMNS):
+        if column == "locks":  # in the operations table
+            continue
+        values = frame[column]
+        present = values.notna() if column.endswith("_ms") else values.fillna(0) != 0
+        (shown if present.any() else zero).append(column)
+    notes = [f"(0 for every row: {', '.join(short_label(c) for c in zero)})"] if zero else []
+    columns = [Column(first, heading)]
+    columns += [Column(c, short_label(c).removesuffix(" ms"), kind_of(c)) for c in shown]
+    return Table(title, frame, columns, notes=notes)
+
+
+def _verdict_parts(v: Verdict, fmt: str) -> list[Table | str]:
+    frame, dropped = verdict_frame(v)
+    first = "placement" if v.kind == "placements" else "storage"
+    columns = [Column("rank", "#", "int")] if v.kind == "placements" else []
+    columns.append(Column(first, first))
+    if fmt != "table":  # a terminal gets the descriptions as a legend under the table
+        columns.append(Column("description", "description"))
+    columns += [
+        Column(m, short_label(m, unit=True), kind_of(m))
+        for m in VERDICT_COLUMNS
+        if m in frame.columns
+    ]
+    notes = []
+    if dropped:
+        notes.append(f"(0 for every {first}: {', '.join(short_label(m) for m in dropped)})")
+    parts: list[Table | str] = [
+        f"VERDICT: {v.question}",
+        "",
+        Table("", frame, columns, notes=notes),
+        "",
+    ]
+    parts += verdict_lines(v)
+    if fmt == "table":
+        parts += ["", "placements:" if v.kind == "placements" else "storage choices:"]
+        size = max((len(r.label) for r in v.rows), default=0)
+        parts += [f"  {r.label.ljust(size)}  {r.description}" for r in v.rows]
+    if v.kind == "placements":
+        parts += [f"ranking: {RULE}"]
+    return parts
+
+
+def summary_parts(
+    result: Result, *, fmt: str = "table", judged: Verdict | None = None
+) -> list[Table | str]:
+    """What :func:`print_summary` prints, as tables and lines (the verdict first).
+
+    Args:
+        result: a run's result.
+        fmt: the format it will be written in (``table``: the descriptions of the
+            verdict's rows as a legend; ``csv`` and ``markdown``: as a column).
+        judged: its verdict, if already made (:func:`storsim.report.verdict.judge`).
+    """
+    s = result.scenario
+    v = judged if judged is not None else judge(result)
+    summary = series_summary(result)
+    n_ops, n_locks = int(result.summary["ops"].sum()), int(result.summary["locks"].sum())
+    head = f"{s.name}: seed {result.seed}, {result.sim_time_s:.3f} s simulated, {n_ops} operations"
+    if n_locks:
+        head += f" and {n_locks} lock calls"
+    parts: list[Table | str] = [head, ""]
+    parts += _verdict_parts(v, fmt)
+    parts.append("")
+    parts.append(_latency_table(summary, "series", "storage", "latency per storage choice (ms)"))
+    parts.append("")
+    parts.append(_operations_table(summary, "series", "storage", "operations"))
+    conflicts = _conflict_table(
+        summary, "series", "storage", "conflicts and lifecycle (lock waits in ms)"
+    )
+    if conflicts is not None:
+        parts += ["", conflicts]
+    if result.by_service["service"].nunique() > 1:
+        frame = result.by_service.assign(
+            label=result.by_service["service"] + " " + result.by_service["storage"]
+        )
+        table = _latency_table(frame, "label", "service storage", "by service (ms)")
+        keep = {"label", "ops", "mean_ms", "p50_ms", "p99_ms", "p999_ms", "max_ms"}
+        parts += ["", Table(table.title, frame, [c for c in table.columns if c.key in keep])]
+    hiding = result.mounts[result.mounts["hidden_entries"] > 0].drop_duplicates(
+        ["target", "hidden_entries"]
+    )
+    if len(hiding):
+        parts.append("")
+    for r in hiding.to_dict("records"):
+        parts.append(
+            f"note: the {r['storage']} mount at {r['target']} hides {r['hidden_entries']} "
+            f"image entr{'y' if r['hidden_entries'] == 1 else 'ies'} below it"
+        )
+    if result.comparison is not None and s.compare is not None:
+        comparison = _labelled(result)
+        where = f"where should {s.compare.path} live? (operations on that path)"
+        parts += ["", _latency_table(comparison, "label", "placement", f"{where}: latency (ms)")]
+        parts += ["", _operations_table(comparison, "label", "placement", f"{where}: operations")]
+        conflicts = _conflict_table(comparison, "label", "placement", f"{where}: conflicts")
+        if conflicts is not None:
+            parts += ["", conflicts]
+    return parts
+
+
+def _labelled(result: Result) -> pd.DataFrame:
+    """``Result.comparison`` with a display ``label`` and a ``description`` per placement."""
+    assert result.comparison is not None
+    names = [str(p) for p in result.comparison["placement"]]
+    frame = result.comparison.copy()
+    frame.insert(1, "label", [placement_label(p, result.scenario) for p in names])
+    frame.insert(2, "description", [describe_placement(p, result.scenario) for p in names])
+    return frame
+
+
+def print_summary(
+    result: Result,
+    out: TextIO,
+    *,
+    fmt: str = "table",
+    width: int | None = None,
+    judged: Verdict | None = None,
+) -> None:
+    """Print the human-readable summary of a run, its verdict first.
+
+    Args:
+        result: a run's result.
+        out: where to write.
+        fmt: ``"table"`` (aligned text that fits ``width``), ``"csv"`` or ``"markdown"``.
+        width: the terminal's width (default: this terminal's, or 80).
+        judged: its verdict, if already made.
+    """
+    parts = summary_parts(result, fmt=fmt, judged=judged)
+    render(parts, fmt, out, width=width or terminal_width())
+
+
+# --- JSON --------------------------------------------------------------------------
+
+
+def _row_json(row: Mapping[Any, Any], errors: dict[str, Any]) -> dict[str, Any]:
+    """One storage choice's (or series') entry of the JSON document."""
+    return {
+        "ops": plain_value(row["ops"]),
+        "latency_ms": {
+            k: plain_value(row[f"{k}_ms"])
+            for k in ("min", "mean", "std", "p50", "p95", "p99", "p999", "p9999", "max")
+        },
+        "throughput_ops_s": plain_value(row["throughput_ops_s"]),
+        "bytes_read": plain_value(row["bytes_read"]),
+        "bytes_written": plain_value(row["bytes_written"]),
+        "copy_ups": plain_value(row["copy_ups"]),
+        "copy_up_bytes": plain_value(row["copy_up_bytes"]),
+        "errors": errors,
+        "data_lost_bytes": plain_value(row["data_lost_bytes"]),
+        "conflicts": {
+            "lost_updates": plain_value(row["lost_updates"]),
+            "torn_writes": plain_value(row["torn_writes"]),
+            "stale_reads": plain_value(row["stale_reads"]),
+            "locks": plain_value(row["locks"]),
+            "lock_waits": plain_value(row["lock_waits"]),
+            "lock_wait_ms": {
+                "p50": plain_value(row["lock_wait_p50_ms"]),
+                "p99": plain_value(row["lock_wait_p99_ms"]),
+            },
+            "lock_errors": plain_value(row["lock_errors"]),
+        },
+        "lifecycle": {
+            "data_lost_bytes": plain_value(row["data_lost_bytes"]),
+            "orphaned_volumes": plain_value(row["orphaned_volumes"]),
+            "orphaned_bytes": plain_value(row["orphaned_bytes"]),
+        },
+    }
+
+
+def _entries(table: pd.DataFrame, errors: pd.DataFrame, key: str) -> dict[str, Any]:
+    """``{name: entry}`` of a summary table, each with its errors by errno."""
+    out: dict[str, Any] = {}
+    for row in table.to_dict("records"):
+        name = str(row[key])
+        mine = errors[errors["storage"] == name]
+        counts = {str(e): plain_value(c) for e, c in zip(mine["errno"], mine["count"], strict=True)}
+        out[name] = _row_json(row, counts)
+        if key != "storage":
+            out[name]["storage"] = row["storage"]
+    return out
+
+
+def result_json(result: Result, *, judged: Verdict | None = None) -> dict[str, Any]:
     """The machine-readable summary of a run (the ``--json`` output).
 
     Returns:
-        ``{"scenario", "seed", "sim_time_s", "storage": {CHOICE: {...}}, "mounts",
-        "comparison"}``; latencies in ms, NaN as null.
+        ``{"verdict", "scenario", "seed", "sim_time_s", "storage": {CHOICE: {...}},
+        "mounts", "comparison"}``, and ``"series"`` (the same entries per series,
+        ``"distributed_bind (nas, nfs)"``) when a storage choice is split by remote.
+        Latencies in ms (``latency_ms``: min, mean, std, p50, p95, p99, p999 (p99.9),
+        p9999 (p99.99), max, over file operations; lock calls are counted under
+        ``conflicts.locks``); NaN as null. ``errors`` per storage choice counts every
+        failure by errno, lock calls (ENOLCK) included.
     """
-    storage: dict[str, Any] = {}
-    errors = result.errors
-    for row in result.summary.to_dict("records"):
-        choice = row["storage"]
-        mine = errors[errors["storage"] == choice]
-        storage[choice] = {
-            "ops": plain_value(row["ops"]),
-            "latency_ms": {
-                k: plain_value(row[f"{k}_ms"]) for k in ("mean", "p50", "p95", "p99", "max")
-            },
-            "throughput_ops_s": plain_value(row["throughput_ops_s"]),
-            "bytes_read": plain_value(row["bytes_read"]),
-            "bytes_written": plain_value(row["bytes_written"]),
-            "copy_ups": plain_value(row["copy_ups"]),
-            "copy_up_bytes": plain_value(row["copy_up_bytes"]),
-            "errors": {
-                str(e): plain_value(c) for e, c in zip(mine["errno"], mine["count"], strict=True)
-            },
-            "data_lost_bytes": plain_value(row["data_lost_bytes"]),
-            "conflicts": {
-                "lost_updates": plain_value(row["lost_updates"]),
-                "torn_writes": plain_value(row["torn_writes"]),
-                "stale_reads": plain_value(row["stale_reads"]),
-                "lock_waits": plain_value(row["lock_waits"]),
-                "lock_wait_ms": {
-                    "p50": plain_value(row["lock_wait_p50_ms"]),
-                    "p99": plain_value(row["lock_wait_p99_ms"]),
-                },
-                "lock_errors": plain_value(row["lock_errors"]),
-            },
-            "lifecycle": {
-                "data_lost_bytes": plain_value(row["data_lost_bytes"]),
-                "orphaned_volumes": plain_value(row["orphaned_volumes"]),
-                "orphaned_bytes": plain_value(row["orphaned_bytes"]),
-            },
-        }
     out: dict[str, Any] = {
+        "verdict": verdict_json(judged if judged is not None else judge(result)),
         "scenario": result.scenario.name,
         "seed": result.seed,
         "sim_time_s": plain_value(result.sim_time_s),
-        "storage": storage,
-        "mounts": [
-            {k: plain_value(v) for k, v in row.items()} for row in result.mounts.to_dict("records")
-        ],
+        "storage": _entries(result.summary, result.errors, "storage"),
     }
+    series = series_summary(result)
+    if (series["series"] != series["storage"]).any():
+        errors = result.errors.iloc[0:0]  # no errno per series without the rows
+        if result.ops_mode == "full":
+            labels = series_labels(result.ops, result.mounts, remote_profiles(result.scenario))
+            errors = errors_by_errno(result.ops.assign(storage=labels))
+        out["series"] = _entries(series, errors, "series")
+    out["mounts"] = [
+        {k: plain_value(v) for k, v in row.items()} for row in result.mounts.to_dict("records")
+    ]
     if result.comparison is not None:
         out["comparison"] = {
             "path": result.scenario.compare.path if result.scenario.compare else None,
             "placements": [
                 {k: plain_value(v) for k, v in row.items()}
-                for row in result.comparison.to_dict("records")
+                for row in _labelled(result).to_dict("records")
             ],
         }
     return out
-
-
-def _table(rows: list[list[str]], header: list[str], out: TextIO) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join(
-        h.ljust(w) if i == 0 else h.rjust(w)
-        for i, (h, w) in enumerate(zip(header, widths, strict=True))
-    )
-    out.write(line + "\n")
-    out.write("  ".join("-" * w for w in widths) + "\n")
-    for r in rows:
-        out.write(
-            "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(r, widths, strict=True))
-            )
-            + "\n"
-        )
-
-
-def _summary_rows(df: pd.DataFrame, first: str) -> list[list[str]]:
-    rows = []
-    for row in df.to_dict("records"):
-        rows.append(
-            [
-                str(row[first]),
-                f"{int(row['ops'])}",
-                format_ms(row["mean_ms"]),
-                format_ms(row["p50_ms"]),
-                format_ms(row["p95_ms"]),
-                format_ms(row["p99_ms"]),
-                format_ms(row["max_ms"]),
-                f"{float(row['throughput_ops_s']):.1f}"
-                if math.isfinite(float(row["throughput_ops_s"]))
-                else "-",
-                format_bytes(row["bytes_read"]),
-                format_bytes(row["bytes_written"]),
-                f"{int(row['copy_ups'])}",
-                format_bytes(row["copy_up_bytes"]),
-                f"{int(row['errors'])}",
-                format_bytes(row["data_lost_bytes"]),
-            ]
-        )
-    return rows
-
-
-_HEADER = [
-    "ops", "mean ms", "p50 ms", "p95 ms", "p99 ms", "max ms", "ops/s",
-    "read", "written", "copy-ups", "copied", "errors", "lost",
-]  # fmt: skip
-
-
-_CONFLICT_HEADER = [
-    "lost updates", "torn", "stale reads", "lock waits", "wait p50 ms", "wait p99 ms",
-    "lock errors", "data lost", "orphaned vols", "orphaned",
-]  # fmt: skip
-
-
-def _conflict_table(df: pd.DataFrame, first: str, out: TextIO) -> None:
-    """Conflicts and lifecycle per row, printed only when something happened."""
-    cols = ["lost_updates", "torn_writes", "stale_reads", "lock_waits", "lock_errors"]
-    cols += ["data_lost_bytes", "orphaned_volumes"]
-    if not len(df) or not df[cols].to_numpy().any():
-        return
-    rows = [
-        [
-            str(r[first]),
-            str(int(r["lost_updates"])),
-            str(int(r["torn_writes"])),
-            str(int(r["stale_reads"])),
-            str(int(r["lock_waits"])),
-            format_ms(r["lock_wait_p50_ms"]),
-            format_ms(r["lock_wait_p99_ms"]),
-            str(int(r["lock_errors"])),
-            format_bytes(r["data_lost_bytes"]),
-            str(int(r["orphaned_volumes"])),
-            format_bytes(r["orphaned_bytes"]),
-        ]
-        for r in df.to_dict("records")
-    ]
-    out.write("\nconflicts and lifecycle\n\n")
-    _table(rows, [first, *_CONFLICT_HEADER], out)
-
-
-def print_summary(result: Result, out: TextIO) -> None:
-    """Print the human-readable summary of a run."""
-    s = result.scenario
-    out.write(f"{s.name}: seed {result.seed}, {result.sim_time_s:.3f} s simulated, ")
-    out.write(f"{int(result.summary['ops'].sum())} operations\n\n")
-    _table(_summary_rows(result.summary, "storage"), ["storage", *_HEADER], out)
-    _conflict_table(result.summary, "storage", out)
-    if result.by_service["service"].nunique() > 1:
-        out.write("\nby service\n\n")
-        frame = result.by_service.assign(
-            label=result.by_service["service"] + " " + result.by_service["storage"]
-        )
-        _table(_summary_rows(frame, "label"), ["service storage", *_HEADER], out)
-    if len(result.errors):
-        out.write("\nerrors: ")
-        out.write(
-            ", ".join(
-                f"{r['storage']} {r['errno']} x{r['count']}"
-                for r in result.errors.to_dict("records")
-            )
-        )
-        out.write("\n")
-    hiding = result.mounts[result.mounts["hidden_entries"] > 0].drop_duplicates(
-        ["target", "hidden_entries"]
-    )
-    for r in hiding.to_dict("records"):
-        out.write(
-            f"note: the {r['storage']} mount at {r['target']} hides {r['hidden_entries']} "
-            f"image entr{'y' if r['hidden_entries'] == 1 else 'ies'} below it\n"
-        )
-    if result.comparison is not None and s.compare is not None:
-        out.write(f"\nwhere should {s.compare.path} live? (operations on that path)\n\n")
-        _table(_summary_rows(result.comparison, "placement"), ["placement", *_HEADER], out)
-        _conflict_table(result.comparison, "placement", out)

@@ -19,9 +19,9 @@ import pandas as pd
 import plotly.graph_objects as go  # type: ignore[import-untyped]
 from plotly.subplots import make_subplots  # type: ignore[import-untyped]
 
-from storsim.report.format import format_bytes, format_sig
-from storsim.report.style import base_figure, log_axis, storage_color
-from storsim.scenario import STORAGE_CHOICES
+from storsim.report.format import format_bytes
+from storsim.report.style import base_figure, byte_axis, log_axis, series_colors, storage_color
+from storsim.stats.summary import storage_order
 
 __all__ = [
     "CDF_POINTS",
@@ -30,7 +30,7 @@ __all__ = [
     "figure_comparison",
     "figure_copy_ups",
     "figure_errors",
-    "figure_latency_cdf",
+    "figure_latency_ccdf",
     "figure_percentiles",
     "figure_throughput",
 ]
@@ -43,115 +43,169 @@ THROUGHPUT_BINS = 200
 SCATTER_POINTS = 2000
 
 
-def _groups(ops: pd.DataFrame, column: str = "storage") -> list[tuple[str, pd.DataFrame]]:
-    """``ops`` split per storage choice, in :data:`STORAGE_CHOICES` order (others last)."""
+def _groups(ops: pd.DataFrame, by: str | pd.Series = "storage") -> list[tuple[str, pd.DataFrame]]:
+    """``ops`` split per storage choice (or per series: ``by`` a Series of labels aligned
+    with ``ops``), in :data:`STORAGE_CHOICES` order (others last)."""
     if ops.empty:
         return []
-    groups = {str(k): g for k, g in ops.groupby(column, observed=True, sort=False)}
-    order = {s: i for i, s in enumerate(STORAGE_CHOICES)}
-    return sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0]))
+    key = ops[by] if isinstance(by, str) else by
+    groups = {str(k): g for k, g in ops.groupby(key, observed=True, sort=False)}
+    return sorted(groups.items(), key=lambda kv: storage_order(kv[0]))
 
 
-def _cdf_points(values: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, fraction <= x)`` of an empirical CDF, at most about ``points`` long.
+def _ccdf_points(values: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, fraction of values >= x)`` of a sample, at most about ``points`` long.
 
-    Small samples keep every point. Large ones are cut to quantiles on a fixed grid of
-    probabilities, denser in the tail (p99 .. p99.9999) where storage choices differ; each
-    plotted x is a real sample (``inverted_cdf``), so the curve's last point is the max.
+    Small samples keep every distinct value. Large ones keep the values at a fixed grid
+    of ranks, denser in the tail (p99 .. p99.9999) where storage choices differ; every x
+    is a real sample, the last one the maximum (whose fraction is 1/n for a unique max).
     """
-    n = len(values)
+    v = np.sort(values)
+    n = len(v)
     if n <= points:
-        x = np.sort(values)
-        return x, np.arange(1, n + 1) / n
-    tail = points // 5
-    grid = np.concatenate(
-        [
-            np.linspace(0.0, 1.0, points - tail),
-            1.0 - np.geomspace(1e-2, max(1.0 / n, 1e-6), tail),
-        ]
-    )
-    q = np.unique(np.clip(grid, 0.0, 1.0))
-    return np.quantile(values, q, method="inverted_cdf"), q
+        x = np.unique(v)
+    else:
+        tail = points // 5
+        grid = np.concatenate(
+            [
+                np.linspace(0.0, 1.0, points - tail),
+                1.0 - np.geomspace(1e-2, max(1.0 / n, 1e-6), tail),
+            ]
+        )
+        x = np.unique(v[np.unique(np.round(np.clip(grid, 0, 1) * (n - 1)).astype(np.int64))])
+    return x, (n - np.searchsorted(v, x, side="left")) / n
 
 
-def figure_latency_cdf(ops: pd.DataFrame, *, points: int = CDF_POINTS) -> Any:
-    """Latency CDF per storage choice, on a log latency axis.
+# The probability axis of a CCDF: 1 down to 1e-6, each decade named by its percentile.
+_TAIL_TICKS = (
+    (1.0, "all"), (0.1, "10 % (p90)"), (0.01, "1 % (p99)"), (1e-3, "0.1 % (p99.9)"),
+    (1e-4, "0.01 % (p99.99)"), (1e-5, "p99.999"), (1e-6, "p99.9999"),
+)  # fmt: skip
+
+
+def figure_latency_ccdf(
+    ops: pd.DataFrame,
+    *,
+    by: str | pd.Series = "storage",
+    points: int = CDF_POINTS,
+    title: str = "Latency tail: operations at least this slow",
+) -> Any:
+    """Latency tail per storage choice (or series): the fraction of operations at least
+    this slow, on log-log axes (a complementary CDF), so that p99.9 and p99.99 are as
+    visible as the median.
 
     Args:
         ops: operation records with ``storage`` and ``latency_s`` columns.
+        by: the column to split by, or a Series of labels aligned with ``ops`` (the
+            series of :func:`storsim.stats.series.series_labels`).
         points: the most points per curve (see :data:`CDF_POINTS`).
+        title: the figure's title.
 
     Returns:
-        A plotly figure; x in milliseconds, y the fraction of operations at or below x.
-        Zero latencies cannot sit on a log axis: they count in the fractions but are not
-        drawn.
+        A plotly figure; x in milliseconds, y the fraction of operations whose latency is
+        at least x (1 at the fastest, 1/n at the slowest). Zero latencies cannot sit on
+        a log axis: they count in the fractions but are not drawn.
     """
     fig = base_figure(
-        "Latency CDF per storage choice",
+        title,
+        legend="storage choice",
         xaxis={"title": {"text": "latency (ms, log scale)"}},
-        yaxis={"title": {"text": "fraction of operations ≤ latency"}, "range": [0, 1.02]},
+        yaxis={"title": {"text": "fraction of operations ≥ latency (log scale)"}},
     )
+    groups = _groups(ops, by)
+    colors = series_colors(name for name, _ in groups)
     drawn_x: list[float] = []
-    for storage, g in _groups(ops):
-        x, y = _cdf_points(g["latency_s"].to_numpy(dtype=float) * 1e3, points)
-        # Start the step at 0 below the fastest operation, so every curve rises from 0.
-        x, y = np.concatenate([x[:1], x]), np.concatenate([[0.0], y])
+    lowest = 1.0
+    for name, g in groups:
+        x, y = _ccdf_points(g["latency_s"].to_numpy(dtype=float) * 1e3, points)
         drawn = x > 0
-        drawn_x += [float(x[drawn].min()), float(x[drawn].max())] if drawn.any() else []
+        if drawn.any():
+            drawn_x += [float(x[drawn].min()), float(x[drawn].max())]
+            lowest = min(lowest, float(y[drawn].min()))
         fig.add_trace(
             go.Scatter(
                 x=x[drawn],
                 y=y[drawn],
-                name=storage,
+                name=name,
                 mode="lines",
-                line={"color": storage_color(storage), "shape": "hv", "width": 2},
-                hovertemplate="%{x:.4g} ms: %{y:.2%} of operations<extra>%{fullData.name}</extra>",
+                line={"color": colors[name], "shape": "vh", "width": 2},
+                hovertemplate="%{y:.3%} of operations took ≥ %{x:.4g} ms"
+                "<extra>%{fullData.name}</extra>",
             )
         )
     fig.update_xaxes(**log_axis(drawn_x))
+    ticks = [(v, t) for v, t in _TAIL_TICKS if v >= lowest / 10]
+    fig.update_yaxes(
+        type="log",
+        range=[math.log10(lowest) - 0.2, 0.05],
+        tickvals=[v for v, _ in ticks],
+        ticktext=[t for _, t in ticks],
+    )
     return fig
+
+
+#: Where each percentile column sits on a percentile axis: -log10(1 - q), so that p90,
+#: p99, p99.9 and p99.99 are evenly spaced ("nines").
+_NINES: dict[str, tuple[float, str]] = {
+    "p50": (math.log10(2), "p50"),
+    "p95": (-math.log10(0.05), "p95"),
+    "p99": (2.0, "p99"),
+    "p999": (3.0, "p99.9"),
+    "p9999": (4.0, "p99.99"),
+}
 
 
 def figure_percentiles(
     summary: pd.DataFrame,
     *,
     label: str = "storage",
-    percentiles: Sequence[str] = ("p50", "p95", "p99"),
+    percentiles: Sequence[str] = ("p50", "p95", "p99", "p999", "p9999"),
+    title: str = "Latency percentiles",
+    legend: str = "storage choice",
 ) -> Any:
-    """Latency percentile bars, one colour per storage choice, on a log axis.
+    """Latency against percentile, one line per row, on a percentile axis (p50 ... p99.99
+    evenly spaced by their nines) and a log latency axis.
 
     Args:
-        summary: one row per storage choice with ``{label}`` and ``p50_ms``-style columns.
-        label: the column naming each row (``"storage"``, or ``"placement"``).
-        percentiles: which ``*_ms`` columns to draw, left to right.
+        summary: one row per storage choice (or series, or placement) with ``{label}``
+            and ``p50_ms``-style columns (``p999_ms`` is p99.9).
+        label: the column naming each row (``"storage"``, ``"series"``, ``"placement"``).
+        percentiles: which ``*_ms`` columns to draw, left to right (keys of ``_NINES``).
+        title: the figure's title.
+        legend: the legend's title.
 
     Returns:
-        A plotly figure with one bar group per percentile.
+        A plotly figure.
     """
     fig = base_figure(
-        "Latency percentiles",
-        barmode="group",
-        xaxis={"title": {"text": "percentile"}},
+        title,
+        legend=legend,
+        xaxis={
+            "title": {"text": "percentile (spaced by nines: p90, p99, p99.9, p99.99)"},
+            "tickvals": [_NINES[p][0] for p in percentiles],
+            "ticktext": [_NINES[p][1] for p in percentiles],
+        },
         yaxis={"title": {"text": "latency (ms, log scale)"}},
     )
+    names = [str(row[label]) for row in summary.to_dict("records")]
+    colors = series_colors(names)
     shown: list[float] = []
-    for row in summary.to_dict("records"):
-        name = str(row[label])
+    for row, name in zip(summary.to_dict("records"), names, strict=True):
         values = [_float(row.get(f"{p}_ms")) for p in percentiles]
         shown += values
         fig.add_trace(
-            go.Bar(
-                x=list(percentiles),
+            go.Scatter(
+                x=[_NINES[p][0] for p in percentiles],
                 y=values,
                 name=name,
-                marker={"color": storage_color(name)},
-                text=[format_sig(v) if math.isfinite(v) else "" for v in values],
-                textposition="outside",
-                cliponaxis=False,  # a label above the tallest bar stays visible
-                hovertemplate="%{x}: %{y:.4g} ms<extra>%{fullData.name}</extra>",
+                mode="lines+markers",
+                line={"color": colors[name], "width": 2},
+                marker={"color": colors[name], "size": 8},
+                customdata=[_NINES[p][1] for p in percentiles],
+                hovertemplate="%{customdata}: %{y:.4g} ms<extra>%{fullData.name}</extra>",
             )
         )
-    fig.update_yaxes(**log_axis(shown, bars=True))
+    fig.update_yaxes(**log_axis(shown))
     return fig
 
 
@@ -179,21 +233,25 @@ def figure_throughput(
     span_s: float | None = None,
     bins: int = THROUGHPUT_BINS,
     events: pd.DataFrame | None = None,
+    by: str | pd.Series = "storage",
 ) -> Any:
     """Completed operations per simulated second, per storage choice, in time bins.
 
     Args:
-        ops: operation records with ``storage`` and ``t_end`` columns.
+        ops: operation records with ``storage`` and ``t_end`` columns (file operations:
+            lock calls are left out by the caller).
         span_s: the simulated time to cover (default: the last completion).
         bins: the most bins; the width is rounded up to 1, 2 or 5 x 10^k seconds.
         events: lifecycle records; their times are marked on the plot when there are
             few (12 distinct times at most).
+        by: the column to split by, or a Series of labels aligned with ``ops``.
 
     Returns:
         A plotly figure; x in simulated seconds, y in operations per second.
     """
     fig = base_figure(
         "Throughput over simulated time",
+        legend="storage choice",
         xaxis={"title": {"text": "simulated time (s)"}},
         yaxis={"title": {"text": "completed operations per second"}, "rangemode": "tozero"},
     )
@@ -205,16 +263,18 @@ def figure_throughput(
     edges = np.arange(0.0, span + width, width)
     if edges[-1] < span:  # float rounding
         edges = np.append(edges, edges[-1] + width)
-    for storage, g in _groups(ops):
+    groups = _groups(ops, by)
+    colors = series_colors(name for name, _ in groups)
+    for name, g in groups:
         counts, _ = np.histogram(g["t_end"].to_numpy(dtype=float), bins=edges)
         rate = np.append(counts, counts[-1]) / width
         fig.add_trace(
             go.Scatter(
                 x=edges,
                 y=rate,
-                name=storage,
+                name=name,
                 mode="lines",
-                line={"color": storage_color(storage), "shape": "hv", "width": 1.5},
+                line={"color": colors[name], "shape": "hv", "width": 1.5},
                 hovertemplate=f"t=%{{x:.4g}} s: %{{y:.4g}} ops/s (bins of {width:g} s)"
                 "<extra>%{fullData.name}</extra>",
             )
@@ -256,11 +316,12 @@ def figure_copy_ups(ops: pd.DataFrame, *, max_points: int = SCATTER_POINTS) -> A
     """
     fig = base_figure(
         "Copy-up latency vs bytes copied",
-        xaxis={"title": {"text": "bytes copied up (log scale)"}, "type": "log"},
+        legend="storage choice",
+        xaxis={"title": {"text": "bytes copied up (log scale, binary units)"}},
         yaxis={"title": {"text": "operation latency (ms, log scale)"}, "type": "log"},
     )
-    fig.update_xaxes(exponentformat="SI", ticksuffix="B")
     ups = ops[ops["copied_up"].astype(bool)]
+    fig.update_xaxes(**byte_axis(ups["copy_up_bytes"].astype(float), log=True))
     for storage, g in _groups(ups):
         if len(g) > max_points:
             g = g.sort_values("copy_up_bytes")
@@ -276,8 +337,9 @@ def figure_copy_ups(ops: pd.DataFrame, *, max_points: int = SCATTER_POINTS) -> A
                     [g["path"].astype(str).to_numpy(), g["container"].astype(str).to_numpy()],
                     axis=-1,
                 ),
+                text=[format_bytes(b) for b in g["copy_up_bytes"]],
                 hovertemplate="%{customdata[0]} (%{customdata[1]})<br>"
-                "%{x:.4s}B copied, %{y:.4g} ms<extra>%{fullData.name}</extra>",
+                "%{text} copied, %{y:.4g} ms<extra>%{fullData.name}</extra>",
             )
         )
     return fig
@@ -294,6 +356,7 @@ def figure_errors(errors: pd.DataFrame) -> Any:
     """
     fig = base_figure(
         "Failed operations by errno",
+        legend="storage choice",
         barmode="group",
         bargap=0.5,
         xaxis={"title": {"text": "errno"}, "type": "category"},
@@ -315,47 +378,45 @@ def figure_errors(errors: pd.DataFrame) -> Any:
     return fig
 
 
-def figure_comparison(comparison: pd.DataFrame) -> Any:
-    """The placements of a compared path side by side: p50/p99 latency and copy-up bytes.
+def figure_comparison(comparison: pd.DataFrame, *, label: str = "placement") -> Any:
+    """The placements of a compared path side by side: latency by percentile, and the
+    bytes each copied up.
 
     Args:
         comparison: one row per placement (``placement`` column, then summary columns).
+        label: the column naming each placement (``"label"`` for display names such as
+            ``"distributed_bind (nas, nfs)"``).
 
     Returns:
-        A plotly figure with two panels: latency (log axis) and bytes copied up.
+        A plotly figure with two panels: latency against percentile (p50 ... p99.99 by
+        their nines, log latency axis) and bytes copied up (binary units).
     """
     fig = make_subplots(
         rows=1,
         cols=2,
         column_widths=[0.62, 0.38],
-        subplot_titles=("p50 and p99 latency (ms, log scale)", "bytes copied up"),
+        subplot_titles=("latency by percentile (ms, log scale)", "bytes copied up"),
         horizontal_spacing=0.12,
     )
-    base_figure(
-        "Placements of the compared path", legend="placement", fig=fig, top_px=80, barmode="group"
-    )
-    names = [str(p) for p in comparison["placement"]]
-    seen: dict[str, int] = {}
-    patterns = []
-    for name in names:  # two placements of one choice (two NFS servers): tell them apart
-        base = name.split(":", 1)[0]
-        patterns.append(("", "/", "x", ".", "+")[seen.get(base, 0) % 5])
-        seen[base] = seen.get(base, 0) + 1
+    base_figure("Placements of the compared path", legend="placement", fig=fig, top_px=80)
+    names = [str(p) for p in comparison[label]]
+    colors = series_colors(names)
+    keys = ("p50", "p95", "p99", "p999", "p9999")
     shown: list[float] = []
-    for row, name, pattern in zip(comparison.to_dict("records"), names, patterns, strict=True):
-        values = [_float(row.get("p50_ms")), _float(row.get("p99_ms"))]
+    for row, name in zip(comparison.to_dict("records"), names, strict=True):
+        values = [_float(row.get(f"{k}_ms")) for k in keys]
         shown += values
         fig.add_trace(
-            go.Bar(
-                x=["p50", "p99"],
+            go.Scatter(
+                x=[_NINES[k][0] for k in keys],
                 y=values,
                 name=name,
                 legendgroup=name,
-                marker={"color": storage_color(name), "pattern": {"shape": pattern}},
-                text=[format_sig(v) if math.isfinite(v) else "" for v in values],
-                textposition="outside",
-                cliponaxis=False,  # a label above the tallest bar stays visible
-                hovertemplate="%{x}: %{y:.4g} ms<extra>%{fullData.name}</extra>",
+                mode="lines+markers",
+                line={"color": colors[name], "width": 2},
+                marker={"color": colors[name], "size": 8},
+                customdata=[_NINES[k][1] for k in keys],
+                hovertemplate="%{customdata}: %{y:.4g} ms<extra>%{fullData.name}</extra>",
             ),
             row=1,
             col=1,
@@ -365,17 +426,19 @@ def figure_comparison(comparison: pd.DataFrame) -> Any:
         go.Bar(
             x=names,
             y=[0.0 if math.isnan(v) else v for v in copied],
-            marker={"color": [storage_color(n) for n in names], "pattern": {"shape": patterns}},
+            marker={"color": [colors[n] for n in names]},
             text=[format_bytes(v) for v in copied],
             textposition="outside",
             cliponaxis=False,
             showlegend=False,
-            hovertemplate="%{x}: %{y:,} bytes<extra></extra>",
+            hovertemplate="%{x}: %{text}<extra></extra>",
         ),
         row=1,
         col=2,
     )
-    fig.update_yaxes(**log_axis(shown, bars=True), row=1, col=1)
-    # SI prefixes with a B suffix ("1.07GB"), not plotly's default "1.07B" (a billion).
-    fig.update_yaxes(rangemode="tozero", exponentformat="SI", ticksuffix="B", row=1, col=2)
+    fig.update_xaxes(
+        tickvals=[_NINES[k][0] for k in keys], ticktext=[_NINES[k][1] for k in keys], row=1, col=1
+    )
+    fig.update_yaxes(**log_axis(shown), row=1, col=1)
+    fig.update_yaxes(rangemode="tozero", **byte_axis(copied), row=1, col=2)
     return fig

@@ -19,9 +19,11 @@ __all__ = [
     "column_label",
     "format_bytes",
     "format_count",
+    "format_duration",
     "format_ms",
     "format_sig",
     "format_text",
+    "short_label",
 ]
 
 
@@ -49,6 +51,23 @@ def format_ms(x: Any) -> str:
     return f"{x:.3f}" if x < 10 else f"{x:.1f}"
 
 
+def format_duration(ms: Any) -> str:
+    """A duration with its unit, three significant digits: ``0.0123 -> "12.3 us"``,
+    ``0.355 -> "0.355 ms"``, ``1377.6 -> "1.38 s"``; NaN ``"-"``.
+
+    Args:
+        ms: milliseconds.
+    """
+    x = float(ms)
+    if not math.isfinite(x):
+        return "-"
+    if x >= 1000:
+        return f"{format_sig(x / 1000)} s"
+    if 0 < x < 0.1:
+        return f"{format_sig(x * 1000)} us"
+    return f"{format_sig(x)} ms"
+
+
 def format_count(x: float) -> str:
     """A count or a mean of counts: whole numbers (and any from 100 up) without decimals."""
     if not math.isfinite(x):
@@ -70,6 +89,11 @@ def format_text(value: Any) -> str:
 
 _LABELS = {
     "ops": "operations",
+    "p999_ms": "p99.9 (ms)",
+    "p9999_ms": "p99.99 (ms)",
+    "std_ms": "std dev (ms)",
+    "locks": "lock calls",
+    "torn_writes": "torn records",
     "throughput_ops_s": "throughput (ops/s)",
     "copy_ups": "copy-ups",
     "copy_up_bytes": "copy-up bytes",
@@ -83,8 +107,41 @@ _LABELS = {
 }
 
 
+_STATISTICS = (("_mean", "mean"), ("_ci_low", "95% CI low"), ("_ci_high", "95% CI high"))
+
+
+#: Terminal headings of the summary's columns, short enough for an 80-column table.
+_SHORT = {
+    "ops": "ops", "throughput_ops_s": "ops/s", "bytes_read": "read",
+    "bytes_written": "written", "copy_ups": "copy-ups", "copy_up_bytes": "copied",
+    "errors": "errors", "lost_updates": "lost upd", "torn_writes": "torn",
+    "stale_reads": "stale", "locks": "locks", "lock_waits": "waits",
+    "lock_wait_p50_ms": "wait p50 ms", "lock_wait_p99_ms": "wait p99 ms",
+    "lock_errors": "lock err", "data_lost_bytes": "data lost",
+    "orphaned_volumes": "orph vols", "orphaned_bytes": "orphaned", "min_ms": "min",
+    "mean_ms": "mean", "std_ms": "std", "p50_ms": "p50", "p95_ms": "p95", "p99_ms": "p99",
+    "p999_ms": "p99.9", "p9999_ms": "p99.99", "max_ms": "max",
+}  # fmt: skip
+
+
+def short_label(column: str, *, unit: bool = False) -> str:
+    """A column's heading in a terminal table: ``p999_ms -> "p99.9"`` (``"p99.9 ms"``
+    with ``unit``, for a table whose title does not say milliseconds); unknown columns
+    get :func:`column_label`."""
+    label = _SHORT.get(column)
+    if label is None:
+        return column_label(column)
+    if unit and column.endswith("_ms") and not label.endswith(" ms"):
+        return f"{label} ms"
+    return label
+
+
 def column_label(column: str) -> str:
-    """A readable column heading: ``p99_ms -> "p99 (ms)"``; unknown columns still render."""
+    """A readable column heading: ``p99_ms -> "p99 (ms)"``, ``p99_ms_ci_low -> "p99 (ms)
+    95% CI low"``; unknown columns still render."""
+    for suffix, words in _STATISTICS:
+        if column.endswith(suffix) and len(column) > len(suffix):
+            return f"{column_label(column[: -len(suffix)])} {words}"
     if column in _LABELS:
         return _LABELS[column]
     for suffix, unit in (("_ops_s", "ops/s"), ("_ms", "ms"), ("_s", "s")):

@@ -28,7 +28,16 @@ from storsim.files import write_atomic
 from storsim.report.format import cell_text, column_label
 from storsim.report.style import FIGURE_HEIGHT_PX, storage_color
 
-__all__ = ["TABLE_ROWS", "Html", "Section", "render_html", "table_html", "write_html"]
+__all__ = [
+    "TABLE_COLUMNS",
+    "TABLE_ROWS",
+    "TABLE_WIDTH_PX",
+    "Html",
+    "Section",
+    "render_html",
+    "table_html",
+    "write_html",
+]
 
 #: Most rows shown in one table.
 TABLE_ROWS = 500
@@ -51,50 +60,131 @@ class Section:
         parts: what the section shows, in order: plotly figures, DataFrames (rendered
             with :func:`table_html`), :class:`Html` markup, or plain text paragraphs.
         intro: an optional plain-text sentence under the heading saying how to read it.
+        box: draw the section in a box (the verdict, at the top of a report).
     """
 
     title: str
     parts: Sequence[Any] = field(default_factory=tuple)
     intro: str = ""
+    box: bool = False
 
 
-def table_html(df: pd.DataFrame, *, max_rows: int = TABLE_ROWS) -> Html:
-    """A DataFrame as an HTML table with readable headings and units.
+#: Most columns in one rendered table: a wider frame is split into several tables that
+#: each repeat its label columns, so that no table is wider than the page.
+TABLE_COLUMNS = 12
+
+#: The width a table may take, in CSS pixels: the page's 1280 less the margins.
+TABLE_WIDTH_PX = 1150
+
+# A text cell longer than this may wrap (a description, a path), within a fixed width.
+_WRAP_CHARS = 40
+# Estimates of the rendered size (report.css: 0.9em of the 16 px system font): the
+# widest of digits and letters, the cell's padding and border, a storage swatch.
+_CHAR_PX = 8.0
+_CELL_PX = 17.0
+_SWATCH_PX = 20.0
+_WRAP_PX = 30 * 16 * 0.9  # td.wrap's max-width: 30em
+
+
+def _column_px(df: pd.DataFrame, column: str) -> float:
+    """About how wide a column renders: its widest cell, or its heading's longest word
+    (headings wrap), or the wrapping width of a long text column."""
+    texts = [cell_text(column, v)[0] for v in df[column].tolist()]
+    widest = max((len(t) for t in texts), default=1)
+    word = max((len(w) for w in column_label(column).split()), default=1)
+    px = max(widest, word) * _CHAR_PX + _CELL_PX
+    if column in ("storage", "series", "placement"):
+        px += _SWATCH_PX
+    return min(px, _WRAP_PX + _CELL_PX) if widest > _WRAP_CHARS else px
+
+
+def _column_groups(
+    df: pd.DataFrame, labels: list[str], rest: list[str], max_columns: int
+) -> list[list[str]]:
+    """The columns of each table: the labels, then as many others as fit the page."""
+    if not rest:
+        return [labels]
+    base = sum(_column_px(df, c) for c in labels)
+    groups: list[list[str]] = []
+    group: list[str] = []
+    used = base
+    for c in rest:
+        px = _column_px(df, c)
+        if group and (used + px > TABLE_WIDTH_PX or len(labels) + len(group) >= max_columns):
+            groups.append(labels + group)
+            group, used = [], base
+        group.append(c)
+        used += px
+    groups.append(labels + group)
+    return groups
+
+
+def table_html(
+    df: pd.DataFrame, *, max_rows: int = TABLE_ROWS, max_columns: int = TABLE_COLUMNS
+) -> Html:
+    """A DataFrame as HTML tables with readable headings and units.
 
     Every column is rendered, known or not: a name ending in ``_ms`` is milliseconds, one
     containing ``bytes`` is shown in KiB/MiB/GiB (the exact count in the tooltip), and
-    ``storage`` or ``placement`` cells get their storage choice's colour
-    (:func:`storsim.report.format.cell_text`).
+    ``storage``, ``series`` or ``placement`` cells get their storage choice's colour
+    (:func:`storsim.report.format.cell_text`). A frame of more than ``max_columns``
+    columns is split into tables of at most that many, each starting with the frame's
+    label columns (its leading text columns), and so is one that would be wider than
+    :data:`TABLE_WIDTH_PX` as estimated from its cells, so that a table fits the page;
+    long text cells wrap.
 
     Args:
         df: the table.
         max_rows: rows shown at most; a note says how many were left out.
+        max_columns: columns per table at most.
 
     Returns:
         The markup.
     """
-    columns = [str(c) for c in df.columns]
+    shown = df.head(max_rows)
+    shown.columns = [str(c) for c in df.columns]
+    columns = list(shown.columns)
+    labels = _label_columns(shown, columns)
+    rest = [c for c in columns if c not in labels]
+    tables = [
+        _one_table(shown, group) for group in _column_groups(shown, labels, rest, max_columns)
+    ]
+    more = ""
+    if len(df) > max_rows:
+        more = f'<p class="note">First {max_rows:,} of {len(df):,} rows.</p>'
+    return Html("".join(tables) + more)
+
+
+def _label_columns(df: pd.DataFrame, columns: list[str]) -> list[str]:
+    """The leading text columns that name a row (at most 3)."""
+    out = []
+    for c in columns[:3]:
+        if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]):
+            break
+        out.append(c)
+    return out
+
+
+def _one_table(df: pd.DataFrame, columns: list[str]) -> str:
     head = "".join(f"<th>{html.escape(column_label(c))}</th>" for c in columns)
     body = []
-    for row in df.head(max_rows).itertuples(index=False, name=None):
+    for row in df[columns].itertuples(index=False, name=None):
         cells = []
         for column, value in zip(columns, row, strict=True):
             text, tip, numeric = cell_text(column, value)
-            attrs = ' class="num"' if numeric else ""
+            classes = ["num"] if numeric else (["wrap"] if len(text) > _WRAP_CHARS else [])
+            attrs = f' class="{" ".join(classes)}"' if classes else ""
             if tip:
                 attrs += f' title="{html.escape(tip)}"'
             content = html.escape(text)
-            if column in ("storage", "placement") and text not in ("-", ""):
+            if column in ("storage", "series", "placement") and text not in ("-", ""):
                 swatch = html.escape(storage_color(text))
                 content = f'<span class="swatch" style="background:{swatch}"></span>{content}'
             cells.append(f"<td{attrs}>{content}</td>")
         body.append(f"<tr>{''.join(cells)}</tr>")
-    more = ""
-    if len(df) > max_rows:
-        more = f'<p class="note">First {max_rows:,} of {len(df):,} rows.</p>'
-    return Html(
+    return (
         f'<div class="table-wrap"><table><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>{more}"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
     )
 
 
@@ -157,7 +247,8 @@ def render_html(
     body = []
     n = 0  # numbers the parts, so figure ids are unique and the same on every run
     for section, slug in zip(sections, slugs, strict=True):
-        parts = [f'<section id="{slug}"><h2>{html.escape(section.title)}</h2>']
+        box = ' class="box"' if section.box else ""
+        parts = [f'<section id="{slug}"{box}><h2>{html.escape(section.title)}</h2>']
         if section.intro:
             parts.append(f'<p class="intro">{html.escape(section.intro)}</p>')
         for part in section.parts:

@@ -4,9 +4,11 @@ Like a turnstile's counter, which knows how many people went through and how fas
 without a list of their names: :class:`StreamingSummary` is fed the operations chunk by
 chunk as the simulation records them and keeps only counters and a quantile sketch per
 service and storage choice (:class:`storsim.stats.sketch.LogHistogram`), so its memory
-does not grow with the number of operations. Every count, sum, mean and maximum is the
-exact one of :mod:`storsim.stats.summary`; every percentile is within the sketch's
-relative error (0.5 %) of the exact one.
+does not grow with the number of operations. Every count, sum, mean, minimum and maximum
+is the exact one of :mod:`storsim.stats.summary`, the standard deviation equals it to
+float rounding (Chan, Golub and LeVeque's pairwise update of the sum of squared
+deviations, chunk by chunk), and every percentile, p99.99 included, is within the
+sketch's relative error (0.5 %) of the exact one.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pandas as pd
 from storsim.records import Chunk
 from storsim.stats.sketch import LogHistogram
 from storsim.stats.summary import (
+    PERCENTILES,
     READS,
     SUMMARY_COLUMNS,
     WRITES,
@@ -48,8 +51,10 @@ class GroupStats:
         "copy_ups",
         "errors",
         "latency",
+        "latency_m2",
         "lock_errors",
         "lock_waits",
+        "locks",
         "lost_updates",
         "stale_reads",
         "t_first",
@@ -58,8 +63,11 @@ class GroupStats:
     )
 
     def __init__(self, relative_error: float = 0.005) -> None:
-        self.latency = LogHistogram(relative_error)  # seconds
+        self.latency = LogHistogram(relative_error)  # seconds, file operations only
+        # sum of squared deviations from the mean of the latencies, in s^2 (for std_ms)
+        self.latency_m2 = 0.0
         self.lock_waits = LogHistogram(relative_error)  # seconds, only waits > 0
+        self.locks = 0  # lock calls (not file operations)
         self.bytes_read = 0
         self.bytes_written = 0
         self.copy_ups = 0
@@ -74,8 +82,28 @@ class GroupStats:
 
     @property
     def ops(self) -> int:
-        """Operations seen."""
+        """File operations seen (lock calls are counted in :attr:`locks`)."""
         return self.latency.count
+
+    def _add_latencies(self, seconds: Any) -> None:
+        """Add latencies to the sketch and to the running sum of squared deviations."""
+        n_a, n_b = self.latency.count, len(seconds)
+        if n_b == 0:
+            return
+        mean_a = self.latency.mean if n_a else 0.0
+        mean_b = float(seconds.mean())
+        m2_b = float(((seconds - mean_b) ** 2).sum())
+        delta = mean_b - mean_a
+        self.latency_m2 += m2_b + delta * delta * n_a * n_b / (n_a + n_b)
+        self.latency.add(seconds)
+
+    def _merge_m2(self, other: GroupStats) -> None:
+        n_a, n_b = self.latency.count, other.latency.count
+        if n_a and n_b:
+            delta = other.latency.mean - self.latency.mean
+            self.latency_m2 += other.latency_m2 + delta * delta * n_a * n_b / (n_a + n_b)
+        elif n_b:
+            self.latency_m2 = other.latency_m2
 
     def add(self, chunk: Chunk, rows: Any, codes: _Codes) -> None:
         """Add the rows ``rows`` (an index or boolean mask) of a recorder chunk."""
@@ -85,10 +113,19 @@ class GroupStats:
         end = chunk["t_end"][rows]
         op = chunk["op"][rows]
         ok = chunk["outcome"][rows] == codes.ok
-        nbytes = chunk["nbytes"][rows]
-        self.latency.add(end - start)
         self.t_first = min(self.t_first, float(start.min()))
         self.t_last = max(self.t_last, float(end.max()))
+        locks = op == codes.lock
+        if locks.any():
+            waits = chunk["lock_wait_s"][rows][locks]
+            self.lock_waits.add(waits[waits > 0])
+            self.lock_errors += int(np.count_nonzero(~ok[locks]))
+            self.locks += int(np.count_nonzero(locks))
+            files = ~locks
+            start, end, op, ok = start[files], end[files], op[files], ok[files]
+            rows = np.flatnonzero(rows)[files] if rows.dtype == bool else rows[files]
+        nbytes = chunk["nbytes"][rows]
+        self._add_latencies(end - start)
         self.bytes_read += int(nbytes[ok & np.isin(op, codes.reads)].sum())
         self.bytes_written += int(nbytes[ok & np.isin(op, codes.writes)].sum())
         self.copy_ups += int(np.count_nonzero(chunk["copied_up"][rows]))
@@ -97,19 +134,15 @@ class GroupStats:
         self.lost_updates += int(chunk["lost_updates"][rows].sum())
         self.torn_writes += int(np.count_nonzero(chunk["torn"][rows]))
         self.stale_reads += int(np.count_nonzero(chunk["stale"][rows]))
-        locks = op == codes.lock
-        if locks.any():
-            waits = chunk["lock_wait_s"][rows][locks]
-            self.lock_waits.add(waits[waits > 0])
-            self.lock_errors += int(np.count_nonzero(~ok[locks]))
 
     def merge(self, other: GroupStats) -> None:
         """Add every total of ``other`` to this group's."""
+        self._merge_m2(other)  # before the sketches merge: it needs both means
         self.latency.merge(other.latency)
         self.lock_waits.merge(other.lock_waits)
         for name in (
             "bytes_read", "bytes_written", "copy_ups", "copy_up_bytes", "errors",
-            "lost_updates", "torn_writes", "stale_reads", "lock_errors",
+            "lost_updates", "torn_writes", "stale_reads", "lock_errors", "locks",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.t_first = min(self.t_first, other.t_first)
@@ -118,35 +151,38 @@ class GroupStats:
     def row(self, storage: str, span_s: float) -> dict[str, Any]:
         """The summary row of this group (the columns of :data:`SUMMARY_COLUMNS` but
         the lifecycle ones), as :func:`summarize_ops` computes it from the rows."""
-        if self.ops == 0:
-            return empty_row(storage)
         nan = float("nan")
+        row = empty_row(storage)
         lat = self.latency
-        p50, p95, p99 = (v * 1e3 for v in lat.quantiles([0.50, 0.95, 0.99]))
+        if self.ops:
+            quantiles = lat.quantiles([q for _, q in PERCENTILES])
+            row.update(
+                ops=lat.count,
+                min_ms=lat.min * 1e3,
+                mean_ms=lat.mean * 1e3,
+                std_ms=math.sqrt(max(self.latency_m2, 0.0) / lat.count) * 1e3,
+                max_ms=lat.max * 1e3,
+                throughput_ops_s=lat.count / span_s if span_s > 0 else nan,
+                bytes_read=self.bytes_read,
+                bytes_written=self.bytes_written,
+                copy_ups=self.copy_ups,
+                copy_up_bytes=self.copy_up_bytes,
+                errors=self.errors,
+                lost_updates=self.lost_updates,
+                torn_writes=self.torn_writes,
+                stale_reads=self.stale_reads,
+            )
+            row.update({c: v * 1e3 for (c, _), v in zip(PERCENTILES, quantiles, strict=True)})
         waits = self.lock_waits
         w50, w99 = (v * 1e3 for v in waits.quantiles([0.50, 0.99])) if waits.count else (nan, nan)
-        return {
-            "storage": storage,
-            "ops": lat.count,
-            "mean_ms": lat.mean * 1e3,
-            "p50_ms": p50,
-            "p95_ms": p95,
-            "p99_ms": p99,
-            "max_ms": lat.max * 1e3,
-            "throughput_ops_s": lat.count / span_s if span_s > 0 else nan,
-            "bytes_read": self.bytes_read,
-            "bytes_written": self.bytes_written,
-            "copy_ups": self.copy_ups,
-            "copy_up_bytes": self.copy_up_bytes,
-            "errors": self.errors,
-            "lost_updates": self.lost_updates,
-            "torn_writes": self.torn_writes,
-            "stale_reads": self.stale_reads,
-            "lock_waits": waits.count,
-            "lock_wait_p50_ms": w50,
-            "lock_wait_p99_ms": w99,
-            "lock_errors": self.lock_errors,
-        }
+        row.update(
+            locks=self.locks,
+            lock_waits=waits.count,
+            lock_wait_p50_ms=w50,
+            lock_wait_p99_ms=w99,
+            lock_errors=self.lock_errors,
+        )
+        return row
 
 
 class _Codes:

@@ -1,9 +1,18 @@
 """Exact summaries: the DataFrame of every operation in, the summary tables out.
 
 Like a referee's score sheet, the summary turns a match's every move into the few
-numbers people compare: per storage choice, how many operations, how long they took
-(mean and tail percentiles), how many bytes moved, how many copy-ups, which errors, and
+numbers people compare: per storage choice, how many file operations, how long they took
+(minimum, mean, standard deviation, median, tail percentiles up to p99.99, maximum), how
+many bytes moved, how many copy-ups, which errors, how many lock calls and conflicts, and
 how much data a container's removal lost.
+
+Lock calls are not file operations: a workload's ``lock: flock`` records one ``lock`` row
+per iteration, which would double ``ops`` and ``throughput_ops_s`` of a read-modify-write
+and pull its latency percentiles toward the lock's. They are counted apart (``locks``,
+``lock_waits``, ``lock_wait_p50_ms``, ``lock_wait_p99_ms``, ``lock_errors``), and
+``errors`` counts failed file operations only. Every time in these tables is in
+milliseconds and named ``*_ms`` (the operation records, :class:`storsim.records.IoRecord`,
+keep seconds, named ``*_s``).
 
 This module computes the tables from every row (:func:`summarize_ops`,
 :func:`summarize_by_service`, :func:`errors_by_errno`) and owns their layout
@@ -20,11 +29,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from storsim.names import LOCK
 from storsim.scenario import STORAGE_CHOICES
 
 __all__ = [
     "CONFLICT_COLUMNS",
+    "LATENCY_COLUMNS",
     "LIFECYCLE_COLUMNS",
+    "PERCENTILES",
     "READS",
     "SUMMARY_COLUMNS",
     "WRITES",
@@ -33,6 +45,7 @@ __all__ = [
     "errors_table",
     "plain_value",
     "services_of",
+    "storage_order",
     "summarize_by_service",
     "summarize_ops",
     "summary_table",
@@ -42,10 +55,14 @@ __all__ = [
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "storage",
     "ops",
+    "min_ms",
     "mean_ms",
+    "std_ms",
     "p50_ms",
     "p95_ms",
     "p99_ms",
+    "p999_ms",
+    "p9999_ms",
     "max_ms",
     "throughput_ops_s",
     "bytes_read",
@@ -56,6 +73,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "lost_updates",
     "torn_writes",
     "stale_reads",
+    "locks",
     "lock_waits",
     "lock_wait_p50_ms",
     "lock_wait_p99_ms",
@@ -65,9 +83,22 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "orphaned_bytes",
 )
 
-#: The conflict columns of the summary, and the lifecycle ones.
+#: The latency percentiles of the summary: (column, quantile). ``p999`` is p99.9 and
+#: ``p9999`` p99.99 (the names ``column_label`` writes with the dot).
+PERCENTILES: tuple[tuple[str, float], ...] = (
+    ("p50_ms", 0.50), ("p95_ms", 0.95), ("p99_ms", 0.99),
+    ("p999_ms", 0.999), ("p9999_ms", 0.9999),
+)  # fmt: skip
+
+#: The latency columns of the summary (milliseconds, over file operations only).
+LATENCY_COLUMNS: tuple[str, ...] = (
+    "min_ms", "mean_ms", "std_ms", *(c for c, _ in PERCENTILES), "max_ms",
+)  # fmt: skip
+
+#: The conflict columns of the summary (``locks``: lock calls, not file operations),
+#: and the lifecycle ones.
 CONFLICT_COLUMNS: tuple[str, ...] = (
-    "lost_updates", "torn_writes", "stale_reads", "lock_waits",
+    "lost_updates", "torn_writes", "stale_reads", "locks", "lock_waits",
     "lock_wait_p50_ms", "lock_wait_p99_ms", "lock_errors",
 )  # fmt: skip
 LIFECYCLE_COLUMNS: tuple[str, ...] = ("data_lost_bytes", "orphaned_volumes", "orphaned_bytes")
@@ -90,7 +121,9 @@ def summarize_ops(
 
     Returns:
         A DataFrame with :data:`SUMMARY_COLUMNS`, rows in :data:`STORAGE_CHOICES` order.
-        Latencies are in milliseconds, throughput in operations per simulated second.
+        Latencies are in milliseconds, throughput in file operations per simulated
+        second; ``lock`` rows count in the lock columns only (see the module docstring).
+        ``std_ms`` is the standard deviation of the latencies observed (``ddof=0``).
     """
     if span_s is None:
         span_s = float(ops["t_end"].max() - ops["t_start"].min()) if len(ops) else 0.0
@@ -103,29 +136,40 @@ def summary_table(rows: dict[str, dict[str, Any]], events: pd.DataFrame | None) 
     """The summary table of some rows: the lifecycle columns added, in the fixed order.
 
     Args:
-        rows: storage choice -> its summary row without the lifecycle columns.
+        rows: storage choice (or series label, :mod:`storsim.stats.series`) -> its
+            summary row without the lifecycle columns.
         events: lifecycle records; their ``data_lost_bytes`` (and orphans) are summed
             per storage choice.
 
     Returns:
-        A DataFrame with :data:`SUMMARY_COLUMNS`, one row per storage choice that has
-        a row or lost anything, in :data:`STORAGE_CHOICES` order.
+        A DataFrame with :data:`SUMMARY_COLUMNS`, one row per key of ``rows`` or storage
+        choice that lost anything, in :data:`STORAGE_CHOICES` order (:func:`storage_order`).
     """
     if events is not None and len(events):
         life = events.groupby("storage", observed=True)[list(LIFECYCLE_COLUMNS)].sum()
     else:
         life = pd.DataFrame(columns=list(LIFECYCLE_COLUMNS))
+    lost = {str(s) for s in life.index if s in STORAGE_CHOICES and life.loc[s].any()}
     out: list[dict[str, Any]] = []
-    for storage in STORAGE_CHOICES:
-        row = rows.get(storage)
+    for label in sorted(rows.keys() | lost, key=storage_order):
+        row = rows.get(label)
         lifecycle = {
-            c: int(life.loc[storage, c]) if storage in life.index else 0  # type: ignore[arg-type]
+            c: int(life.loc[label, c]) if label in life.index else 0  # type: ignore[arg-type]
             for c in LIFECYCLE_COLUMNS
         }
-        if row is None and not any(lifecycle.values()):
-            continue
-        out.append((row if row is not None else empty_row(storage)) | lifecycle)
+        out.append((row if row is not None else empty_row(label)) | lifecycle)
     return pd.DataFrame(out, columns=list(SUMMARY_COLUMNS))
+
+
+def storage_order(label: str) -> tuple[int, str]:
+    """Sort key of a storage choice or series label: :data:`STORAGE_CHOICES` order first.
+
+    ``"distributed_bind (nas, nfs)"`` and ``"distributed_bind:nas"`` sort with
+    ``distributed_bind``, then by name; unknown names come last.
+    """
+    base = label.split(" (", 1)[0].split(":", 1)[0]
+    order = STORAGE_CHOICES.index(base) if base in STORAGE_CHOICES else len(STORAGE_CHOICES)
+    return order, label
 
 
 def summarize_by_service(
@@ -162,36 +206,47 @@ def empty_row(storage: str) -> dict[str, Any]:
     nan = float("nan")
     row: dict[str, Any] = dict.fromkeys(SUMMARY_COLUMNS, 0)
     row.update(storage=storage, throughput_ops_s=0.0)
-    for c in ("mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms"):
+    for c in LATENCY_COLUMNS:
         row[c] = nan
     row["lock_wait_p50_ms"] = row["lock_wait_p99_ms"] = nan
     return row
 
 
 def _row(storage: str, g: pd.DataFrame, span_s: float) -> dict[str, Any]:
-    """The summary row of one storage choice's operations."""
-    if len(g) == 0:
-        return empty_row(storage)
+    """The summary row of one storage choice's operations (file operations and locks)."""
     nan = float("nan")
-    ms = g["latency_s"].to_numpy() * 1e3
-    p50, p95, p99 = np.percentile(ms, [50, 95, 99])
-    ok = g["outcome"] == "ok"
-    op = g["op"]
-    locks = g[op == "lock"]
+    is_lock = (g["op"] == LOCK).to_numpy()
+    files, locks = g[~is_lock], g[is_lock]
+    row = empty_row(storage) if len(files) == 0 else _file_row(storage, files, span_s)
     # lock-wait percentiles are over the acquisitions that had to wait: the others
     # waited 0 and would hide the wait in the median
     waits = locks["lock_wait_s"].to_numpy()
     waits = waits[waits > 0] * 1e3
     w50, w99 = np.percentile(waits, [50, 99]) if len(waits) else (nan, nan)
-    return {
-        "storage": storage,
+    row.update(
+        locks=len(locks),
+        lock_waits=len(waits),
+        lock_wait_p50_ms=float(w50),
+        lock_wait_p99_ms=float(w99),
+        lock_errors=int((locks["outcome"] != "ok").sum()),
+    )
+    return row
+
+
+def _file_row(storage: str, g: pd.DataFrame, span_s: float) -> dict[str, Any]:
+    """The summary row of file operations (no lock rows), lock columns left at 0."""
+    ms = g["latency_s"].to_numpy() * 1e3
+    quantiles = np.percentile(ms, [100 * q for _, q in PERCENTILES])
+    ok = g["outcome"] == "ok"
+    op = g["op"]
+    return empty_row(storage) | {
         "ops": len(g),
+        "min_ms": float(ms.min()),
         "mean_ms": float(ms.mean()),
-        "p50_ms": float(p50),
-        "p95_ms": float(p95),
-        "p99_ms": float(p99),
+        "std_ms": float(ms.std()),
+        **{c: float(v) for (c, _), v in zip(PERCENTILES, quantiles, strict=True)},
         "max_ms": float(ms.max()),
-        "throughput_ops_s": len(g) / span_s if span_s > 0 else nan,
+        "throughput_ops_s": len(g) / span_s if span_s > 0 else float("nan"),
         "bytes_read": int(g.loc[ok & op.isin(READS), "nbytes"].sum()),
         "bytes_written": int(g.loc[ok & op.isin(WRITES), "nbytes"].sum()),
         "copy_ups": int(g["copied_up"].sum()),
@@ -200,10 +255,6 @@ def _row(storage: str, g: pd.DataFrame, span_s: float) -> dict[str, Any]:
         "lost_updates": int(g["lost_updates"].sum()),
         "torn_writes": int(g["torn"].sum()),
         "stale_reads": int(g["stale"].sum()),
-        "lock_waits": len(waits),
-        "lock_wait_p50_ms": float(w50),
-        "lock_wait_p99_ms": float(w99),
-        "lock_errors": int((locks["outcome"] != "ok").sum()),
     }
 
 

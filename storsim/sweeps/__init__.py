@@ -11,11 +11,19 @@ Five rooms, in the order a sweep goes through them:
   Dask) and what one run sends back;
 - :mod:`~storsim.sweeps.runlog`: the JSON-lines file that lets a sweep resume;
 - :mod:`~storsim.sweeps.summary`: :func:`summarize`, mean and confidence interval per
-  grid point.
+  grid point (wide, or long for plotting), and :func:`shown_metrics`.
 """
 
 from storsim.sweeps.campaign import sweep
 from storsim.sweeps.grid import RUN_COLUMNS, grid_columns, parse_grid, run_seed
-from storsim.sweeps.summary import summarize
+from storsim.sweeps.summary import shown_metrics, summarize
 
-__all__ = ["RUN_COLUMNS", "grid_columns", "parse_grid", "run_seed", "summarize", "sweep"]
+__all__ = [
+    "RUN_COLUMNS",
+    "grid_columns",
+    "parse_grid",
+    "run_seed",
+    "shown_metrics",
+    "summarize",
+    "sweep",
+]

@@ -21,6 +21,9 @@ The frame of :func:`sweep`, column by column:
   the executor, and adding a value to the grid keeps the seeds (and the saved runs) of
   the points already there;
 - ``storage``: the storage choice of the row (a row of ``Result.summary``);
+- ``series``: the storage choice, or where one storage choice hides several backends
+  (an NFS and an S3-FUSE bind), the share of one remote: ``"distributed_bind (nas,
+  nfs)"`` (:func:`storsim.stats.series.series_summary`); missing on placement rows;
 - ``placement``, only when the scenario has a ``compare:`` section: the placement of
   ``compare.path`` for a row of ``Result.comparison`` (whose ``storage`` is then missing,
   since those operations are counted whatever served them); missing for the rows of the
@@ -157,7 +160,7 @@ def _frame(
                 if column not in RUN_COLUMNS and column not in metrics:
                     metrics.append(column)
             records.append({**head, **row})
-    columns = [*params, "replication", "seed", "storage"]
+    columns = [*params, "replication", "seed", "storage", "series"]
     columns += ["placement"] if has_placement else []
     columns += [*metrics, "error"]
     frame = pd.DataFrame.from_records(records, columns=columns)
@@ -166,6 +169,10 @@ def _frame(
     frame["replication"] = frame["replication"].astype("int64")
     frame["seed"] = frame["seed"].astype("int64")
     frame["error"] = frame["error"].astype(object).where(frame["error"].notna(), None)
+    # rows logged before series existed: a storage choice is its own series
+    frame["series"] = (
+        frame["series"].astype(object).where(frame["series"].notna(), frame["storage"])
+    )
     return frame
 
 

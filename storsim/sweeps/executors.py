@@ -20,6 +20,7 @@ from typing import Any
 
 from storsim.scenario import Scenario
 from storsim.simulation import simulate
+from storsim.stats.series import series_summary
 from storsim.stats.summary import plain_value
 from storsim.sweeps.grid import Task
 
@@ -45,8 +46,10 @@ def run_one(scenario: Scenario, seed: int, compare: bool, catch: bool) -> list[R
         catch: return a failure as one row with ``error`` set instead of raising it.
 
     Returns:
-        One row per summary row (``error`` None), then one per placement (``storage``
-        None); or, for a failed run, ``[{"storage": None, "error": "Type: message"}]``.
+        One row per series of the summary (:func:`storsim.stats.series.series_summary`:
+        a storage choice, or a remote's share of one; ``error`` None), then one per
+        placement (``storage`` and ``series`` None); or, for a failed run,
+        ``[{"storage": None, "error": "Type: message"}]``.
     """
     try:
         # a sweep keeps summaries only: streaming statistics, bounded memory
@@ -55,10 +58,11 @@ def run_one(scenario: Scenario, seed: int, compare: bool, catch: bool) -> list[R
         if not catch:
             raise
         return [_error_row(exc)]
-    rows: list[Row] = [{**_plain(row), "error": None} for row in result.summary.to_dict("records")]
+    table = series_summary(result)
+    rows: list[Row] = [{**_plain(row), "error": None} for row in table.to_dict("records")]
     if result.comparison is not None:
         rows += [
-            {"storage": None, **_plain(row), "error": None}
+            {"storage": None, "series": None, **_plain(row), "error": None}
             for row in result.comparison.to_dict("records")
         ]
     return rows

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: Columns of a sweep frame that are neither grid parameters nor metrics.
-RUN_COLUMNS: tuple[str, ...] = ("replication", "seed", "storage", "placement", "error")
+RUN_COLUMNS: tuple[str, ...] = ("replication", "seed", "storage", "series", "placement", "error")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 import storsim
+from storsim.report import sweep_report
 
 webdriver = pytest.importorskip(
     "selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')"
@@ -80,17 +81,59 @@ def load(browser: Any, page: Path) -> tuple[int, int]:
     return int(plots), int(drawn)
 
 
+# The first section of the page (its id, class and where it starts), and the sections
+# whose tables reach past the page's right edge or scroll inside their frame.
+LAYOUT_JS = """
+const sections = Array.from(document.querySelectorAll('main > section'));
+const first = sections[0];
+const page = document.documentElement.clientWidth;
+const wide = Array.from(document.querySelectorAll('table')).filter(t =>
+    t.getBoundingClientRect().right > page + 0.5
+    || t.scrollWidth > t.parentElement.clientWidth + 0.5
+).map(t => t.closest('section').id);
+const top = Math.min(...sections.slice(1).map(s => s.getBoundingClientRect().top));
+return [first.id, first.className, first.getBoundingClientRect().top < top, wide,
+        document.documentElement.scrollWidth <= page];
+"""
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=[p.stem for p in SCENARIOS])
 def test_report_draws_every_plot_without_errors(
     path: Path, browser: Any, tmp_path: Path, shipped_results: dict[str, Any]
 ) -> None:
-    """Each shipped scenario's report loads with no JavaScript error and draws every plot."""
+    """Each shipped scenario's report loads with no JavaScript error, draws every plot,
+    opens with the verdict in a box, and no table is wider than a 1280 px page."""
     page = storsim.write_report(shipped_results[path.stem], tmp_path / "r.html")
     expected = page.read_text(encoding="utf-8").count('class="plotly-graph-div"')
     plots, drawn = load(browser, page)
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
     assert (plots, drawn) == (expected, expected)
+    assert browser.execute_script("return window.innerWidth") == WIDTH
+    first, classes, above, wide, no_scroll = browser.execute_script(LAYOUT_JS)
+    assert (first, classes, above) == ("verdict", "box", True)
+    assert wide == []
+    assert no_scroll
+
+
+def test_sweep_report_tables_fit_the_page(browser: Any, tmp_path: Path) -> None:
+    """A sweep report of a grid with a remote split and long parameter names: every table
+    fits a 1280 px page (wide summaries are split into tables of a few columns)."""
+    scenario = storsim.load_scenario(
+        SCENARIOS[0].parent / "bind-local-vs-distributed.yaml", overrides={"duration": "2 s"}
+    )
+    frame = storsim.sweep(
+        scenario,
+        {"host.remotes.nas.rtt": ["0.2 ms", "2 ms"], "host.disk": ["nvme", "ssd"]},
+        replications=2,
+        executor="serial",
+        progress=False,
+    )
+    page = sweep_report(frame, tmp_path / "s.html", scenario=scenario)
+    plots, drawn = load(browser, page)
+    assert plots == drawn > 0
+    wide = browser.execute_script(LAYOUT_JS)[3]
+    assert wide == []
 
 
 def png_pixels(data: bytes) -> tuple[int, int, bytes]:

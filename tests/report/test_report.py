@@ -21,7 +21,7 @@ from storsim.report import (
     STORAGE_COLORS,
     Html,
     Section,
-    figure_latency_cdf,
+    figure_latency_ccdf,
     figure_throughput,
     format_bytes,
     result_sections,
@@ -31,12 +31,14 @@ from storsim.report import (
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 ALWAYS = (
+    "Verdict",
     "Summary",
     "Latency distribution",
     "Latency percentiles",
     "Throughput",
     "Copy-ups",
     "Errors",
+    "Conflicts",
     "Mounts",
     "Scenario",
 )
@@ -103,7 +105,7 @@ def test_report_for_every_scenario(stem: str, results: dict[str, Any], tmp_path:
     assert not re.search(r"<link[^>]*\bhref=[\"']https?:", page), "a stylesheet from the web"
     assert page.count(PLOTLY_JS) == 1, "plotly's JavaScript inlined exactly once"
     expected = list(ALWAYS)
-    expected.insert(6, "Lifecycle")  # every shipped scenario runs a container
+    expected.insert(8, "Lifecycle")  # every shipped scenario runs a container
     if result.comparison is not None:
         expected.insert(-1, "Placement comparison")
     if result.by_service["service"].nunique() > 1:
@@ -112,7 +114,8 @@ def test_report_for_every_scenario(stem: str, results: dict[str, Any], tmp_path:
     assert f"storsim report: {result.scenario.name}" in page
     assert f"<dd>{result.seed}</dd>" in page
     for choice in result.summary["storage"]:
-        assert f"</span>{choice}</td>" in page  # a coloured row in the summary table
+        assert f"</span>{choice}" in page  # a coloured row in the summary table
+    assert '<section id="verdict" class="box">' in page
     n_figures = page.count('class="plotly-graph-div"')
     assert n_figures >= 3
     assert page.count("Plotly.newPlot(") == n_figures
@@ -157,31 +160,37 @@ def test_failed_write_keeps_the_old_report(
     assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
 
 
-def test_cdf_of_a_million_ops_is_a_few_hundred_points(million_ops: pd.DataFrame) -> None:
-    """A latency CDF of 10^6 operations keeps ~500 real samples per curve, ending at the max."""
+def test_ccdf_of_a_million_ops_is_a_few_hundred_points(million_ops: pd.DataFrame) -> None:
+    """A latency tail of 10^6 operations keeps ~500 real samples per curve, from the fastest
+    (every operation at least that slow) to the slowest (1 in 10^6)."""
     ops = million_ops
-    fig = figure_latency_cdf(ops)
+    fig = figure_latency_ccdf(ops)
     assert {t.name for t in fig.data} == {"volume", "writable_layer"}
     for trace in fig.data:
         x, y = np.asarray(trace.x), np.asarray(trace.y)
-        assert len(x) <= CDF_POINTS + 2
-        assert y[0] == 0.0
-        assert y[-1] == 1.0
-        assert np.all(np.diff(y) >= 0)
-        assert np.all(np.diff(x) >= 0)
         mine = ops.loc[ops["storage"] == trace.name, "latency_s"].to_numpy() * 1e3
+        assert len(x) <= CDF_POINTS
+        assert y[0] == 1.0
+        assert y[-1] == 1 / len(mine)
+        assert np.all(np.diff(y) < 0)
+        assert np.all(np.diff(x) > 0)
         assert x[-1] == mine.max()
         assert np.isin(x, mine).all()  # every plotted point is a real operation's latency
-        assert np.interp(np.percentile(mine, 99), x, y) == pytest.approx(0.99, abs=0.002)
+        # the fraction at least as slow as p99 is 1 %
+        p99 = np.percentile(mine, 99)
+        assert np.interp(p99, x, y) == pytest.approx(0.01, abs=0.002)
+    assert fig.layout.yaxis.type == "log"
+    assert fig.layout.xaxis.type == "log"
 
 
-def test_cdf_of_few_ops_keeps_every_point() -> None:
-    """A small sample is drawn exactly: one step per operation."""
+def test_ccdf_of_few_ops_keeps_every_point() -> None:
+    """A small sample is drawn exactly: one step per operation, each at the fraction of the
+    operations at least that slow."""
     ops = big_ops(7)
-    for trace in figure_latency_cdf(ops).data:
+    for trace in figure_latency_ccdf(ops).data:
         n = int((ops["storage"] == trace.name).sum())
-        assert len(trace.x) == n + 1
-        assert list(trace.y) == pytest.approx([0.0, *[(i + 1) / n for i in range(n)]])
+        assert len(trace.x) == n
+        assert list(trace.y) == pytest.approx([(n - i) / n for i in range(n)])
 
 
 def test_throughput_bins_count_every_op() -> None:
@@ -205,20 +214,32 @@ def test_report_of_a_million_ops_stays_small(
     assert out.stat().st_size < len(PLOTLY_JS) + 400_000
 
 
-def test_each_storage_choice_has_one_colour(results: dict[str, Any]) -> None:
-    """Every figure draws a storage choice in its own colour from STORAGE_COLORS."""
+def test_each_series_has_one_colour(results: dict[str, Any]) -> None:
+    """Every figure draws the first series of a storage choice in its colour from
+    STORAGE_COLORS, and two series of one choice (an NFS and an S3-FUSE bind) in two."""
     checked = 0
     for result in results.values():
         for section in result_sections(result):
             for fig in (p for p in section.parts if isinstance(p, go.Figure)):
+                colors: dict[str, str] = {}
                 for trace in fig.data:
-                    base = (trace.name or "").split(":")[0]
-                    if base in STORAGE_COLORS:
-                        color = trace.line.color if trace.type == "scatter" else None
-                        color = color or trace.marker.color
-                        assert color == STORAGE_COLORS[base], (section.title, trace.name)
+                    if not trace.name:
+                        continue
+                    color = trace.line.color if trace.type == "scatter" else None
+                    colors[trace.name] = color or trace.marker.color
+                firsts: dict[str, str] = {}
+                for name, color in colors.items():
+                    base = name.split(" (")[0].split(":")[0]
+                    if base in STORAGE_COLORS and base not in firsts:
+                        assert color == STORAGE_COLORS[base], (section.title, name)
+                        firsts[base] = name
                         checked += 1
+                assert len(set(colors.values())) == len(colors), (section.title, colors)
     assert checked > 20
+    split = results["bind-local-vs-distributed"]
+    names = {t.name for s in result_sections(split) for p in s.parts if isinstance(p, go.Figure)
+             for t in p.data}  # fmt: skip
+    assert {"distributed_bind (nas, nfs)", "distributed_bind (bucket, s3-fuse)"} <= names
 
 
 def test_every_summary_column_is_rendered(results: dict[str, Any], tmp_path: Path) -> None:

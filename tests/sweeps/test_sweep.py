@@ -17,8 +17,10 @@ import scipy.stats
 import storsim
 from storsim.cli import main
 from storsim.errors import ModelError, ScenarioError
+from storsim.report import figure_sweep_metric
 from storsim.stats import SUMMARY_COLUMNS
 from storsim.sweeps import executors, grid_columns, parse_grid, run_seed
+from storsim.sweeps.summary import LONG_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 COPY_UP = ROOT / "scenarios" / "copy-up.yaml"
@@ -70,7 +72,9 @@ def test_frame_shape_and_columns(copy_up: storsim.Scenario) -> None:
         copy_up, {REPLICAS: [1, 2]}, replications=2, executor="serial", progress=False
     )
     metrics = [c for c in SUMMARY_COLUMNS if c != "storage"]
-    assert list(df.columns[:5]) == [REPLICAS, "replication", "seed", "storage", "placement"]
+    assert list(df.columns[:6]) == [
+        REPLICAS, "replication", "seed", "storage", "series", "placement",
+    ]  # fmt: skip
     assert df.columns[-1] == "error"
     assert set(metrics) <= set(df.columns)
     assert grid_columns(df) == [REPLICAS]
@@ -83,7 +87,8 @@ def test_frame_shape_and_columns(copy_up: storsim.Scenario) -> None:
         assert (run["storage"].isna() != run["placement"].isna()).all()
         assert list(run["placement"].dropna()) == list(copy_up.compare.choices)
         assert set(run["storage"].dropna()) >= {"writable_layer"}
-    assert df["seed"].nunique() == 4
+        # no remote here: each storage choice is its own series; placements have none
+        assert run["series"].dropna().tolist() == run["storage"].dropna().tolist()
     assert df["error"].isna().all()
     assert df["error"].map(type).eq(type(None)).all()  # None, not NaN
     assert df["ops"].dtype == "int64"
@@ -92,7 +97,7 @@ def test_frame_shape_and_columns(copy_up: storsim.Scenario) -> None:
 def test_no_compare_section_means_no_placement_column(ch06: storsim.Scenario) -> None:
     """A scenario without compare: gets no placement column; an empty grid replicates it."""
     df = storsim.sweep(ch06, replications=3, executor="serial", progress=False)
-    assert list(df.columns[:3]) == ["replication", "seed", "storage"]
+    assert list(df.columns[:4]) == ["replication", "seed", "storage", "series"]
     assert "placement" not in df.columns
     assert sorted(df["replication"].unique()) == [0, 1, 2]
     assert set(df["storage"]) == {"writable_layer", "local_bind", "volume"}
@@ -298,9 +303,10 @@ def test_parse_grid_reads_yaml_scalars() -> None:
 
 
 def test_cli_sweep_prints_summary_and_writes_report(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`storsim sweep` prints mean +-CI per point and storage, and writes an HTML report."""
+    monkeypatch.setenv("COLUMNS", "200")  # a wide terminal: one block
     report = tmp_path / "sweep.html"
     out = tmp_path / "runs.jsonl"
     argv = [
@@ -330,3 +336,64 @@ def test_cli_bad_grid_path_is_one_line(tmp_path: Path, capsys: pytest.CaptureFix
     assert err.startswith("storsim: ")
     assert "servics" in err
     assert not out.exists()
+
+
+def test_summarize_in_long_form() -> None:
+    """The long form has one row per group and metric, with the wide form's numbers."""
+    rows = [
+        {"x": x, "replication": r, "seed": r, "storage": "volume", "mean_ms": v, "ops": 10 * v,
+         "error": None}
+        for x in (1, 2)
+        for r, v in enumerate([1.0, 2.0, 4.0])
+    ]  # fmt: skip
+    wide = storsim.summarize(pd.DataFrame(rows))
+    long = storsim.summarize(pd.DataFrame(rows), long=True)
+    assert list(long.columns) == ["x", *LONG_COLUMNS]
+    assert len(long) == 2 * len(wide)
+    for metric in ("mean_ms", "ops"):
+        mine = long[long["metric"] == metric]
+        assert mine["mean"].tolist() == wide[f"{metric}_mean"].tolist()
+        assert mine["ci_low"].tolist() == wide[f"{metric}_ci_low"].tolist()
+        assert mine["ci_high"].tolist() == wide[f"{metric}_ci_high"].tolist()
+    assert long["series"].isna().all()
+
+
+def test_a_sweep_splits_a_storage_choice_by_remote() -> None:
+    """NFS and S3-FUSE binds are distributed_bind both: the sweep keeps a row per series."""
+    scenario = storsim.load_scenario(
+        ROOT / "scenarios" / "bind-local-vs-distributed.yaml", overrides={"duration": "1 s"}
+    )
+    df = storsim.sweep(scenario, replications=2, executor="serial", progress=False)
+    assert set(df["series"]) == {
+        "local_bind", "distributed_bind (nas, nfs)", "distributed_bind (bucket, s3-fuse)",
+    }  # fmt: skip
+    summary = storsim.summarize(df)
+    assert len(summary) == 3
+    assert (summary["runs"] == 2).all()
+
+
+def test_sweep_figures_draw_categories_as_bars_and_numbers_as_lines(
+    copy_up: storsim.Scenario,
+) -> None:
+    """A categorical parameter gives grouped bars with error bars, a numeric one lines
+    with bands; each series has its own colour and the legend says what it lists."""
+    df = storsim.sweep(
+        copy_up,
+        {"host.disk": ["ssd", "hdd"], REPLICAS: [1, 2]},
+        executor="serial",
+        progress=False,
+        replications=2,
+    )
+    summary = storsim.summarize(df)
+    bars = figure_sweep_metric(summary, "host.disk", "p99_ms")
+    assert {t.type for t in bars.data} == {"bar"}
+    assert all(t.error_y.array is not None for t in bars.data)
+    assert bars.layout.xaxis.type == "category"
+    assert bars.layout.legend.title.text == f"storage choice, {REPLICAS}"
+    colors = [t.marker.color for t in bars.data]
+    assert len(set(colors)) == len(colors)
+    lines = figure_sweep_metric(summary, REPLICAS, "p99_ms", by="placement")
+    assert {t.type for t in lines.data} == {"scatter"}
+    drawn = [t for t in lines.data if t.showlegend is not False]
+    assert len({t.line.color for t in drawn}) == len(drawn)
+    assert lines.layout.legend.title.text == "placement, host.disk"

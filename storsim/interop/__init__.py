@@ -16,14 +16,14 @@ fio job files, and the dashboards that read ``fio --output-format=json``.
 from storsim.interop.common import Imported, Note
 from storsim.interop.compose import compose_to_scenario, load_compose
 from storsim.interop.fio import FioWorkloads, fio_scenario, load_fio, parse_fio
-from storsim.interop.fio_json import fio_json, placement_results
+from storsim.interop.fio_json import fio_document, placement_results
 
 __all__ = [
     "FioWorkloads",
     "Imported",
     "Note",
     "compose_to_scenario",
-    "fio_json",
+    "fio_document",
     "fio_scenario",
     "load_compose",
     "load_fio",

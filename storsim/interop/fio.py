@@ -203,7 +203,7 @@ class FioWorkloads:
         workloads: WorkloadSpec data, one per job clone (and one per ``end_fsync``).
         layout: the files fio lays out before the jobs start: directory -> Content data
             (paths relative to the directory, as ``sources`` and ``compare.content`` take).
-        jobs: the jobs, for :func:`storsim.interop.fio_json.fio_json`.
+        jobs: the jobs, for :func:`storsim.interop.fio_json.fio_document`.
         notes: what is expressed only approximately, and how.
         global_options: the ``[global]`` options as written.
         file: the job file, if any.

@@ -3,7 +3,7 @@
 Users who measure storage with ``fio --output-format=json`` have scripts and
 dashboards that read its layout; a simulated run written in the same layout goes
 through them unchanged, like a translation that keeps the original's page numbers.
-:func:`fio_json` writes one fio "job" per workload (per ``numjobs`` clone for fio-made
+:func:`fio_document` writes one fio "job" per workload (per ``numjobs`` clone for fio-made
 workloads, or per group with ``group_reporting``) and storage choice, with fio's keys
 and value types (checked against fio 3.33's own output, ``tests/interop/data``):
 
@@ -53,7 +53,7 @@ import pandas as pd
 
 from storsim.interop.fio import DEFAULT_PERCENTILES, FioJob
 
-__all__ = ["WINDOW_S", "fio_json", "placement_results"]
+__all__ = ["WINDOW_S", "fio_document", "placement_results"]
 
 #: fio's bandwidth and IOPS sampling window (bwavgtime, iopsavgtime: 500 ms).
 WINDOW_S = 0.5
@@ -93,7 +93,7 @@ def placement_results(scenario: Any, *, seed: int | None = None) -> dict[str, An
     return out
 
 
-def fio_json(
+def fio_document(
     result: Any,
     *,
     jobs: Sequence[FioJob] | None = None,

@@ -14,7 +14,7 @@ import pytest
 
 import storsim
 from storsim.interop.fio import DEFAULT_PERCENTILES, FioJob, fio_scenario, load_fio, parse_fio
-from storsim.interop.fio_json import fio_json, placement_results
+from storsim.interop.fio_json import fio_document, placement_results
 
 from .conftest import DATA
 
@@ -83,7 +83,7 @@ def job_shape(job: dict[str, Any]) -> Any:
 def test_each_figure_of_a_job_from_its_operations() -> None:
     """Counts, bytes, bandwidth (KiB/s), IOPS, runtime, clat min/max/mean/stddev (n - 1),
     nearest-rank percentiles, 500 ms windows, latency buckets and the first error's errno."""
-    [job] = fio_json(FakeResult(ONE_JOB))["jobs"]
+    [job] = fio_document(FakeResult(ONE_JOB))["jobs"]
     read = job["read"]
     assert {k: read[k] for k in ("io_bytes", "io_kbytes", "bw_bytes", "bw", "iops", "runtime",
                                   "total_ios")} == {
@@ -139,7 +139,7 @@ def test_depth_counts_the_requests_outstanding_at_each_issue() -> None:
             ("j", "read", "volume", 0.100, 0.010, 4096, "ok"),
         ]
     )
-    [job] = fio_json(FakeResult(ops))["jobs"]
+    [job] = fio_document(FakeResult(ops))["jobs"]
     assert job["iodepth_level"]["1"] == pytest.approx(200 / 3)
     assert job["iodepth_level"]["2"] == pytest.approx(100 / 3)
 
@@ -154,7 +154,7 @@ def test_jobs_split_by_storage_choice_with_their_share_of_the_bandwidth() -> Non
             ("j", "read", "tmpfs", 0.999, 0.001, 0, "ok"),
         ]
     )
-    jobs = fio_json(FakeResult(ops))["jobs"]
+    jobs = fio_document(FakeResult(ops))["jobs"]
     assert [j["job options"]["storsim_storage"] for j in jobs] == ["volume", "tmpfs"]
     assert [j["read"]["runtime"] for j in jobs] == [1000, 1000]
     assert [j["read"]["bw"] for j in jobs] == [12, 4]
@@ -172,7 +172,7 @@ def test_fio_jobs_name_clones_and_group_reporting() -> None:
         ]
     )
     clones = FioJob("r", ["r[0]", "r[1]"], 0, False, {"rw": "randread"}, 1, (50.0,), "randread")
-    apart = fio_json(FakeResult(ops), jobs=[clones])["jobs"]
+    apart = fio_document(FakeResult(ops), jobs=[clones])["jobs"]
     assert [(j["jobname"], j["groupid"], j["read"]["total_ios"]) for j in apart] == [
         ("r", 0, 1),
         ("r", 1, 1),
@@ -181,14 +181,14 @@ def test_fio_jobs_name_clones_and_group_reporting() -> None:
     assert apart[0]["job options"]["rw"] == "randread"
     assert list(apart[0]["read"]["clat_ns"]["percentile"]) == ["50.000000"]
     merged = FioJob("r", ["r[0]", "r[1]"], 0, True, {}, 1, (50.0,), "randread")
-    together = fio_json(FakeResult(ops), jobs=[merged])["jobs"]
+    together = fio_document(FakeResult(ops), jobs=[merged])["jobs"]
     assert [(j["jobname"], j["read"]["total_ios"]) for j in together] == [("r", 2), ("w", 0)]
 
 
 def test_summary_mode_results_are_refused() -> None:
     """A run that kept no per-operation rows cannot be written in fio's layout."""
     with pytest.raises(ValueError, match="ops='full'"):
-        fio_json(FakeResult(ONE_JOB, ops_mode="summary"))
+        fio_document(FakeResult(ONE_JOB, ops_mode="summary"))
 
 
 def small_job(tmp_path: Path) -> Path:
@@ -206,7 +206,7 @@ def simulated(job: Path, seed: int = 0) -> dict[str, Any]:
     fio = load_fio(job)
     scenario = storsim.load_scenario(fio_scenario(fio, name="fio").data)
     result = storsim.simulate(scenario, seed=seed, compare=False)
-    return fio_json(result, jobs=fio.jobs, global_options=fio.global_options)
+    return fio_document(result, jobs=fio.jobs, global_options=fio.global_options)
 
 
 def test_a_shipped_fio_job_through_storsim_has_fios_layout(tmp_path: Path) -> None:
@@ -252,7 +252,7 @@ def test_placements_are_jobs_of_their_own() -> None:
     result = storsim.simulate(scenario, compare=False)
     placements = placement_results(scenario)
     assert list(placements) == ["volume", "tmpfs"]
-    doc = fio_json(result, jobs=fio.jobs, placements=placements)
+    doc = fio_document(result, jobs=fio.jobs, placements=placements)
     labels = [(j["job options"].get("storsim_placement"), j["job options"]["storsim_storage"])
               for j in doc["jobs"]]  # fmt: skip
     assert labels == [(None, "volume"), ("volume", "volume"), ("tmpfs", "tmpfs")]

@@ -133,7 +133,7 @@ class _Spec(BaseModel):
 
 
 def _profile_names(kind: str) -> tuple[str, ...]:
-    from storsim import profiles
+    from storsim.devices import profiles
 
     table = profiles.DISK_PROFILES if kind == "disk" else profiles.REMOTE_PROFILES
     return tuple(table)

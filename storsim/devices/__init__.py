@@ -14,8 +14,10 @@ Every access is a generator that the calling process runs with ``yield from``::
 
 The package, one concept a module:
 
-* ``station``: ``Slots(env, capacity)``, the FIFO multi-server queue under the server,
-  the link's wire and the locks: ``acquire()`` -> None or an event to yield, ``release()``.
+* ``station``: ``Station(env, capacity, factors=None)`` (also named ``Slots``), the one FIFO
+  multi-server queue under the disk, the server, the link's wire and the locks:
+  ``request(mean_s)`` (served by the station, one event), ``acquire()`` -> None or an
+  event to yield, ``release(held_s=0.0)``; ``busy_s``, ``completed``, ``utilisation()``.
 * ``disk``: ``Disk(env, params, rng, name)``: ``read(nbytes)``, ``write(nbytes)``,
   ``meta()``, and ``submit_read``/``submit_write``/``submit_meta`` (one event each);
   ``busy_s``, ``completed``, ``utilisation()``.
@@ -39,7 +41,7 @@ from storsim.devices.caches import AttrCache, PageCache
 from storsim.devices.disk import Disk
 from storsim.devices.params import DiskParams, PageCacheParams, RemoteParams
 from storsim.devices.remote import Link, RemoteServer
-from storsim.devices.station import ProcessGen, Slots
+from storsim.devices.station import ProcessGen, Slots, Station
 
 __all__ = [
     "AttrCache",
@@ -52,4 +54,5 @@ __all__ = [
     "RemoteParams",
     "RemoteServer",
     "Slots",
+    "Station",
 ]

@@ -2,24 +2,22 @@
 
 Like a post office with a few counters: each customer (an I/O request) waits for a free
 counter, is served for a time that grows with the size of the parcel
-(``latency + nbytes / bandwidth``) and leaves.
+(``latency + nbytes / bandwidth``) and leaves. The counters and the line are a
+:class:`~storsim.devices.station.Station`; this module only prices the parcels.
 """
 
 from __future__ import annotations
-
-from collections import deque
-from typing import cast
 
 import numpy as np
 import simpy
 
 from storsim.devices.params import DiskParams
-from storsim.devices.station import ProcessGen, service_draws
+from storsim.devices.station import ProcessGen, QueuedDevice, Station, service_factors
 
 __all__ = ["Disk"]
 
 
-class Disk:
+class Disk(QueuedDevice):
     """A block device (or RAM) as a FIFO multi-server queue.
 
     Two ways to access it: ``yield from disk.read(n)`` (a generator, like every device
@@ -35,27 +33,17 @@ class Disk:
         name: label for reports.
 
     Attributes:
-        busy_s: total service time of completed requests, s (slot-seconds).
-        completed: number of completed requests.
+        station: the ``queue_depth`` slots and their queue (``busy_s``, ``completed``,
+            ``in_service``, ``queued`` and ``utilisation()`` are its figures).
     """
 
     __slots__ = (
-        "_capacity",
-        "_count",
-        "_draws",
-        "_env",
-        "_event",
-        "_exponential",
         "_latency_s",
-        "_queue",
         "_read_s_per_byte",
-        "_rng",
-        "_timeout",
         "_write_s_per_byte",
-        "busy_s",
-        "completed",
         "name",
         "params",
+        "station",
     )
 
     def __init__(
@@ -67,21 +55,11 @@ class Disk:
     ) -> None:
         self.params = params
         self.name = name
-        self.busy_s = 0.0
-        self.completed = 0
-        self._env = env
-        self._rng = rng
-        self._capacity = params.queue_depth
-        self._count = 0  # requests in service
-        self._queue: deque[tuple[simpy.Event, float]] = deque()  # (completion, mean service)
-        # Bound methods and reciprocals are looked up once: this is the hot path.
-        self._timeout = env.timeout
-        self._event = env.event
+        self.station = Station(env, params.queue_depth, service_factors(params.service, rng))
+        # Reciprocals, computed once: this is the hot path.
         self._latency_s = params.latency_s
         self._read_s_per_byte = 1.0 / params.read_bytes_per_s
         self._write_s_per_byte = 1.0 / params.write_bytes_per_s
-        self._draws = service_draws(rng)
-        self._exponential = params.service == "exponential"
 
     def read(self, nbytes: int) -> ProcessGen:
         """Read ``nbytes`` from the device.
@@ -92,7 +70,7 @@ class Disk:
         Returns:
             A generator to ``yield from``; it ends when the data has been read.
         """
-        yield self.submit(self._latency_s + nbytes * self._read_s_per_byte)
+        yield self.station.request(self._latency_s + nbytes * self._read_s_per_byte)
 
     def write(self, nbytes: int) -> ProcessGen:
         """Write ``nbytes`` to the device.
@@ -103,7 +81,7 @@ class Disk:
         Returns:
             A generator to ``yield from``; it ends when the data is on the device.
         """
-        yield self.submit(self._latency_s + nbytes * self._write_s_per_byte)
+        yield self.station.request(self._latency_s + nbytes * self._write_s_per_byte)
 
     def meta(self) -> ProcessGen:
         """One metadata access (inode read, journal commit): latency only.
@@ -111,70 +89,24 @@ class Disk:
         Returns:
             A generator to ``yield from``.
         """
-        yield self.submit(self._latency_s)
+        yield self.station.request(self._latency_s)
 
     def submit_read(self, nbytes: int) -> simpy.Event:
         """Like :meth:`read`, as one event to ``yield``: it triggers at completion."""
-        return self.submit(self._latency_s + nbytes * self._read_s_per_byte)
+        return self.station.request(self._latency_s + nbytes * self._read_s_per_byte)
 
     def submit_write(self, nbytes: int) -> simpy.Event:
         """Like :meth:`write`, as one event to ``yield``: it triggers at completion."""
-        return self.submit(self._latency_s + nbytes * self._write_s_per_byte)
+        return self.station.request(self._latency_s + nbytes * self._write_s_per_byte)
 
     def submit_meta(self) -> simpy.Event:
         """Like :meth:`meta`, as one event to ``yield``: it triggers at completion."""
-        return self.submit(self._latency_s)
+        return self.station.request(self._latency_s)
 
     def submit(self, mean_s: float) -> simpy.Event:
         """Queue one request of mean service time ``mean_s``; the event triggers when it
         has been served (FIFO, at most ``queue_depth`` in service)."""
-        if self._count < self._capacity:  # a free slot, so nobody waits: serve at once
-            self._count += 1
-            return self._start(mean_s)
-        done = self._event()
-        self._queue.append((done, mean_s))
-        return done
-
-    def _start(self, mean_s: float) -> simpy.Event:
-        """Begin serving a request now: its service is one timeout event."""
-        service_s = mean_s * self._draws() if self._exponential else mean_s
-        service = self._timeout(service_s, service_s)
-        service.callbacks.append(self._finish)  # runs before the requester resumes
-        return service
-
-    def _finish(self, service: simpy.Event) -> None:
-        """A request completed: account for it and give its slot to the next in line."""
-        self.busy_s += cast(float, service.value)  # its value is its service time (_start)
-        self.completed += 1
-        if self._queue:
-            done, mean_s = self._queue.popleft()
-            self._start(mean_s).callbacks.append(done.trigger)
-        else:
-            self._count -= 1
-
-    @property
-    def in_service(self) -> int:
-        """Requests being served now."""
-        return self._count
-
-    @property
-    def queued(self) -> int:
-        """Requests waiting for a slot now."""
-        return len(self._queue)
-
-    def utilisation(self, elapsed_s: float | None = None) -> float:
-        """Fraction of slot capacity used by completed requests.
-
-        Args:
-            elapsed_s: observation window, s; defaults to the simulation time so far.
-
-        Returns:
-            ``busy_s / (queue_depth * elapsed_s)``, 0.0 for an empty window.
-        """
-        elapsed = self._env.now if elapsed_s is None else elapsed_s
-        if elapsed <= 0:
-            return 0.0
-        return self.busy_s / (self.params.queue_depth * elapsed)
+        return self.station.request(mean_s)
 
     def __repr__(self) -> str:
         return f"Disk({self.name!r}, {self.params!r})"

@@ -1,8 +1,9 @@
 """Remote storage: a network file server behind a link that its clients share.
 
 A post office in another town: first the trip there and back (the network round trip),
-then its own counters (the server's threads), then the parcel's ride home on the one
-road every customer shares (the link).
+then its own counters (the server's threads, a
+:class:`~storsim.devices.station.Station`), then the parcel's ride home on the one road
+every customer shares (the link, a station with one slot: its wire).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import numpy as np
 import simpy
 
 from storsim.devices.params import OP_CLASSES, RemoteParams
-from storsim.devices.station import ProcessGen, Slots, service_draws
+from storsim.devices.station import ProcessGen, QueuedDevice, Station, service_factors
 
 __all__ = ["Link", "RemoteServer"]
 
@@ -20,7 +21,7 @@ __all__ = ["Link", "RemoteServer"]
 _DOWNLOADS = frozenset({"meta", "read", "readdir"})
 
 
-class Link:
+class Link(QueuedDevice):
     """A network link shared by all clients of one server.
 
     A round trip is pure delay (requests fly in parallel); payloads are serialised on
@@ -36,20 +37,12 @@ class Link:
         ValueError: negative ``rtt_s`` or non-positive ``bytes_per_s``.
 
     Attributes:
-        busy_s: time the wire spent transferring, s.
+        station: the wire, a station with one slot that the payloads queue for
+            (``busy_s`` is the time it spent transferring).
         bytes_sent: payload bytes transferred.
     """
 
-    __slots__ = (
-        "_env",
-        "_s_per_byte",
-        "_wire",
-        "busy_s",
-        "bytes_per_s",
-        "bytes_sent",
-        "name",
-        "rtt_s",
-    )
+    __slots__ = ("_env", "_s_per_byte", "bytes_per_s", "bytes_sent", "name", "rtt_s", "station")
 
     def __init__(
         self, env: simpy.Environment, rtt_s: float, bytes_per_s: float, name: str = "link"
@@ -61,11 +54,10 @@ class Link:
         self.name = name
         self.rtt_s = rtt_s
         self.bytes_per_s = bytes_per_s
-        self.busy_s = 0.0
         self.bytes_sent = 0
+        self.station = Station(env, 1)  # the wire
         self._env = env
         self._s_per_byte = 1.0 / bytes_per_s
-        self._wire = Slots(env, 1)
 
     def round_trip(self) -> ProcessGen:
         """One request/response exchange without payload: ``rtt_s`` of delay."""
@@ -82,26 +74,20 @@ class Link:
         """
         if nbytes <= 0:
             return
-        wire = self._wire
+        wire = self.station
         turn = wire.acquire()
         if turn is not None:
             yield turn
         duration_s = nbytes * self._s_per_byte
         yield self._env.timeout(duration_s)
-        wire.release()
-        self.busy_s += duration_s
+        wire.release(duration_s)
         self.bytes_sent += nbytes
-
-    def utilisation(self, elapsed_s: float | None = None) -> float:
-        """Fraction of ``elapsed_s`` (default: simulation time so far) the wire was busy."""
-        elapsed = self._env.now if elapsed_s is None else elapsed_s
-        return self.busy_s / elapsed if elapsed > 0 else 0.0
 
     def __repr__(self) -> str:
         return f"Link({self.name!r}, rtt_s={self.rtt_s!r}, bytes_per_s={self.bytes_per_s!r})"
 
 
-class RemoteServer:
+class RemoteServer(QueuedDevice):
     """A network file server (NFS, SMB, S3) behind a link shared by all its clients.
 
     One request costs, in order: a round trip on the link; for an upload, the payload's
@@ -120,24 +106,19 @@ class RemoteServer:
 
     Attributes:
         link: the link every client of this server shares.
-        busy_s: total server work of completed requests, s (slot-seconds).
-        completed: number of completed requests.
+        station: the server's ``server_queue_depth`` slots and their queue (``busy_s``,
+            ``completed`` and ``utilisation()`` are its figures).
     """
 
     __slots__ = (
-        "_draws",
         "_env",
-        "_exponential",
         "_latency_s",
         "_read_s_per_byte",
-        "_rng",
-        "_slots",
         "_write_s_per_byte",
-        "busy_s",
-        "completed",
         "link",
         "name",
         "params",
+        "station",
     )
 
     def __init__(
@@ -150,22 +131,17 @@ class RemoteServer:
     ) -> None:
         self.params = params
         self.name = name
-        self.busy_s = 0.0
-        self.completed = 0
         self.link = (
             Link(env, params.rtt_s, params.link_bytes_per_s, name=f"{name}.link")
             if link is None
             else link
         )
+        self.station = Station(env, params.server_queue_depth, service_factors(params.service, rng))
         self._env = env
-        self._rng = rng
-        self._slots = Slots(env, params.server_queue_depth)
         self._latency_s = dict(params.server_latency_s)
         self._read_s_per_byte = 1.0 / params.server_bytes_per_s
         write_bytes_per_s = params.server_write_bytes_per_s or params.server_bytes_per_s
         self._write_s_per_byte = 1.0 / write_bytes_per_s
-        self._exponential = params.service == "exponential"
-        self._draws = service_draws(rng)
 
     def request(self, op_class: str, nbytes: int = 0) -> ProcessGen:
         """One request to the server.
@@ -195,24 +171,18 @@ class RemoteServer:
             mean_s = latency_s + nbytes * self._write_s_per_byte
         else:
             mean_s = latency_s + nbytes * self._read_s_per_byte
-        slots = self._slots
-        slot = slots.acquire()
+        # Held, not timed (station.request(mean_s)): a timed request would start the next
+        # waiter's service in the completion callback, not in the waiter's process, which
+        # reorders same-instant events and the draws from the host's shared generator.
+        station = self.station
+        slot = station.acquire()
         if slot is not None:
             yield slot
-        service_s = mean_s * self._draws() if self._exponential else mean_s
+        service_s = station.service_s(mean_s)
         yield env.timeout(service_s)
-        slots.release()
-        self.busy_s += service_s
-        self.completed += 1
+        station.release(service_s)
         if not upload:
             yield from link.transfer(nbytes)
-
-    def utilisation(self, elapsed_s: float | None = None) -> float:
-        """Fraction of server slot capacity used (default window: simulation time so far)."""
-        elapsed = self._env.now if elapsed_s is None else elapsed_s
-        if elapsed <= 0:
-            return 0.0
-        return self.busy_s / (self.params.server_queue_depth * elapsed)
 
     def __repr__(self) -> str:
         return f"RemoteServer({self.name!r}, protocol={self.params.protocol!r})"

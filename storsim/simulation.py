@@ -24,7 +24,6 @@ import pandas as pd
 import simpy
 from simpy.core import EmptySchedule
 
-from storsim import profiles
 from storsim.backends.bind import BindBackend
 from storsim.backends.overlay import OverlayBackend
 from storsim.backends.remote import RemoteBackend
@@ -32,7 +31,7 @@ from storsim.backends.tmpfs import TmpfsBackend
 from storsim.backends.volume import VolumeBackend
 from storsim.conflicts import ConflictTracker
 from storsim.context import Host, SimContext
-from storsim.devices import Disk, PageCache, RemoteServer
+from storsim.devices import Disk, PageCache, RemoteServer, profiles
 from storsim.fs import ContainerView, FsError, Layer, LowerStack, Mount, Node, OverlayFS, PlainFS
 from storsim.progress import StatusLine
 from storsim.records import EventRecord, Recorder

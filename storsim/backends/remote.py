@@ -22,7 +22,7 @@ from storsim.backends.local import CHUNK_BYTES
 from storsim.conflicts import ConflictTracker
 from storsim.context import Host
 from storsim.devices import AttrCache, RemoteServer
-from storsim.profiles import OP_CLASS_OF
+from storsim.devices.profiles import OP_CLASS_OF
 
 __all__ = ["RemoteBackend"]
 

@@ -213,7 +213,8 @@ def _order_cache_times(remote: dict[str, Any]) -> None:
     """The kernel caps the attribute timeout at acregmax whatever acregmin says
     ([X11] nfs_update_inode), so a maximum below the minimum (given, or the profile's)
     lowers the minimum to it: the scenario then states what the client does."""
-    from storsim import profiles, units
+    from storsim import units
+    from storsim.devices import profiles
 
     if "attr_cache_max" not in remote:
         return

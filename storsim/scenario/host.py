@@ -24,7 +24,7 @@ __all__ = ["DiskSpec", "HostSpec", "OverlaySpec", "RemoteSpec"]
 def _profile_names(kind: str) -> tuple[str, ...]:
     # Imported at first use: the profiles belong to the device layer, which the scenario
     # format does not load at import time (it imports only the shared small modules).
-    from storsim import profiles
+    from storsim.devices import profiles
 
     table = profiles.DISK_PROFILES if kind == "disk" else profiles.REMOTE_PROFILES
     return tuple(table)

@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 import storsim
 from storsim import records
 from storsim.devices import Disk, Slots
+from storsim.devices.params import DiskParams
 from storsim.fs import ContainerView, FsError, Layer, LowerStack, OverlayFS
-from storsim.profiles import DiskParams
 from storsim.records import Recorder
 from storsim.stats import SUMMARY_COLUMNS, LogHistogram, StreamingSummary
 from storsim.workload import _from_image

@@ -1,9 +1,9 @@
-"""Device parameters and the named profiles that give them realistic defaults.
+"""The named device profiles: realistic figures for real disks and file servers.
 
-Like the spec sheet taped inside a machine's door: how fast it answers, how much it
-moves per second and how many jobs it takes at once. A scenario picks a sheet by name
-(``nvme``, ``ssd``, ``hdd``, ``tmpfs``; ``nfs``, ``smb``, ``s3-fuse``, ``efs``) and may
-override single figures with ``dataclasses.replace``.
+Like a shelf of spec sheets for the machines one can buy: a scenario picks a sheet by
+name (``nvme``, ``ssd``, ``hdd``, ``tmpfs``; ``nfs``, ``smb``, ``s3-fuse``, ``efs``) and may
+override single figures with ``dataclasses.replace``. The sheets' form (the parameter
+classes and their validation) is :mod:`storsim.devices.params`; this module fills it in.
 
 Every default cites its source. Keys in brackets without an ``X`` ([D10], [K9], [B4]...)
 are those of ``shared/reference/published-figures.md``; the figures that document does
@@ -36,295 +36,24 @@ not hold come from the sources below, keyed ``[X1]``..``[X11]``:
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Literal, get_args
 
-from storsim.names import UNSUPPORTABLE_OPS
+from storsim.devices.params import (
+    OP_CLASS_OF,
+    OP_CLASSES,
+    DiskParams,
+    PageCacheParams,
+    RemoteParams,
+)
 
 __all__ = [
     "DISK_PROFILES",
     "OP_CLASSES",
     "OP_CLASS_OF",
-    "OP_NAMES",
     "PAGE_CACHE",
     "REMOTE_PROFILES",
-    "DiskParams",
-    "LatencyTable",
-    "LockSemantics",
-    "PageCacheParams",
-    "RemoteParams",
-    "ServiceDistribution",
 ]
-
-ServiceDistribution = Literal["fixed", "exponential"]
-"""Distribution of a device's service time around its mean.
-
-``"fixed"``: always the mean (the realistic default: a device does the same work in
-the same time). ``"exponential"``: memoryless with that mean, for checks against
-M/M/c queueing theory.
-"""
-
-LockSemantics = Literal["nlm", "brl", "local", "none"]
-"""What a ``lock`` does on a mount.
-
-``"nlm"``: advisory POSIX locks that the server coordinates across clients (NFS NLM or
-NFSv4 LOCK [K9]). ``"brl"``: SMB byte-range locks that the server enforces [K10].
-``"local"``: the call succeeds but excludes only processes of the same client host
-(NFS ``nolock``, CIFS ``nobrl``, a FUSE file system without a lock handler): silent
-corruption across hosts. ``"none"``: the call fails (list ``"lock"`` in
-``unsupported_ops``).
-"""
-
-OP_NAMES: frozenset[str] = UNSUPPORTABLE_OPS
-"""The operations a mount may refuse: every workload operation, and ``lock``."""
-
-OP_CLASSES: tuple[str, ...] = (
-    "meta", "create", "remove", "read", "write", "readdir", "rename", "setattr", "commit",
-    "lock",
-)  # fmt: skip
-"""The classes of server work a remote file operation falls into (``server_latency_s`` keys)."""
-
-OP_CLASS_OF: Mapping[str, str] = MappingProxyType({
-    "stat": "meta", "open": "meta", "read": "read", "write": "write", "append": "write",
-    "create": "create", "mkdir": "create", "link": "create", "symlink": "create",
-    "unlink": "remove", "rmdir": "remove", "rename": "rename", "readdir": "readdir",
-    "chmod": "setattr", "truncate": "setattr", "fsync": "commit", "lock": "lock",
-})  # fmt: skip
-"""Operation name -> the server's operation class."""
-
-_ERRNOS = frozenset({"EOPNOTSUPP", "ENOTSUP", "EPERM", "ENOSYS", "EINVAL", "EXDEV", "ENOLCK"})
-
-
-def _check(ok: bool, where: str, rule: str, value: object) -> None:
-    if not ok:
-        raise ValueError(f"{where} must be {rule} (got {value!r})")
-
-
-def _positive(where: str, value: float) -> None:
-    _check(
-        isinstance(value, int | float) and math.isfinite(value) and value > 0,
-        where,
-        "a finite number > 0",
-        value,
-    )
-
-
-def _non_negative(where: str, value: float) -> None:
-    _check(
-        isinstance(value, int | float) and math.isfinite(value) and value >= 0,
-        where,
-        "a finite number >= 0",
-        value,
-    )
-
-
-class LatencyTable(Mapping[str, float]):
-    """A read-only, hashable mapping from operation class to seconds.
-
-    Profiles are module-level singletons shared by every run: a plain dict inside a
-    frozen dataclass could still be changed in place by one run and leak into the next.
-    """
-
-    __slots__ = ("_data",)
-
-    def __init__(self, data: Mapping[str, float] | Iterable[tuple[str, float]]) -> None:
-        self._data: dict[str, float] = dict(data)
-
-    def __getitem__(self, key: str) -> float:
-        return self._data[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def __hash__(self) -> int:
-        return hash(frozenset(self._data.items()))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, Mapping):
-            return self._data == dict(other.items())
-        return NotImplemented
-
-    def __repr__(self) -> str:
-        return f"LatencyTable({self._data!r})"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DiskParams:
-    """A block device (or RAM for tmpfs) seen as a multi-server queue.
-
-    One request waits for one of ``queue_depth`` slots and holds it for
-    ``latency_s + nbytes / bandwidth`` seconds (the mean, see ``service``).
-
-    Attributes:
-        latency_s: fixed cost of one request (seek, flash read, command overhead), s.
-        read_bytes_per_s: sequential read bandwidth, bytes/s.
-        write_bytes_per_s: sequential write bandwidth, bytes/s.
-        queue_depth: requests the device serves at once (its internal parallelism).
-        service: distribution of the service time around its mean.
-    """
-
-    latency_s: float
-    read_bytes_per_s: float
-    write_bytes_per_s: float
-    queue_depth: int
-    service: ServiceDistribution = "fixed"
-
-    def __post_init__(self) -> None:
-        _non_negative("latency_s", self.latency_s)
-        _positive("read_bytes_per_s", self.read_bytes_per_s)
-        _positive("write_bytes_per_s", self.write_bytes_per_s)
-        _check(
-            isinstance(self.queue_depth, int) and self.queue_depth >= 1,
-            "queue_depth",
-            "an integer >= 1",
-            self.queue_depth,
-        )
-        _check(
-            self.service in get_args(ServiceDistribution),
-            "service",
-            f"one of {', '.join(get_args(ServiceDistribution))}",
-            self.service,
-        )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PageCacheParams:
-    """The host kernel's page cache, shared by every container on the host.
-
-    Attributes:
-        size_bytes: memory the cache may hold, bytes.
-        hit_latency_s: fixed cost of a read served from the cache, s.
-        copy_bytes_per_s: memory copy bandwidth of a cached read, bytes/s.
-    """
-
-    # Assumption, no published figure: a host with a few GiB of reclaimable memory. Set
-    # it to the host's free RAM (scenario key host.page_cache uses the same default).
-    size_bytes: int = 4 * 2**30
-    # [D10] native per-operation latency "under 10 us"; the figures doc's section 4
-    # suggests 5-10 us warm: the low end, as a hit needs no file-system work.
-    hit_latency_s: float = 5e-6
-    # [B4] bench.local: 1000 MB written into the page cache by dd in 0.57 s.
-    copy_bytes_per_s: float = 1000e6 / 0.57
-
-    def __post_init__(self) -> None:
-        _check(
-            isinstance(self.size_bytes, int) and self.size_bytes >= 0,
-            "size_bytes",
-            "an integer >= 0",
-            self.size_bytes,
-        )
-        _non_negative("hit_latency_s", self.hit_latency_s)
-        _positive("copy_bytes_per_s", self.copy_bytes_per_s)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RemoteParams:
-    """A network file server and the client's caching rules for its mounts.
-
-    A request costs one network round trip, a wait for one of ``server_queue_depth``
-    server slots, the server's work (``server_latency_s[op_class]`` plus the payload at
-    the server's bandwidth) and the payload's transfer on the shared link.
-
-    Attributes:
-        protocol: wire protocol, for reports (``"nfsv4"``, ``"smb3"``, ``"s3"``...).
-        rtt_s: network round-trip time between client and server, s.
-        link_bytes_per_s: bandwidth of the link all clients share, bytes/s.
-        server_queue_depth: requests the server works on at once (its threads).
-        server_latency_s: server work per request of each class in ``OP_CLASSES``, s.
-        server_bytes_per_s: server's data bandwidth for downloads (reads), bytes/s.
-        attr_cache_min_s: shortest time the client trusts cached attributes, s.
-        attr_cache_max_s: longest time the client trusts cached attributes, s.
-        data_cache: whether the client may serve reads from its page cache.
-        close_to_open: whether each open revalidates attributes (and so cached data).
-        unsupported_ops: operations (``OP_NAMES``) the mount refuses.
-        unsupported_errno: the errno name a refused operation returns.
-        locks: what ``lock`` does on this mount (see ``LockSemantics``).
-        server_write_bytes_per_s: server's bandwidth for uploads (``write``, ``create``,
-            ``commit`` payloads), bytes/s; ``None`` means ``server_bytes_per_s``.
-        service: distribution of the server's work time around its mean.
-    """
-
-    protocol: str
-    rtt_s: float
-    link_bytes_per_s: float
-    server_queue_depth: int
-    server_latency_s: Mapping[str, float]
-    server_bytes_per_s: float
-    attr_cache_min_s: float
-    attr_cache_max_s: float
-    data_cache: bool
-    close_to_open: bool
-    unsupported_ops: frozenset[str]
-    unsupported_errno: str
-    locks: LockSemantics
-    server_write_bytes_per_s: float | None = None
-    service: ServiceDistribution = "fixed"
-
-    def __post_init__(self) -> None:
-        _non_negative("rtt_s", self.rtt_s)
-        _positive("link_bytes_per_s", self.link_bytes_per_s)
-        _check(
-            isinstance(self.server_queue_depth, int) and self.server_queue_depth >= 1,
-            "server_queue_depth",
-            "an integer >= 1",
-            self.server_queue_depth,
-        )
-        table = LatencyTable(self.server_latency_s)
-        missing = [c for c in OP_CLASSES if c not in table]
-        unknown = sorted(k for k in table if k not in OP_CLASSES)
-        _check(
-            not missing and not unknown,
-            "server_latency_s",
-            f"a mapping with exactly the keys {', '.join(OP_CLASSES)}",
-            dict(table),
-        )
-        for op_class, seconds in table.items():
-            _non_negative(f"server_latency_s.{op_class}", seconds)
-        # Frozen dataclasses need object.__setattr__ to normalise a field once.
-        object.__setattr__(self, "server_latency_s", table)
-        _positive("server_bytes_per_s", self.server_bytes_per_s)
-        if self.server_write_bytes_per_s is not None:
-            _positive("server_write_bytes_per_s", self.server_write_bytes_per_s)
-        _non_negative("attr_cache_min_s", self.attr_cache_min_s)
-        _non_negative("attr_cache_max_s", self.attr_cache_max_s)
-        _check(
-            self.attr_cache_max_s >= self.attr_cache_min_s,
-            "attr_cache_max_s",
-            f">= attr_cache_min_s ({self.attr_cache_min_s})",
-            self.attr_cache_max_s,
-        )
-        ops = frozenset(self.unsupported_ops)
-        _check(
-            ops <= OP_NAMES,
-            "unsupported_ops",
-            f"a subset of {', '.join(sorted(OP_NAMES))}",
-            sorted(ops - OP_NAMES),
-        )
-        object.__setattr__(self, "unsupported_ops", ops)
-        _check(
-            self.unsupported_errno in _ERRNOS,
-            "unsupported_errno",
-            f"one of {', '.join(sorted(_ERRNOS))}",
-            self.unsupported_errno,
-        )
-        _check(
-            self.locks in get_args(LockSemantics),
-            "locks",
-            f"one of {', '.join(get_args(LockSemantics))}",
-            self.locks,
-        )
-        _check(
-            self.service in get_args(ServiceDistribution),
-            "service",
-            f"one of {', '.join(get_args(ServiceDistribution))}",
-            self.service,
-        )
 
 
 PAGE_CACHE: PageCacheParams = PageCacheParams()

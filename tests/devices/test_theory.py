@@ -22,7 +22,7 @@ import simpy
 from scipy import stats
 
 from storsim.devices import Disk, ProcessGen
-from storsim.profiles import DiskParams, ServiceDistribution
+from storsim.devices.params import DiskParams, ServiceDistribution
 
 pytestmark = pytest.mark.slow
 

@@ -25,11 +25,7 @@ import simpy
 from simpy.core import EmptySchedule
 
 from storsim import profiles
-from storsim.backends.bind import BindBackend
-from storsim.backends.overlay import OverlayBackend
-from storsim.backends.remote import RemoteBackend
-from storsim.backends.tmpfs import TmpfsBackend
-from storsim.backends.volume import VolumeBackend
+from storsim.backends import BACKENDS, Attachment, Backend, BackendFactory, backend_factory
 from storsim.conflicts import ConflictTracker
 from storsim.context import Host, SimContext
 from storsim.devices import Disk, PageCache, RemoteServer
@@ -393,7 +389,13 @@ def _host(scenario: Scenario, env: simpy.Environment, rng: np.random.Generator) 
 class _World:
     """Everything built for one run: file systems that outlive containers, and counters."""
 
-    def __init__(self, scenario: Scenario, ctx: SimContext, seeds: np.random.SeedSequence):
+    def __init__(
+        self,
+        scenario: Scenario,
+        ctx: SimContext,
+        seeds: np.random.SeedSequence,
+        backends: Mapping[str, BackendFactory] = BACKENDS,
+    ) -> None:
         self.scenario = scenario
         self.ctx = ctx
         content_rng = np.random.default_rng(seeds.spawn(1)[0])
@@ -413,6 +415,11 @@ class _World:
         self.anonymous = itertools.count(1)
         self.mount_rows: list[dict[str, Any]] = []
         self.workload_seeds = seeds.spawn(1)[0]
+        self.backends = backends
+
+    def backend(self, storage: str, at: Attachment) -> Backend:
+        """A new backend for ``storage``, from the registry."""
+        return backend_factory(storage, self.backends)(self.ctx, at)
 
 
 def _run_once(
@@ -591,22 +598,24 @@ def _quiet_collector() -> Iterator[None]:
         gc.unfreeze()
 
 
-_STORAGE_OF_MOUNT = {"volume": "volume", "tmpfs": "tmpfs"}
-
-
 def _create(
     world: _World, sname: str, svc: ServiceSpec, replica: int, name: str
 ) -> tuple[ContainerRun, list[PlainFS], list[PlainFS]]:
-    """``docker run``'s create half: a fresh writable layer, mounts, anonymous volumes."""
-    scenario, ctx = world.scenario, world.ctx
-    env, host = ctx.env, ctx.host
+    """``docker run``'s create half: a fresh writable layer, mounts, anonymous volumes.
+
+    Each file system gets its backend from the registry (``world.backends``) by its
+    storage choice.
+    """
+    scenario = world.scenario
     overlay = scenario.host.overlay
     root = OverlayFS(
         world.stacks[svc.image], metacopy=overlay.metacopy, redirect_dir=overlay.redirect_dir
     )
     upper_key = ("upper", name, next(world.anonymous))
-    backends: dict[str | None, Any] = {
-        None: OverlayBackend(env, host, upper_key, ("lower", svc.image))
+    backends: dict[str | None, Backend] = {
+        None: world.backend(
+            "writable_layer", Attachment(fs=root, key=upper_key, image=("lower", svc.image))
+        )
     }
     mounts: list[Mount] = []
     anonymous: list[PlainFS] = []
@@ -617,7 +626,9 @@ def _create(
         MountSpec(type="volume", target=t) for t in image.volumes if t not in declared
     ]
     for m in specs:
+        server: str | None = None
         if m.type == "volume":
+            storage = "volume"
             if m.source is None:  # anonymous: a new one at every run (Dockerfile VOLUME)
                 fs = PlainFS()
                 anonymous.append(fs)
@@ -629,34 +640,31 @@ def _create(
             if not nocopy and not fs.visible_tree().keys() - {"/"}:
                 # Docker copies the image's content at the target into a new empty volume.
                 _copy_image_dir(root, m.target, fs)
-            mount = Mount(m.target, fs, "volume", read_only=m.read_only)
-            backends[m.target] = VolumeBackend(env, host, key)
         elif m.type == "tmpfs":
+            storage = "tmpfs"
             fs = PlainFS()
             tmpfs.append(fs)
-            mount = Mount(m.target, fs, "tmpfs", read_only=m.read_only)
-            backends[m.target] = TmpfsBackend(env, host)
+            key = ("tmpfs", name, m.target)
         else:
             assert m.source is not None
             fs = world.binds[m.source]
             remote = m.remote if m.remote and m.remote[0] in scenario.host.remotes else None
             if remote is not None:
-                server = host.remotes[remote[0]]
-                mount = Mount(
-                    m.target,
-                    fs,
-                    "distributed_bind",
-                    read_only=m.read_only,
-                    unsupported=server.params.unsupported_ops,
-                    unsupported_errno=server.params.unsupported_errno,
-                )
-                backends[m.target] = RemoteBackend(
-                    env, host, server, ("remote", m.source), ctx.tracker, id(fs)
-                )
+                storage, server, key = "distributed_bind", remote[0], ("remote", m.source)
             else:
-                mount = Mount(m.target, fs, "local_bind", read_only=m.read_only)
-                backends[m.target] = BindBackend(env, host, ("bind", m.source))
-        mounts.append(mount)
+                storage, key = "local_bind", ("bind", m.source)
+        backend = world.backend(storage, Attachment(fs=fs, key=key, server=server))
+        backends[m.target] = backend
+        mounts.append(
+            Mount(
+                m.target,
+                fs,
+                storage,
+                read_only=m.read_only,
+                unsupported=backend.unsupported,
+                unsupported_errno=backend.unsupported_errno,
+            )
+        )
     view = ContainerView(root, mounts)
     for mount in mounts:
         world.mount_rows.append(

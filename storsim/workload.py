@@ -14,6 +14,7 @@ of the storage choice that holds the path, then recorded.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import fnmatch
 import functools
 import math
@@ -26,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
-from storsim.backends import ProcessGen, spend
+from storsim.backends import OpCost, ProcessGen, spend
 from storsim.context import SimContext
 from storsim.devices import Slots
 from storsim.draws import BlockDraws
@@ -202,7 +203,7 @@ class _Where(NamedTuple):
     backend: Any
     file_key: tuple[int, str]  # the file's identity in the conflict tracker
     storage: int  # code of the mount's storage choice; -1 for the root (depends on result)
-    remote: bool  # a distributed bind mount
+    separate: bool  # its backend's clients are separate kernels (a distributed mount)
     # Who answers read, stat and open_write: the file system itself at the inner path when
     # that is the same as asking the view (ContainerView.route), else the view.
     answer: FileSystem | ContainerView
@@ -210,6 +211,21 @@ class _Where(NamedTuple):
 
 
 _DATA = frozenset({"read", "write", "append"})
+# How each operation is charged (the parts of it that take time on any storage).
+_COSTS = {
+    op: OpCost(
+        name=op,
+        reads=op == "read",
+        writes=op in ("write", "append", "create"),
+        metadata=op
+        in ("create", "unlink", "rename", "mkdir", "rmdir", "chmod", "link", "symlink", "truncate"),
+        discards=op in ("unlink", "truncate"),
+        flushes=op == "fsync",
+        attributes=op == "stat",
+    )
+    for op in ("stat", "open", "read", "write", "append", "create", "unlink", "rename",
+               "mkdir", "rmdir", "readdir", "chmod", "fsync", "link", "symlink", "truncate")
+}  # fmt: skip
 _SIZED = ("random", "end", "same")  # offsets computed from the file's size
 _WHERE_MAX = 65_536  # resolved paths cached per workload
 
@@ -245,7 +261,10 @@ class _Workload:
         now = self.env.now
         self.deadline = now + spec.duration if spec.duration is not None else math.inf
         self.locking = spec.lock != "none"
-        self.keep_open = spec.keep_open
+        self.costs = [
+            dataclasses.replace(_COSTS[s.op], reopens=False) if spec.keep_open else _COSTS[s.op]
+            for s in spec.ops
+        ]
         # Records carry integer codes for their strings, looked up once here.
         rec = ctx.recorder
         self.code = rec.code
@@ -277,15 +296,19 @@ class _Workload:
             answer, apath = (fs, inner) if direct else (view, path)
             if mount is None:
                 key = (id(view.root), inner)
-                where = _Where(None, inner, run.backends[None], key, -1, False, answer, apath)
+                backend = run.backends[None]
+                where = _Where(
+                    None, inner, backend, key, -1, backend.separate_clients, answer, apath
+                )
             else:
+                backend = run.backends[mount.target]
                 where = _Where(
                     mount,
                     inner,
-                    run.backends[mount.target],
+                    backend,
                     (id(mount.fs), inner),
                     self.code(mount.storage),
-                    mount.storage == "distributed_bind",
+                    backend.separate_clients,
                     answer,
                     apath,
                 )
@@ -398,8 +421,7 @@ class _Workload:
         if wait is not None:
             yield wait
         it.lock = (lock, backend)
-        if semantics in ("nlm", "brl"):
-            backend.revalidate(inner)  # a lock makes the NFS client revalidate its cache
+        backend.locked(inner)  # an NFS client revalidates its cache then
         self._record_lock(t0, path, storage, self.ok_code, env.now - waited_from)
         return True
 
@@ -428,7 +450,7 @@ class _Workload:
         outcome = self.ok_code
         tracker = self.tracker
         where = self.locate(path)
-        mount, inner, backend, file_key, storage, remote, answer, apath = where
+        mount, inner, backend, file_key, storage, separate, answer, apath = where
         data = op in _DATA
         # A write or append that takes no lock opens the file at once: its size (for the
         # offset) comes from that open, at the same instant, instead of a stat before.
@@ -495,7 +517,7 @@ class _Workload:
                 target = self.run.fill(step.to, i, thread)
                 result = view.symlink(path, target)
                 path = target  # the operation is charged and recorded on the new link
-                _, inner, backend, _, storage, remote, *_ = self.locate(path)
+                _, inner, backend, _, storage, separate, *_ = self.locate(path)
             else:  # unlink, mkdir, rmdir, fsync
                 result = getattr(view, op)(path)
         except FsError as error:
@@ -514,9 +536,9 @@ class _Workload:
         ok = result is not None
         if ok and data:
             if op == "read":
-                version_before = tracker.version(file_key) if remote else 0
+                version_before = tracker.version(file_key) if separate else 0
             elif op == "write":
-                if remote:
+                if separate:
                     # only independent clients of a distributed mount tear each other's
                     # writes (one kernel serialises writes to a file): only they register
                     torn = tracker.start_write(file_key, self.run.name, offset, nbytes, shared=True)
@@ -524,17 +546,12 @@ class _Workload:
                     tracker.touch(file_key)
             elif op == "append":
                 token = tracker.start_append(file_key)
-        if remote:
-            served = yield from backend.charge(
-                op, inner, result, nbytes, offset, keep_open=self.keep_open
-            )
-        else:
+        cost = backend.charge(self.costs[k], inner, result, nbytes, offset)
+        if type(cost) is float:  # CPU time only, the common case: one timeout
             served = None
-            cost = backend.charge(op, inner, result, nbytes, offset)
-            if type(cost) is float:  # CPU time only, the common case: one timeout
-                yield env.timeout(cost)
-            else:
-                yield from spend(env, cost)
+            yield env.timeout(cost)
+        else:  # a generator: it returns the file version it served (None: the latest)
+            served = yield from cost
         if ok and data:
             if op == "read":
                 # stale: older than what was committed before the read began (a commit
@@ -549,18 +566,18 @@ class _Workload:
                 else:  # nothing to remember, but the file is known from now on
                     tracker.touch(file_key)
             elif op == "write":
-                if remote:
+                if separate:
                     tracker.end_write(file_key, self.run.name, offset, nbytes)
                 last = it.seen.pop((file_key, offset, nbytes), None) if it.seen else None
                 lost = tracker.commit(file_key, offset, nbytes, last)
-                if remote:
-                    backend.wrote(inner, tracker.version(file_key))
+                if separate:
+                    backend.committed(inner, tracker.version(file_key))
             else:
                 # O_APPEND is atomic on one kernel; an NFS client only emulates it [K7]
-                mode = "racy" if not self.spec.o_append else "per_client" if remote else "atomic"
+                mode = "racy" if not self.spec.o_append else "per_client" if separate else "atomic"
                 torn = tracker.end_append(file_key, self.run.name, token, mode=mode)
-                if remote:
-                    backend.wrote(inner, tracker.version(file_key))
+                if separate:
+                    backend.committed(inner, tracker.version(file_key))
         kind = type(result)
         if kind is Read or result is None:  # the commonest results first
             copy_bytes = visited = 0

@@ -62,7 +62,7 @@ class Result:
     Attributes:
         scenario: the scenario that was run.
         seed: the seed it ran with.
-        ops: one row per file operation (:class:`storsim.records.IoRecord` + ``latency_s``);
+        ops: one row per file operation (:data:`storsim.records.COLUMNS` + ``latency_s``);
             with ``ops_mode == "summary"``, an empty frame with the same columns.
         events: one row per lifecycle event (:class:`storsim.records.EventRecord`).
         summary: one row per storage choice (:data:`storsim.stats.SUMMARY_COLUMNS`).

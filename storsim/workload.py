@@ -268,7 +268,7 @@ class _Workload:
         # Records carry integer codes for their strings, looked up once here.
         rec = ctx.recorder
         self.code = rec.code
-        self.io = rec.io
+        self.record = rec.op
         self.source = rec.source(run.name, run.service, self.name)
         self.op_codes = [rec.code(s.op) for s in spec.ops]
         self.ok_code = rec.code("ok")
@@ -427,12 +427,17 @@ class _Workload:
 
     def _record_lock(self, t0: float, path: str, storage: int, outcome: int, wait_s: float) -> None:
         """One ``lock`` row: how long taking the lock took, and the part spent waiting."""
-        # fmt: off
-        self.io((
-            t0, self.env.now, self.source, self.lock_code, path, storage, 0, outcome,
-            False, 0, 0, 0, False, False, wait_s,
-        ))
-        # fmt: on
+        self.record(
+            t_start=t0,
+            t_end=self.env.now,
+            source=self.source,
+            op=self.lock_code,
+            path=path,
+            storage=storage,
+            nbytes=0,
+            outcome=outcome,
+            lock_wait_s=wait_s,
+        )
 
     # --- one operation -----------------------------------------------------------------
 
@@ -592,12 +597,22 @@ class _Workload:
             copy_bytes = getattr(result, "copy_up_bytes", 0) or 0
             copied = bool(copy_bytes or getattr(result, "copied_up", False))
             visited = getattr(result, "layers_visited", 0) or 0
-        # fmt: off
-        self.io((
-            t_start, env.now, self.source, self.op_codes[k], path, storage, nbytes,
-            outcome, copied, copy_bytes, visited, lost, torn, stale, 0.0,
-        ))
-        # fmt: on
+        self.record(
+            t_start=t_start,
+            t_end=env.now,
+            source=self.source,
+            op=self.op_codes[k],
+            path=path,
+            storage=storage,
+            nbytes=nbytes,
+            outcome=outcome,
+            copied_up=copied,
+            copy_up_bytes=copy_bytes,
+            layers_visited=visited,
+            lost_updates=lost,
+            torn=torn,
+            stale=stale,
+        )
         return True
 
     def _offset_now(self, step: Step, op: str, where: _Where, nbytes: int) -> int:

@@ -26,12 +26,12 @@ from simpy.core import EmptySchedule
 
 from storsim import profiles
 from storsim.backends import BACKENDS, Attachment, Backend, BackendFactory, backend_factory
-from storsim.conflicts import ConflictTracker
 from storsim.context import Host, SimContext
 from storsim.devices import Disk, PageCache, RemoteServer
 from storsim.fs import ContainerView, FsError, Layer, LowerStack, Mount, Node, OverlayFS, PlainFS
 from storsim.progress import StatusLine
 from storsim.records import EventRecord, Recorder
+from storsim.run.conflicts import ConflictTracker
 from storsim.scenario import Content, LayerSpec, MountSpec, Scenario, ServiceSpec
 from storsim.stats import (
     GroupStats,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy import stats as sstats
 
 import storsim
-from storsim.conflicts import ConflictTracker
+from storsim.run.conflicts import ConflictTracker
 
 
 def writers(

@@ -27,9 +27,9 @@ from storsim.devices import Disk, Slots
 from storsim.fs import ContainerView, FsError, Layer, LowerStack, OverlayFS
 from storsim.profiles import DiskParams
 from storsim.records import Recorder
+from storsim.run.operation import from_image as _from_image
 from storsim.sketch import LogHistogram
 from storsim.stats import SUMMARY_COLUMNS, StreamingSummary
-from storsim.workload import _from_image
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))
 

@@ -40,7 +40,7 @@ ProcessGen = Generator[simpy.Event, Any, None]
 """A process step to run with ``yield from``."""
 
 Version: TypeAlias = int
-"""A file's version: the number of writes committed to it (:mod:`storsim.conflicts`)."""
+"""A file's version: the number of writes committed to it (:mod:`storsim.run.conflicts`)."""
 
 Served = Generator[simpy.Event, Any, Version | None]
 """A charge that waits for a device: run it with ``yield from``; it returns the version

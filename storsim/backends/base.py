@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 import simpy
 
 if TYPE_CHECKING:
-    from storsim.context import SimContext
+    from storsim.run.context import SimContext
 
 __all__ = [
     "Attachment",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from storsim.backends.base import Attachment, Cost, OpCost, Version
 
 if TYPE_CHECKING:
-    from storsim.context import SimContext
+    from storsim.run.context import SimContext
 
 __all__ = ["InstantBackend"]
 

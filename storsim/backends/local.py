@@ -23,7 +23,7 @@ from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, Version,
 from storsim.devices import Disk
 
 if TYPE_CHECKING:
-    from storsim.context import SimContext
+    from storsim.run.context import SimContext
 
 __all__ = ["CHUNK_BYTES", "LocalBackend"]
 

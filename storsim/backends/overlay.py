@@ -30,7 +30,7 @@ from storsim.backends.local import LocalBackend
 from storsim.fs import Lookup, Read, Wrote
 
 if TYPE_CHECKING:
-    from storsim.context import SimContext
+    from storsim.run.context import SimContext
 
 __all__ = ["OverlayBackend"]
 

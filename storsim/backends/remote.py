@@ -23,7 +23,7 @@ from storsim.devices import AttrCache
 from storsim.profiles import OP_CLASS_OF
 
 if TYPE_CHECKING:
-    from storsim.context import SimContext
+    from storsim.run.context import SimContext
 
 __all__ = ["RemoteBackend"]
 

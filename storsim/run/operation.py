@@ -9,7 +9,8 @@ their row of the op table (:mod:`storsim.run.ops`), never this code.
 
 An :class:`Operation` is one step of a workload, prepared when the workload starts (its
 row, size draws, codes); :meth:`Operation.run` performs it once. The lock a workload
-takes around its iteration is taken here too, before the iteration's first byte range.
+takes around its iteration (:mod:`storsim.run.locks`) is taken here, before the
+iteration's first byte range.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import simpy
 
-from storsim.backends.base import Backend, ProcessGen, Served, spend
+from storsim.backends.base import Backend, Served
 from storsim.devices import Slots
 from storsim.fs import (
     ContainerView,
@@ -37,11 +38,13 @@ from storsim.run.ops import OP_TABLE
 from storsim.scenario import Step, WorkloadSpec
 
 if TYPE_CHECKING:
-    from storsim.context import SimContext
     from storsim.records import Code, Source
-    from storsim.workload import ContainerRun, RandomStream
+    from storsim.run.containers import ContainerRun
+    from storsim.run.context import SimContext
+    from storsim.run.locks import Locking
+    from storsim.run.workload import RandomStream
 
-__all__ = ["Iteration", "Locator", "OffsetAt", "Operation", "Where", "from_image", "unlock"]
+__all__ = ["Iteration", "Locator", "OffsetAt", "Operation", "Where", "from_image"]
 
 OffsetAt = Callable[[int, int], int]
 """``at(size, nbytes)``: the offset of a write from the size of the file its open finds."""
@@ -146,6 +149,7 @@ class Operation:
         size: draws the step's sizes, in bytes.
         rand: the workload's uniform and exponential draws (random offsets).
         locate: the workload's :class:`Locator`.
+        locking: the workload's lock around each iteration, or None if it takes none.
         source: the workload's record source (:meth:`storsim.records.Recorder.source`).
         feeds_write: a later step of the iteration writes back what this one reads.
     """
@@ -154,12 +158,9 @@ class Operation:
         "_account",
         "_at",
         "_code",
-        "_enolck",
         "_env",
-        "_flock",
         "_image",
         "_locate",
-        "_lock_code",
         "_locking",
         "_needs_size",
         "_ok",
@@ -171,7 +172,6 @@ class Operation:
         "_sized_by_open",
         "_source",
         "_to",
-        "_tracker",
         "_where",
         "_writable",
         "cost",
@@ -191,6 +191,7 @@ class Operation:
         size: Callable[[], int],
         rand: RandomStream,
         locate: Locator,
+        locking: Locking | None,
         source: Source,
         feeds_write: bool,
     ) -> None:
@@ -207,17 +208,15 @@ class Operation:
         )
         self._env: simpy.Environment = ctx.env
         self._run = run
-        self._tracker = ctx.tracker
         self._rand = rand
         self._locate = locate
+        self._locking = locking
         self._where = locate.cache
-        self._locking = spec.lock != "none"
-        self._flock = spec.lock == "flock"
         self._same = step.offset == "same"  # the byte range of the iteration's last one
         self._needs_size = row.appends or step.offset in _SIZED  # the offset needs the size
         # A write or append that takes no lock opens the file at once: its size (for the
         # offset) comes from that open, at the same instant, instead of a stat before.
-        self._sized_by_open = self._needs_size and row.cost.writes and not self._locking
+        self._sized_by_open = self._needs_size and row.cost.writes and locking is None
         self._to = step.to if row.to else None
         self._at: OffsetAt = self._offset  # a write's offset from its open's size
         # Records carry integer codes for their strings, looked up once here.
@@ -227,8 +226,6 @@ class Operation:
         self._source = source
         self._op_code = rec.code(step.op)
         self._ok = rec.code("ok")
-        self._lock_code = rec.code("lock")
-        self._enolck = rec.code("ENOLCK")
         self._image = rec.code("image_layer")
         self._writable = rec.code("writable_layer")
 
@@ -267,8 +264,9 @@ class Operation:
                         at = self._at
                     else:
                         offset = self._offset_now(where, nbytes)
-            if self._locking and it.lock is None and not it.lock_failed:
-                ok = yield from self._lock(it, path, where, offset, nbytes)
+            locking = self._locking
+            if locking is not None and it.lock is None and not it.lock_failed:
+                ok = yield from locking.take(it, path, where, offset, nbytes)
                 if not ok:
                     it.lock_failed = True
                     return False
@@ -364,77 +362,6 @@ class Operation:
         if spec == "end":
             return size if write else max(size - n, 0)
         return int(spec)
-
-    # --- locks ------------------------------------------------------------------------
-
-    def _lock(
-        self, it: Iteration, path: str, where: Where, offset: int, nbytes: int
-    ) -> Generator[simpy.Event, Any, bool]:
-        """Take the workload's lock on ``path`` before the iteration's first byte range.
-
-        Returns:
-            False if the lock cannot be taken (the mount refuses locks): the iteration
-            is abandoned, as an application whose lock call fails abandons its update.
-        """
-        env = self._env
-        backend, storage = where.backend, where.storage
-        if storage < 0:
-            storage = self._writable
-        semantics = backend.lock_semantics
-        t0 = env.now
-        if semantics == "none":
-            yield from spend(env, backend.lock_cost())
-            self._record_lock(t0, path, storage, self._enolck, 0.0)
-            return False
-        # What the lock excludes: the whole file (flock) or a byte range (fcntl), for
-        # this container only (emulated on the client), or for every process of one
-        # kernel (the host) or of the server's lock manager (nlm, brl).
-        what = "file" if self._flock else (offset, nbytes)
-        key: tuple[Any, ...] = (where.file_key, what)
-        if semantics == "local":
-            key = ("client", self._run.name, *key)
-        cost = backend.lock_cost()
-        if type(cost) is float:
-            yield env.timeout(cost)
-        else:
-            yield from spend(env, cost)
-        lock = self._tracker.lock(key)
-        waited_from = env.now
-        wait = lock.acquire()
-        if wait is not None:
-            yield wait
-        it.lock = (lock, backend)
-        backend.locked(where.inner)  # an NFS client revalidates its cache then
-        self._record_lock(t0, path, storage, self._ok, env.now - waited_from)
-        return True
-
-    def _record_lock(self, t0: float, path: str, storage: int, outcome: int, wait_s: float) -> None:
-        """One ``lock`` record: how long taking the lock took, and the part spent waiting."""
-        self._record(
-            t_start=t0,
-            t_end=self._env.now,
-            source=self._source,
-            op=self._lock_code,
-            path=path,
-            storage=storage,
-            nbytes=0,
-            outcome=outcome,
-            lock_wait_s=wait_s,
-        )
-
-
-def unlock(env: simpy.Environment, it: Iteration) -> ProcessGen:
-    """Release the iteration's lock, if it holds one (at the end of the iteration)."""
-    if it.lock is None:
-        return
-    lock, backend = it.lock
-    it.lock = None
-    lock.release()
-    cost = backend.lock_cost()
-    if type(cost) is float:
-        yield env.timeout(cost)
-    else:
-        yield from spend(env, cost)
 
 
 def from_image(result: Any) -> bool:

@@ -6,33 +6,36 @@ fixed number of clerks who each start the next task when the last is done (close
 ``threads`` with a think time). Each iteration performs its ``ops`` in order on one
 chosen file, so a read-modify-write cycle reads and writes the same file.
 
-Every operation is first decided by the semantic model (:mod:`storsim.fs`: does the
-file exist, is it copied up, which error), then charged simulated time by the backend
-of the storage choice that holds the path, then recorded.
+Each step of an iteration is an :class:`storsim.run.operation.Operation`, prepared when
+the workload starts: decided by the semantic model, charged by the backend of the
+storage choice that holds the path, accounted and recorded. This module chooses when
+iterations start and which path each one names (an exact path, a glob over the
+container's files, or a template).
 """
 
 from __future__ import annotations
 
 import bisect
-import fnmatch
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import simpy
 
 from storsim.backends import ProcessGen
-from storsim.context import SimContext
 from storsim.draws import BlockDraws
-from storsim.fs import ContainerView
-from storsim.run.operation import Iteration, Locator, Operation, unlock
+from storsim.run.context import SimContext
+from storsim.run.locks import Locking, unlock
+from storsim.run.operation import Iteration, Locator, Operation
 from storsim.scenario import SizeSpec, WorkloadSpec
 
-__all__ = ["ContainerRun", "RandomStream", "size_sampler", "start_workload", "visible_files"]
+if TYPE_CHECKING:
+    from storsim.run.containers import ContainerRun
+
+__all__ = ["RandomStream", "size_sampler", "start_workload"]
 
 _GLOB = re.compile(r"[*?\[]")
 
@@ -71,69 +74,6 @@ def size_sampler(
 
     sizes: BlockDraws[int] = BlockDraws(fill)
     return sizes
-
-
-def visible_files(view: ContainerView) -> list[str]:
-    """Every regular file the container sees, mounts included, sorted."""
-    files: list[str] = []
-    mounts = sorted(view.mounts, key=lambda m: len(m.target), reverse=True)
-    targets = [m.target for m in mounts]
-
-    def hidden(path: str) -> bool:
-        return any(path == t or path.startswith(t.rstrip("/") + "/") for t in targets)
-
-    for path, node in view.root.visible_tree().items():
-        if node.kind == "file" and not hidden(path):
-            files.append(path)
-    for mount in mounts:
-        root = mount.source_root.rstrip("/")
-        for path, node in mount.fs.visible_tree().items():
-            if node.kind != "file" or not (path == root or path.startswith(root + "/")):
-                continue
-            inner = path[len(root) :] if root else path
-            outer = mount.target.rstrip("/") + inner
-            # a deeper mount hides what a shallower one has below its target
-            if not any(
-                t != mount.target and (outer == t or outer.startswith(t.rstrip("/") + "/"))
-                for t in targets
-                if len(t) > len(mount.target)
-            ):
-                files.append(outer)
-    return sorted(files)
-
-
-@dataclass(slots=True, eq=False)
-class ContainerRun:
-    """One container between its ``run`` and its ``rm``: what its workloads need."""
-
-    name: str
-    service: str
-    replica: int
-    view: ContainerView
-    backends: dict[str | None, Any]  # mount target (None = the root overlay) -> backend
-    running: bool = True
-    generation: int = 0  # bumped at each stop, so that workloads of an old start end
-    run_index: int = 0  # this is the replica's n-th `docker run` (from 0)
-    _matches: dict[str, list[str]] = field(default_factory=dict)
-
-    def fill(self, template: str, iteration: int, thread: int) -> str:
-        """A path template with ``{i}``, ``{thread}``, ``{replica}``, ``{run}``, ``{start}``."""
-        return template.format(
-            i=iteration,
-            thread=thread,
-            replica=self.replica,
-            run=self.run_index,
-            start=self.generation,
-        )
-
-    def matches(self, pattern: str) -> list[str]:
-        """Files matching a glob pattern, listed once per run (``*`` also matches ``/``)."""
-        found = self._matches.get(pattern)
-        if found is None:
-            regex = re.compile(fnmatch.translate(pattern))
-            found = [p for p in visible_files(self.view) if regex.match(p)]
-            self._matches[pattern] = found
-        return found
 
 
 class _Paths:
@@ -210,6 +150,7 @@ class _Workload:
         rec = ctx.recorder
         locate = Locator(run, rec.code)
         source = rec.source(run.name, run.service, self.name)
+        locking = Locking(ctx, run.name, spec, source) if spec.lock != "none" else None
         # Whether a write comes after step k: only then is what step k reads remembered
         # (a read-modify-write: the write commits a value computed from it).
         writes = [s.op == "write" for s in spec.ops]
@@ -222,6 +163,7 @@ class _Workload:
                 size=size_sampler(s.size, rng, 4096 if s.op != "truncate" else 0),
                 rand=self.rand,
                 locate=locate,
+                locking=locking,
                 source=source,
                 feeds_write=any(writes[k + 1 :]),
             )

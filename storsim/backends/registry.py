@@ -25,15 +25,15 @@ BACKENDS: Mapping[str, BackendFactory] = MappingProxyType(
         # the root file system: image layers under the container's writable layer
         "image_layer": OverlayBackend,
         "writable_layer": OverlayBackend,
-        # a host directory, bind-mounted or managed by Docker: the same data path on a
-        # Linux host ([P4] "volume I/O is independent of the storage driver")
+        # A host directory, bind-mounted or managed by Docker: the same data path on a
+        # Linux host ([P4] "volume I/O is independent of the storage driver").
         "local_bind": LocalBackend,
-        "volume": LocalBackend,
         "distributed_bind": RemoteBackend,
+        "volume": LocalBackend,
         "tmpfs": TmpfsBackend,
     }
 )
-"""Storage choice -> the factory of its backends (:data:`storsim.names.STORAGES`)."""
+"""Storage choice -> the factory of its backends, in :data:`storsim.names.STORAGES` order."""
 
 
 def backend_factory(

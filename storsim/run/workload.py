@@ -35,7 +35,7 @@ from storsim.scenario import SizeSpec, WorkloadSpec
 if TYPE_CHECKING:
     from storsim.run.containers import ContainerRun
 
-__all__ = ["RandomStream", "size_sampler", "start_workload"]
+__all__ = ["RandomStream", "Workload", "size_sampler", "start_workload"]
 
 _GLOB = re.compile(r"[*?\[]")
 
@@ -122,8 +122,17 @@ class _Paths:
         return candidates[index]
 
 
-class _Workload:
-    """The running state of one workload in one container run."""
+class Workload:
+    """The running state of one workload in one container run: its steps, prepared as
+    :class:`~storsim.run.operation.Operation` objects, and the processes that run them.
+
+    Args:
+        ctx: the run's context.
+        run: the container run.
+        spec: the workload.
+        index: its position in the service's list (names an unnamed workload).
+        rng: its random generator (arrivals, paths, offsets, sizes).
+    """
 
     def __init__(
         self,
@@ -237,7 +246,7 @@ def start_workload(
     ctx: SimContext, run: ContainerRun, spec: WorkloadSpec, index: int, rng: np.random.Generator
 ) -> None:
     """Start the processes of one workload in one container run."""
-    workload = _Workload(ctx, run, spec, index, rng)
+    workload = Workload(ctx, run, spec, index, rng)
     if spec.rate is not None:
         ctx.env.process(workload.open_loop())
     else:

@@ -286,6 +286,11 @@ class _Accounting:
         # whether a later step of the iteration writes back what this one reads
         self._feeds_write = feeds_write
 
+    def _committed(self, where: Where) -> None:
+        """A write of this client committed: a separate client's cache now holds it."""
+        if where.separate:
+            where.backend.committed(where.inner, self._tracker.version(where.file_key))
+
 
 class ReadAccounting(_Accounting):
     """A read: stale when served older than what was committed when it began; what it
@@ -351,8 +356,7 @@ class WriteAccounting(_Accounting):
             tracker.end_write(key, self._client, offset, nbytes)
         last = it.seen.pop((key, offset, nbytes), None) if it.seen else None
         lost = tracker.commit(key, offset, nbytes, last)
-        if where.separate:
-            where.backend.committed(where.inner, tracker.version(key))
+        self._committed(where)
         return lost, bool(token), False
 
 
@@ -378,6 +382,5 @@ class AppendAccounting(_Accounting):
         separate = where.separate
         mode = "racy" if not self._o_append else "per_client" if separate else "atomic"
         torn = tracker.end_append(key, self._client, token, mode=mode)
-        if separate:
-            where.backend.committed(where.inner, tracker.version(key))
+        self._committed(where)
         return 0, torn, False

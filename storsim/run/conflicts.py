@@ -287,9 +287,8 @@ class _Accounting:
         self._feeds_write = feeds_write
 
     def _committed(self, where: Where) -> None:
-        """A write of this client committed: a separate client's cache now holds it."""
-        if where.separate:
-            where.backend.committed(where.inner, self._tracker.version(where.file_key))
+        """A write of this separate client committed: its cache now holds that version."""
+        where.backend.committed(where.inner, self._tracker.version(where.file_key))
 
 
 class ReadAccounting(_Accounting):
@@ -356,7 +355,8 @@ class WriteAccounting(_Accounting):
             tracker.end_write(key, self._client, offset, nbytes)
         last = it.seen.pop((key, offset, nbytes), None) if it.seen else None
         lost = tracker.commit(key, offset, nbytes, last)
-        self._committed(where)
+        if where.separate:
+            self._committed(where)
         return lost, bool(token), False
 
 
@@ -382,5 +382,6 @@ class AppendAccounting(_Accounting):
         separate = where.separate
         mode = "racy" if not self._o_append else "per_client" if separate else "atomic"
         torn = tracker.end_append(key, self._client, token, mode=mode)
-        self._committed(where)
+        if separate:
+            self._committed(where)
         return 0, torn, False

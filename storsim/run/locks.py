@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from storsim.backends.base import ProcessGen, spend
+from storsim.backends.base import Cost, spend
 from storsim.scenario import WorkloadSpec
 
 if TYPE_CHECKING:
@@ -122,15 +122,14 @@ class Locking:
         )
 
 
-def unlock(env: simpy.Environment, it: Iteration) -> ProcessGen:
-    """Release the iteration's lock, if it holds one (at the end of the iteration)."""
-    if it.lock is None:
-        return
+def unlock(it: Iteration) -> Cost:
+    """Release the iteration's lock now (at the end of the iteration; it holds one).
+
+    Returns:
+        The time of the unlock call, for the caller to spend.
+    """
+    assert it.lock is not None
     lock, backend = it.lock
     it.lock = None
     lock.release()
-    cost = backend.lock_cost()
-    if type(cost) is float:
-        yield env.timeout(cost)
-    else:
-        yield from spend(env, cost)
+    return backend.lock_cost()

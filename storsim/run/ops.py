@@ -9,7 +9,9 @@ and what it accounts in the conflict tracker (:mod:`storsim.run.conflicts`).
 -> account -> record.
 
 Adding an operation is one row here plus its method of the file systems (and its name
-in :data:`storsim.names.OPS`, which the scenario format reads); no backend changes.
+in :data:`storsim.names.OPS`, which the scenario format reads); no backend changes (the
+remote backend finds its server's class of work in ``profiles.OP_CLASS_OF``, ``meta``
+when it is not listed there).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 import simpy
 
-from storsim.backends import ProcessGen
+from storsim.backends import ProcessGen, spend
 from storsim.draws import BlockDraws
 from storsim.run.context import SimContext
 from storsim.run.locks import Locking, unlock
@@ -239,7 +239,11 @@ class Workload:
             if op.step.think:
                 yield self.env.timeout(op.step.think)
         if it.lock is not None:
-            yield from unlock(self.env, it)
+            cost = unlock(it)
+            if type(cost) is float:
+                yield self.env.timeout(cost)
+            else:
+                yield from spend(self.env, cost)
 
 
 def start_workload(

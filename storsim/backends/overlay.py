@@ -22,43 +22,31 @@ Costs, with their sources:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-import simpy
-
-from storsim.backends import Cost, ProcessGen, spend
+from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, spend
+from storsim.backends.copyup import CopyUps
 from storsim.backends.local import LocalBackend
-from storsim.context import Host
 from storsim.fs import Lookup, Read, Wrote
 
+if TYPE_CHECKING:
+    from storsim.run.context import SimContext
+
 __all__ = ["OverlayBackend"]
-
-
-class _Busy:
-    """A copy-up's data is being copied, and nobody waits for it yet."""
-
-    __slots__ = ()
-
-
-_BUSY = _Busy()
 
 
 class OverlayBackend(LocalBackend):
     """One container's overlay mount: its upper layer on the host disk."""
 
-    storage: ClassVar[str] = "writable_layer"
-    __slots__ = ("_copying", "_dentries", "lower_key")
+    __slots__ = ("_copyups", "_dentries", "lower_key")
 
-    def __init__(self, env: Any, host: Host, fs_key: object, lower_key: object) -> None:
-        super().__init__(env, host, fs_key)
-        self.lower_key = lower_key  # the image's layer stack, shared by its containers
+    def __init__(self, ctx: SimContext, at: Attachment) -> None:
+        super().__init__(ctx, at)
+        self.lower_key = at.image  # the image's layer stack, shared by its containers
         self._dentries: set[str] = set()  # this overlay mount's own dentry cache
-        # path -> copy-up in progress: _BUSY while its data is copied (or the event that
-        # openers waiting for it wait on), then the instant it completes (its last CPU
-        # part), until an opener finds that instant past
-        self._copying: dict[str, simpy.Event | float | _Busy] = {}
+        self._copyups = CopyUps(ctx.env)
 
-    def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> Cost:
+    def charge(self, op: OpCost, path: str, result: Any, nbytes: int, offset: int) -> Cost:
         # The common case first: a path this mount has looked up before, no copy-up
         # (neither this operation's nor another's in progress): no generator needed.
         kind = type(result)
@@ -70,27 +58,23 @@ class OverlayBackend(LocalBackend):
             copies = bool(
                 getattr(result, "copy_up_bytes", 0) or getattr(result, "copied_up", False)
             )
-        copying = self._copying
-        if copying and not copies:
-            pending = copying.get(path)
-            if type(pending) is float and pending <= self._env.now:
-                del copying[path]  # a copy-up long complete: nothing to wait for
-            elif pending is not None:
-                return self._charge_slow(op, path, result, nbytes, offset)
+        copying = self._copyups.by_path
+        if copying and not copies and path in copying and self._copyups.pending(path) is not None:
+            return self._charge_slow(op, path, result, nbytes, offset)
         if copies or path not in self._dentries:
             return self._charge_slow(op, path, result, nbytes, offset)
         return self._after_lookup(0.0, op, path, result, nbytes, offset)
 
     def _after_lookup(
-        self, carried: float, op: str, path: str, result: Any, nbytes: int, offset: int
+        self, owed_s: float, op: OpCost, path: str, result: Any, nbytes: int, offset: int
     ) -> Cost:
-        """The cost once the path is looked up and any copy-up is done, ``carried``
+        """The cost once the path is looked up and any copy-up is done, ``owed_s``
         seconds of CPU time not spent yet included (only for an operation that consults
         no device or cache: the caller spends them before a read or fsync)."""
         host = self._host
         if result is None:
-            return carried + host.syscall_s
-        if op == "read":
+            return owed_s + host.syscall_s
+        if op.reads:
             layer = result.layer
             if layer >= 1:
                 # Data still comes from a lower layer: shared page cache across containers.
@@ -99,53 +83,41 @@ class OverlayBackend(LocalBackend):
                 return self._then(self._disk.submit_read(missing), delay) if missing else delay
         # The upper layer: an ordinary local file system. Its lookups were charged above
         # (this mount's dentries), so no cold lookup of the local kind: straight to warm.
-        return self.warm(carried, op, path, nbytes, offset)
+        return self.warm(owed_s, op, path, nbytes, offset)
 
-    def _charge_slow(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> ProcessGen:
+    def _charge_slow(
+        self, op: OpCost, path: str, result: Any, nbytes: int, offset: int
+    ) -> ProcessGen:
         """A first lookup through the layers, a copy-up, or a wait for another's."""
         host = self._host
         env = self._env
-        delay = 0.0  # CPU time not spent yet: spent at the next device access or the end
-        copying = self._copying
+        copyups = self._copyups
+        owed = 0.0  # CPU time not spent yet: spent at the next device access or the end
         copy_bytes = getattr(result, "copy_up_bytes", 0) or 0
         mine = result is not None and bool(copy_bytes or getattr(result, "copied_up", False))
-        if mine:
-            # This operation copies the file up: from now on (its own cold lookup
-            # included) later openers of the file wait for it, as the kernel's copy-up
-            # lock makes them. The first of them makes the event they wait on.
-            copying[path] = _BUSY
+        # This operation copies the file up: from now on (its own cold lookup included)
+        # later openers of the file wait for it, as the kernel's copy-up lock makes them.
+        copy = copyups.begin(path) if mine else None
         if path not in self._dentries:
             self._dentries.add(path)
             visited = getattr(result, "layers_visited", 1) or 1
             reads = self._cold_reads(path, visited, found=result is not None)
             for _ in range(reads):  # the kernel consults the layers one after another
                 yield self._disk.submit_meta()
-            delay = visited * host.lookup_per_layer_s
+            owed = visited * host.lookup_per_layer_s
         if result is None:
-            yield env.timeout(delay + host.syscall_s)
+            yield env.timeout(owed + host.syscall_s)
             return
-        pending = copying.get(path) if copying and not mine else None
-        if type(pending) is float and pending <= env.now:  # a copy-up long complete
-            del copying[path]
-        elif pending is not None:  # someone is copying this file up: wait for it
-            if delay:
-                yield env.timeout(delay)
-                delay = 0.0
-            while pending is not None:
-                if type(pending) is float:  # data copied; done at that instant
-                    if env.now < pending:
-                        yield env.timeout(pending - env.now)
-                    if copying.get(path) is pending:
-                        del copying[path]
-                else:  # still copying the data: the copier wakes us
-                    if pending is _BUSY:
-                        pending = copying[path] = env.event()
-                    assert isinstance(pending, simpy.Event)
-                    yield pending
-                pending = copying.get(path)
-        if mine:
-            if delay:
-                yield env.timeout(delay)
+        if copy is None:
+            other = copyups.pending(path) if copyups.by_path else None
+            if other is not None:  # someone is copying this file up: wait for it
+                if owed:
+                    yield env.timeout(owed)
+                    owed = 0.0
+                yield from copyups.wait(path, other)
+        else:
+            if owed:
+                yield env.timeout(owed)
             disk = self._disk
             try:  # the device part of the copy-up
                 if copy_bytes:
@@ -157,17 +129,13 @@ class OverlayBackend(LocalBackend):
                 yield disk.submit_meta()  # create in workdir, set xattrs, rename [K1]
             finally:
                 # Complete at the end of its CPU part, spent below with the operation's
-                # own: openers that come until then wait for that instant (a time, not an
-                # event: no event unless someone waits).
-                waiting = copying.get(path)
-                copying[path] = env.now + 2 * host.metadata_s
-                if isinstance(waiting, simpy.Event) and waiting.callbacks:
-                    waiting.succeed()  # openers that waited for the data
-            delay = 2 * host.metadata_s  # creating it in the workdir and renaming it [K1]
-        if delay and op in ("read", "fsync"):  # they consult the cache or the disk first
-            yield env.timeout(delay)
-            delay = 0.0
-        yield from spend(env, self._after_lookup(delay, op, path, result, nbytes, offset))
+                # own: openers that come until then wait for that instant.
+                copyups.finish(copy, env.now + 2 * host.metadata_s)
+            owed = 2 * host.metadata_s  # creating it in the workdir and renaming it [K1]
+        if owed and (op.reads or op.flushes):  # they consult the cache or the disk first
+            yield env.timeout(owed)
+            owed = 0.0
+        yield from spend(env, self._after_lookup(owed, op, path, result, nbytes, offset))
 
     def _cold_reads(self, path: str, visited: int, *, found: bool) -> int:
         """Metadata blocks a first lookup of ``path`` must read from disk.

@@ -15,41 +15,38 @@ stale read) when it keeps a file open and its attribute cache is still fresh.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from storsim.backends import Cost
+from storsim.backends.base import Attachment, Cost, OpCost, Served, Version
 from storsim.backends.local import CHUNK_BYTES
-from storsim.conflicts import ConflictTracker
-from storsim.context import Host
-from storsim.devices import AttrCache, RemoteServer
+from storsim.devices import AttrCache
 from storsim.devices.profiles import OP_CLASS_OF
 
-__all__ = ["RemoteBackend"]
+if TYPE_CHECKING:
+    from storsim.run.context import SimContext
 
-_PAYLOAD = frozenset({"write", "append", "create"})
+__all__ = ["RemoteBackend"]
 
 
 class RemoteBackend:
     """One container's client of a remote export."""
 
-    storage: ClassVar[str] = "distributed_bind"
     __slots__ = ("_attr", "_cached", "_env", "_host", "_server", "_tracker", "fs_id", "fs_key")
 
-    def __init__(
-        self,
-        env: Any,
-        host: Host,
-        server: RemoteServer,
-        fs_key: object,
-        tracker: ConflictTracker,
-        fs_id: int,
-    ) -> None:
-        self._env = env
-        self._host = host
-        self._server = server
-        self.fs_key = fs_key  # identifies the export in the host's page cache
-        self.fs_id = fs_id  # identifies the export's files in the conflict tracker
-        self._tracker = tracker
+    separate_clients = True  # each container is a client of its own
+
+    def __init__(self, ctx: SimContext, at: Attachment) -> None:
+        if at.server is None or at.server not in ctx.host.remotes:
+            raise ValueError(
+                f"server must name a remote of the host: {', '.join(ctx.host.remotes)} "
+                f"(got {at.server!r})"
+            )
+        self._env = ctx.env
+        self._host = ctx.host
+        self._server = server = ctx.host.remotes[at.server]
+        self.fs_key = at.key  # identifies the export in the host's page cache
+        self.fs_id = id(at.fs)  # identifies the export's files in the conflict tracker
+        self._tracker = ctx.tracker
         params = server.params
         self._attr = AttrCache(params.attr_cache_min_s, params.attr_cache_max_s)
         self._cached: dict[str, int] = {}  # path -> file version of this client's cached data
@@ -59,23 +56,33 @@ class RemoteBackend:
         """What a lock does here: "nlm"/"brl" (server-wide), "local" or "none"."""
         return str(self._server.params.locks)
 
+    @property
+    def unsupported(self) -> frozenset[str]:
+        """What the server's protocol refuses (its profile's ``unsupported_ops``)."""
+        return self._server.params.unsupported_ops
+
+    @property
+    def unsupported_errno(self) -> str:
+        """The errno a refused operation gives (its profile's ``unsupported_errno``)."""
+        return self._server.params.unsupported_errno
+
     def lock_cost(self) -> Cost:
         """Time of one lock or unlock call: a round trip to the server's lock manager."""
         if self.lock_semantics in ("nlm", "brl"):
             return self._server.request("lock")
         return self._host.syscall_s
 
-    def revalidate(self, path: str) -> None:
-        """Forget cached attributes (taking a lock makes the NFS client revalidate)."""
-        self._attr.invalidate(path)
+    def locked(self, path: str) -> None:
+        """A lock from the server's lock manager makes the NFS client revalidate the
+        file's attributes [K9] (a lock only emulated locally does not)."""
+        if self.lock_semantics in ("nlm", "brl"):
+            self._attr.invalidate(path)
 
-    def wrote(self, path: str, version: int) -> None:
+    def committed(self, path: str, version: Version) -> None:
         """This client's own write is in its cache: its cached version is the new one."""
         self._cached[path] = version
 
-    def charge(
-        self, op: str, path: str, result: Any, nbytes: int, offset: int, *, keep_open: bool = False
-    ) -> Any:
+    def charge(self, op: OpCost, path: str, result: Any, nbytes: int, offset: int) -> Served:
         """Spend the time of ``op``; for a read, return the file version it was served at."""
         env, host, server = self._env, self._host, self._server
         delay = host.syscall_s
@@ -85,24 +92,24 @@ class RemoteBackend:
             yield env.timeout(delay)
             return None
         served = None
-        if op == "stat":
+        if op.attributes:
             if not self._attr.fresh(path, env.now):
                 yield from server.request("meta")
                 self._attr.fill(path, env.now, self._tracker.version((self.fs_id, path)))
-        elif op == "read":
-            served = yield from self._read(path, offset, nbytes, keep_open)
+        elif op.reads:
+            served = yield from self._read(path, offset, nbytes, reopens=op.reopens)
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
         else:
-            payload = nbytes if op in _PAYLOAD else 0
-            yield from server.request(OP_CLASS_OF.get(op, "meta"), payload)
+            payload = nbytes if op.writes else 0
+            yield from server.request(OP_CLASS_OF.get(op.name, "meta"), payload)
             self._attr.invalidate(path)
         yield env.timeout(delay)
         return served
 
-    def _read(self, path: str, offset: int, nbytes: int, keep_open: bool) -> Any:
+    def _read(self, path: str, offset: int, nbytes: int, *, reopens: bool) -> Served:
         env, server, params = self._env, self._server, self._server.params
         current = self._tracker.version((self.fs_id, path))
-        if (params.close_to_open and not keep_open) or not self._attr.fresh(path, env.now):
+        if (params.close_to_open and reopens) or not self._attr.fresh(path, env.now):
             yield from server.request("meta")  # GETATTR: is my cached copy still good?
             self._attr.fill(path, env.now, current)
             self._cached[path] = current

@@ -7,35 +7,43 @@ the disk, and ``fsync`` is free.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from storsim.backends import Cost
-from storsim.context import Host
+from storsim.backends.base import Attachment, Cost, OpCost, Version
+
+if TYPE_CHECKING:
+    from storsim.run.context import SimContext
 
 __all__ = ["TmpfsBackend"]
-
-_DATA = frozenset({"read", "write", "append", "create"})
 
 
 class TmpfsBackend:
     """A tmpfs mount (memory only)."""
 
-    storage: ClassVar[str] = "tmpfs"
     __slots__ = ("_env", "_host")
 
-    def __init__(self, env: Any, host: Host) -> None:
-        self._env = env
-        self._host = host
+    lock_semantics = "host"  # the host's kernel serves every lock
+    separate_clients = False
+    unsupported: frozenset[str] = frozenset()
+    unsupported_errno = "EOPNOTSUPP"
 
-    lock_semantics: ClassVar[str] = "host"
+    def __init__(self, ctx: SimContext, at: Attachment) -> None:
+        self._env = ctx.env
+        self._host = ctx.host
 
     def lock_cost(self) -> Cost:
         """Time of one flock/fcntl call: a syscall."""
         return self._host.syscall_s
 
-    def charge(self, op: str, path: str, result: Any, nbytes: int, offset: int) -> Cost:
+    def locked(self, path: str) -> None:
+        """Nothing to revalidate."""
+
+    def committed(self, path: str, version: Version) -> None:
+        """Nothing to note."""
+
+    def charge(self, op: OpCost, path: str, result: Any, nbytes: int, offset: int) -> Cost:
         host = self._host
         delay = host.syscall_s
-        if result is not None and op in _DATA:
+        if result is not None and (op.reads or op.writes):
             delay += nbytes / host.copy_bytes_per_s
         return delay  # CPU and memory only: one timeout, spent by the caller

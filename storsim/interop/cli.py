@@ -279,9 +279,9 @@ def _attach_fio(imported: Imported, fio: FioWorkloads, service: str | None) -> N
     svc["workload"] = fio.workloads
     if fio.layout:
         # fio lays its files out before the jobs start: untimed, as the container's content
-        # at creation (the service-level x-prefill that storsim's placements use too)
-        svc["x-prefill"] = fio.layout
-        imported.comments[("services", service, "x-prefill")] = (
+        # at creation (the service field prefill, which storsim's placements use too)
+        svc["prefill"] = fio.layout
+        imported.comments[("services", service, "prefill")] = (
             "the files fio lays out before its jobs"
         )
     imported.notes.extend(fio.notes)

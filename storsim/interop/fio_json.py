@@ -76,21 +76,13 @@ def placement_results(scenario: Any, *, seed: int | None = None) -> dict[str, An
     Returns:
         placement label -> :class:`storsim.Result`.
     """
-    from storsim.simulation import placement_variant, simulate
+    from storsim.compare import placements
+    from storsim.simulation import simulate
 
-    c = scenario.compare
-    if c is None:
-        return {}
-    out: dict[str, Any] = {}
-    for choice in c.choices:
-        servers: list[str | None] = [None]
-        if choice == "distributed_bind":
-            servers = list(c.server or [next(iter(scenario.host.remotes))])
-        for server in servers:
-            label = f"{choice}:{server}" if server and len(servers) > 1 else choice
-            variant = placement_variant(scenario, choice, server)
-            out[label] = simulate(variant, seed=seed, compare=False)
-    return out
+    return {
+        label: simulate(variant, seed=seed, compare=False)
+        for label, variant in placements(scenario)
+    }
 
 
 def fio_document(

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from storsim.names import Op
-from storsim.scenario.content import SizeSpec
+from storsim.scenario.content import Content, SizeSpec
 from storsim.scenario.fields import AbsPath, Duration, Rate, Size, Spec, one_or_list
 from storsim.scenario.messages import UnknownKeyError
 
@@ -233,6 +233,28 @@ class ServiceSpec(Spec):
             _workload_shorthand, json_schema_input_type=WorkloadSpec | list[WorkloadSpec]
         ),
     ] = []
+    # Content the container's first-run init writes below each path at `docker run`,
+    # before its workloads start, at no simulated time: into whatever storage holds the
+    # path (the writable layer, a volume, a local bind, a tmpfs). compare: uses it.
+    prefill: dict[AbsPath, Content] = {}
+
+    @model_validator(mode="after")
+    def _prefill_is_writable(self) -> ServiceSpec:
+        for path in self.prefill:
+            for mount in self.mounts:
+                if path != mount.target and not path.startswith(mount.target.rstrip("/") + "/"):
+                    continue
+                if mount.read_only:
+                    raise ValueError(
+                        f"prefill {path!r} must not be on a read-only mount "
+                        f"(got the mount at {mount.target!r})"
+                    )
+                if mount.remote is not None:
+                    raise ValueError(
+                        f"prefill {path!r} must not be on a distributed bind mount: give its "
+                        f"content under sources (got the mount at {mount.target!r})"
+                    )
+        return self
 
     @model_validator(mode="before")
     @classmethod

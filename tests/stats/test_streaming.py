@@ -27,8 +27,8 @@ from storsim.devices import Disk, Slots
 from storsim.devices.params import DiskParams
 from storsim.fs import ContainerView, FsError, Layer, LowerStack, OverlayFS
 from storsim.records import Recorder
+from storsim.run.operation import from_image as _from_image
 from storsim.stats import SUMMARY_COLUMNS, LogHistogram, StreamingSummary
-from storsim.workload import _from_image
 
 SCENARIOS = sorted((Path(__file__).resolve().parents[2] / "scenarios").glob("*.yaml"))
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from storsim.conflicts import ConflictTracker
 from storsim.devices import Disk, PageCache, RemoteServer
 from storsim.records import Recorder
+from storsim.run.conflicts import ConflictTracker
 
 __all__ = ["Host", "SimContext"]
 

@@ -23,18 +23,37 @@ Locks are one-slot FIFO queues (:class:`storsim.devices.Slots`) keyed by what th
 exclude: the whole file (``flock``) or a byte range (``fcntl``), within a scope: the
 host's kernel for local storage, the server for NFS/SMB locks, the client container for
 locks a mount only emulates locally.
+
+What one operation does to the ledger is its accounting (:class:`ReadAccounting`,
+:class:`WriteAccounting`, :class:`AppendAccounting`, named by the op table): a part
+before the operation spends its time and a part after, because what overlaps in time
+is what conflicts. Storage whose containers are separate clients (a distributed mount,
+``Backend.separate_clients``) is accounted as such: its writes of different containers
+can tear each other, its ``O_APPEND`` is atomic per client only [K7], and its reads can
+be served from a stale cache.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import simpy
 
+from storsim.backends.base import Version
 from storsim.devices import Slots
 
-__all__ = ["ConflictTracker", "RangeState"]
+if TYPE_CHECKING:
+    from storsim.run.operation import Iteration, Where
+
+__all__ = [
+    "Accounting",
+    "AppendAccounting",
+    "ConflictTracker",
+    "RangeState",
+    "ReadAccounting",
+    "WriteAccounting",
+]
 
 _HISTORY = 64  # versions of a record kept for stale reads (older ones read as the oldest)
 
@@ -217,3 +236,152 @@ class ConflictTracker:
             key: {rng: rec.value for rng, rec in state.ranges.items()}
             for key, state in self._files.items()
         }
+
+
+# --- what one operation accounts ------------------------------------------------------------
+
+Conflicts = tuple[int, bool, bool]
+"""What an operation's accounting found: ``(lost updates, torn, stale)``."""
+
+
+class Accounting(Protocol):
+    """What one kind of operation does to the shared state of the records it touches.
+
+    Built once per workload step (:class:`storsim.run.operation.Operation`); called for
+    each successful operation, :meth:`before` when it starts and :meth:`after` once its
+    time is spent.
+    """
+
+    def __init__(
+        self, tracker: ConflictTracker, client: str, *, o_append: bool, feeds_write: bool
+    ) -> None: ...
+
+    def before(self, where: Where, offset: int, nbytes: int) -> Any:
+        """The operation starts; returns what :meth:`after` needs of that instant."""
+        ...
+
+    def after(
+        self,
+        where: Where,
+        offset: int,
+        nbytes: int,
+        token: Any,
+        served: Version | None,
+        it: Iteration,
+    ) -> Conflicts:
+        """The operation ended, its data served at file version ``served`` (None: the
+        latest); returns the conflicts it suffered."""
+        ...
+
+
+class _Accounting:
+    __slots__ = ("_client", "_feeds_write", "_o_append", "_tracker")
+
+    def __init__(
+        self, tracker: ConflictTracker, client: str, *, o_append: bool, feeds_write: bool
+    ) -> None:
+        self._tracker = tracker
+        self._client = client  # the container: who wrote, for torn writes across clients
+        self._o_append = o_append
+        # whether a later step of the iteration writes back what this one reads
+        self._feeds_write = feeds_write
+
+    def _committed(self, where: Where) -> None:
+        """A write of this separate client committed: its cache now holds that version."""
+        where.backend.committed(where.inner, self._tracker.version(where.file_key))
+
+
+class ReadAccounting(_Accounting):
+    """A read: stale when served older than what was committed when it began; what it
+    read is remembered when a later write of the iteration writes it back (a
+    read-modify-write)."""
+
+    __slots__ = ()
+
+    def before(self, where: Where, offset: int, nbytes: int) -> Any:
+        # Only separate clients serve stale data: the version at the start, to compare.
+        return self._tracker.version(where.file_key) if where.separate else 0
+
+    def after(
+        self,
+        where: Where,
+        offset: int,
+        nbytes: int,
+        token: Any,
+        served: Version | None,
+        it: Iteration,
+    ) -> Conflicts:
+        # stale: older than what was committed before the read began (a commit that
+        # lands while the reply is on its way is concurrent, not stale)
+        stale = served is not None and served < token
+        tracker, key = self._tracker, where.file_key
+        if self._feeds_write:  # a later write of this iteration may use it
+            seen = it.seen
+            if seen is None:
+                seen = it.seen = {}
+            seen[(key, offset, nbytes)] = tracker.read(key, offset, nbytes, served)
+        else:  # nothing to remember, but the file is known from now on
+            tracker.touch(key)
+        return 0, False, stale
+
+
+class WriteAccounting(_Accounting):
+    """A write of a record: commits it, losing the updates that overtook the value this
+    iteration read (if it read one); torn by another client's overlapping write."""
+
+    __slots__ = ()
+
+    def before(self, where: Where, offset: int, nbytes: int) -> Any:
+        if where.separate:
+            # only independent clients of a distributed mount tear each other's writes
+            # (one kernel serialises writes to a file): only they register
+            return self._tracker.start_write(
+                where.file_key, self._client, offset, nbytes, shared=True
+            )
+        self._tracker.touch(where.file_key)
+        return False
+
+    def after(
+        self,
+        where: Where,
+        offset: int,
+        nbytes: int,
+        token: Any,
+        served: Version | None,
+        it: Iteration,
+    ) -> Conflicts:
+        tracker, key = self._tracker, where.file_key
+        if where.separate:
+            tracker.end_write(key, self._client, offset, nbytes)
+        last = it.seen.pop((key, offset, nbytes), None) if it.seen else None
+        lost = tracker.commit(key, offset, nbytes, last)
+        if where.separate:
+            self._committed(where)
+        return lost, bool(token), False
+
+
+class AppendAccounting(_Accounting):
+    """An append: torn when it raced another to the same end of file, which ``O_APPEND``
+    prevents on one kernel and only per client on a distributed mount [K7]."""
+
+    __slots__ = ()
+
+    def before(self, where: Where, offset: int, nbytes: int) -> Any:
+        return self._tracker.start_append(where.file_key)
+
+    def after(
+        self,
+        where: Where,
+        offset: int,
+        nbytes: int,
+        token: Any,
+        served: Version | None,
+        it: Iteration,
+    ) -> Conflicts:
+        tracker, key = self._tracker, where.file_key
+        separate = where.separate
+        mode = "racy" if not self._o_append else "per_client" if separate else "atomic"
+        torn = tracker.end_append(key, self._client, token, mode=mode)
+        if separate:
+            self._committed(where)
+        return 0, torn, False

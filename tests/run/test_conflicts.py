@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy import stats as sstats
 
 import storsim
-from storsim.conflicts import ConflictTracker
+from storsim.run.conflicts import ConflictTracker
 
 
 def writers(
@@ -291,7 +291,7 @@ def test_appends_without_o_append_tear() -> None:
 def test_lifecycle_counts_lost_and_orphaned_data() -> None:
     """rm loses the writable layer, stop loses tmpfs, and each run's anonymous volume is
     orphaned at rm, while the named volume keeps its data."""
-    path = Path(__file__).parent.parent / "scenarios" / "lifecycle.yaml"
+    path = Path(__file__).parents[2] / "scenarios" / "lifecycle.yaml"
     result = storsim.simulate(storsim.load_scenario(path))
     s = result.summary.set_index("storage")
     ops = result.ops

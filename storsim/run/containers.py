@@ -1,0 +1,303 @@
+"""Containers: ``docker run`` (create + start), ``stop``, ``start`` and ``rm`` at their times.
+
+Like the stage directions of a play, one line per entrance and exit: each replica of a
+service is one process that follows its lifecycle. ``run`` builds a new container run:
+a fresh writable layer over the image's layers, its mounts (named and anonymous
+volumes, bind mounts, tmpfs), each with the backend its storage choice registers
+(:mod:`storsim.backends.registry`), and the content its ``prefill`` writes; then its
+workloads start. ``stop`` ends them (a tmpfs loses its files), ``start`` starts them
+again, ``rm`` loses the writable layer and leaves anonymous volumes behind.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from storsim.backends import Attachment, Backend
+from storsim.errors import ScenarioError
+from storsim.fs import ContainerView, FsError, Mount, OverlayFS, PlainFS
+from storsim.records import EventRecord
+from storsim.run.workload import start_workload
+from storsim.run.world import World, content_entries
+from storsim.scenario import Content, MountSpec, ServiceSpec
+
+__all__ = ["ContainerRun", "create", "lifecycle", "start_containers", "visible_files"]
+
+
+@dataclass(slots=True, eq=False)
+class ContainerRun:
+    """One container between its ``run`` and its ``rm``: what its workloads need."""
+
+    name: str
+    service: str
+    replica: int
+    view: ContainerView
+    backends: dict[str | None, Backend]  # mount target (None = the root overlay) -> backend
+    running: bool = True
+    generation: int = 0  # bumped at each stop, so that workloads of an old start end
+    run_index: int = 0  # this is the replica's n-th `docker run` (from 0)
+    _matches: dict[str, list[str]] = field(default_factory=dict)
+
+    def fill(self, template: str, iteration: int, thread: int) -> str:
+        """A path template with ``{i}``, ``{thread}``, ``{replica}``, ``{run}``, ``{start}``."""
+        return template.format(
+            i=iteration,
+            thread=thread,
+            replica=self.replica,
+            run=self.run_index,
+            start=self.generation,
+        )
+
+    def matches(self, pattern: str) -> list[str]:
+        """Files matching a glob pattern, listed once per run (``*`` also matches ``/``)."""
+        found = self._matches.get(pattern)
+        if found is None:
+            regex = re.compile(fnmatch.translate(pattern))
+            found = [p for p in visible_files(self.view) if regex.match(p)]
+            self._matches[pattern] = found
+        return found
+
+
+def visible_files(view: ContainerView) -> list[str]:
+    """Every regular file the container sees, mounts included, sorted."""
+    files: list[str] = []
+    mounts = sorted(view.mounts, key=lambda m: len(m.target), reverse=True)
+    targets = [m.target for m in mounts]
+
+    def hidden(path: str) -> bool:
+        return any(path == t or path.startswith(t.rstrip("/") + "/") for t in targets)
+
+    for path, node in view.root.visible_tree().items():
+        if node.kind == "file" and not hidden(path):
+            files.append(path)
+    for mount in mounts:
+        root = mount.source_root.rstrip("/")
+        for path, node in mount.fs.visible_tree().items():
+            if node.kind != "file" or not (path == root or path.startswith(root + "/")):
+                continue
+            inner = path[len(root) :] if root else path
+            outer = mount.target.rstrip("/") + inner
+            # a deeper mount hides what a shallower one has below its target
+            if not any(
+                t != mount.target and (outer == t or outer.startswith(t.rstrip("/") + "/"))
+                for t in targets
+                if len(t) > len(mount.target)
+            ):
+                files.append(outer)
+    return sorted(files)
+
+
+def start_containers(world: World) -> None:
+    """Start one lifecycle process per replica of every service (seeds in service order)."""
+    scenario, env = world.scenario, world.ctx.env
+    service_seeds = world.workload_seeds.spawn(len(scenario.services))
+    for (sname, svc), sseq in zip(scenario.services.items(), service_seeds, strict=True):
+        for replica, rseq in enumerate(sseq.spawn(svc.deploy.replicas), start=1):
+            env.process(lifecycle(world, sname, svc, replica, rseq))
+
+
+def create(
+    world: World, sname: str, svc: ServiceSpec, replica: int, name: str
+) -> tuple[ContainerRun, list[PlainFS], list[PlainFS]]:
+    """``docker run``'s create half: a fresh writable layer, mounts, anonymous volumes.
+
+    Each file system gets its backend from the registry (``world.backends``) by its
+    storage choice.
+    """
+    scenario = world.scenario
+    overlay = scenario.host.overlay
+    root = OverlayFS(
+        world.stacks[svc.image], metacopy=overlay.metacopy, redirect_dir=overlay.redirect_dir
+    )
+    upper_key = ("upper", name, next(world.anonymous))
+    backends: dict[str | None, Backend] = {
+        None: world.backend(
+            "writable_layer", Attachment(fs=root, key=upper_key, image=("lower", svc.image))
+        )
+    }
+    mounts: list[Mount] = []
+    anonymous: list[PlainFS] = []
+    tmpfs: list[PlainFS] = []
+    declared = {m.target for m in svc.mounts}
+    image = scenario.images[svc.image]
+    specs: list[MountSpec] = list(svc.mounts) + [
+        MountSpec(type="volume", target=t) for t in image.volumes if t not in declared
+    ]
+    for m in specs:
+        server: str | None = None
+        if m.type == "volume":
+            storage = "volume"
+            if m.source is None:  # anonymous: a new one at every run (Dockerfile VOLUME)
+                fs = PlainFS()
+                anonymous.append(fs)
+                key: object = ("anon", next(world.anonymous))
+            else:
+                fs = world.volumes[m.source]
+                key = ("volume", m.source)
+            nocopy = m.volume is not None and m.volume.nocopy
+            if not nocopy and not fs.visible_tree().keys() - {"/"}:
+                # Docker copies the image's content at the target into a new empty volume.
+                _copy_image_dir(root, m.target, fs)
+        elif m.type == "tmpfs":
+            storage = "tmpfs"
+            fs = PlainFS()
+            tmpfs.append(fs)
+            key = ("tmpfs", name, m.target)
+        else:
+            assert m.source is not None
+            fs = world.binds[m.source]
+            remote = m.remote if m.remote and m.remote[0] in scenario.host.remotes else None
+            if remote is not None:
+                storage, server, key = "distributed_bind", remote[0], ("remote", m.source)
+            else:
+                storage, key = "local_bind", ("bind", m.source)
+        backend = world.backend(storage, Attachment(fs=fs, key=key, server=server))
+        backends[m.target] = backend
+        mounts.append(
+            Mount(
+                m.target,
+                fs,
+                storage,
+                read_only=m.read_only,
+                unsupported=backend.unsupported,
+                unsupported_errno=backend.unsupported_errno,
+            )
+        )
+    view = ContainerView(root, mounts)
+    for mount in mounts:
+        world.mount_rows.append(
+            {
+                "container": name,
+                "target": mount.target,
+                "storage": mount.storage,
+                "source": next((m.source for m in specs if m.target == mount.target), None),
+                "read_only": mount.read_only,
+                "hidden_entries": view.hidden_entries(mount.target),
+            }
+        )
+    for base, content in svc.prefill.items():
+        _prefill(view, sname, base, content, np.random.default_rng(0))
+    run = ContainerRun(name=name, service=sname, replica=replica, view=view, backends=backends)
+    return run, anonymous, tmpfs
+
+
+def _copy_image_dir(root: OverlayFS, target: str, fs: PlainFS) -> None:
+    base = target.rstrip("/")
+    entries = {
+        p[len(base) :] or "/": node
+        for p, node in root.visible_tree().items()
+        if p.startswith(base + "/") and node.kind in ("file", "dir", "symlink")
+    }
+    if entries:
+        fs.populate(entries)
+
+
+def _prefill(
+    view: ContainerView, service: str, base: str, content: Content, rng: np.random.Generator
+) -> None:
+    """Write ``content`` below ``base`` as the container's first-run init does, before
+    its workloads start (the service's ``prefill``): through the container's view, so on
+    whatever storage holds ``base``, at no simulated time.
+
+    Raises:
+        ScenarioError: the content cannot be written there (a file of the image where a
+            directory is needed, say).
+    """
+    root = base.rstrip("/")
+    try:
+        for d in sorted(content.dirs):
+            _mkdirs(view, root + d)
+        for path, size in content_entries(content, rng).items():
+            full = root + path
+            _mkdirs(view, full.rsplit("/", 1)[0])
+            view.open(full, write=True, create=True, trunc=True)
+            if size:
+                view.write(full, 0, size)
+        for path, target in content.symlinks.items():
+            _mkdirs(view, (root + path).rsplit("/", 1)[0])
+            view.symlink(target, root + path)
+    except FsError as error:
+        where = f"services.{service}.prefill[{json.dumps(base)}]"
+        raise ScenarioError(
+            f"{where} cannot be written in the container: {error}", where=where
+        ) from None
+
+
+def _mkdirs(view: ContainerView, path: str) -> None:
+    parts = [p for p in path.split("/") if p]
+    for i in range(1, len(parts) + 1):
+        sub = "/" + "/".join(parts[:i])
+        try:
+            view.stat(sub)
+        except FsError:  # missing: create it
+            view.mkdir(sub)
+
+
+def lifecycle(
+    world: World, sname: str, svc: ServiceSpec, replica: int, seq: np.random.SeedSequence
+) -> Any:
+    """The process of one replica: its ``docker`` commands at their times."""
+    env, rec = world.ctx.env, world.ctx.recorder
+    name = f"{sname}-{replica}"
+    run: ContainerRun | None = None
+    anonymous: list[PlainFS] = []
+    tmpfs: list[PlainFS] = []
+    starts = 0
+    runs = 0
+
+    def start() -> None:
+        nonlocal starts
+        assert run is not None
+        for i, w in enumerate(svc.workload):
+            rng = np.random.default_rng(seq.spawn(1)[0])
+            start_workload(world.ctx, run, w, i, rng)
+        starts += 1
+
+    def tmpfs_lost() -> int:
+        return sum(_bytes(fs) for fs in tmpfs)
+
+    for event in svc.lifecycle:
+        if event.at > env.now:
+            yield env.timeout(event.at - env.now)
+        if event.action == "run":
+            run, anonymous, tmpfs = create(world, sname, svc, replica, name)
+            run.run_index = runs
+            runs += 1
+            rec.event(EventRecord(env.now, name, sname, "run", "", 0, 0, 0))
+            start()
+        elif event.action == "start":
+            assert run is not None
+            run.running = True
+            rec.event(EventRecord(env.now, name, sname, "start", "", 0, 0, 0))
+            start()
+        elif event.action in ("stop", "rm"):
+            assert run is not None
+            if run.running:
+                run.running = False
+                run.generation += 1
+                lost = tmpfs_lost()
+                rec.event(EventRecord(env.now, name, sname, "stop", "tmpfs", lost, 0, 0))
+                for fs in tmpfs:
+                    fs.clear()
+            if event.action == "rm":
+                lost = run.view.root.upper_bytes()
+                rec.event(EventRecord(env.now, name, sname, "rm", "writable_layer", lost, 0, 0))
+                if anonymous:  # `docker rm` without -v leaves anonymous volumes behind
+                    orphaned = sum(_bytes(fs) for fs in anonymous)
+                    rec.event(
+                        EventRecord(
+                            env.now, name, sname, "rm", "volume", 0, len(anonymous), orphaned
+                        )
+                    )
+                run = None
+                anonymous, tmpfs = [], []
+
+
+def _bytes(fs: PlainFS) -> int:
+    return sum(n.size_bytes for n in fs.visible_tree().values() if n.kind == "file")

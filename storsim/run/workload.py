@@ -1,0 +1,258 @@
+"""Workloads: the processes inside containers that issue file operations.
+
+Like customers arriving at a bank, a workload's iterations arrive either on their own
+schedule (open loop: Poisson arrivals at a rate, however busy the tellers are) or from a
+fixed number of clerks who each start the next task when the last is done (closed loop:
+``threads`` with a think time). Each iteration performs its ``ops`` in order on one
+chosen file, so a read-modify-write cycle reads and writes the same file.
+
+Each step of an iteration is an :class:`storsim.run.operation.Operation`, prepared when
+the workload starts: decided by the semantic model, charged by the backend of the
+storage choice that holds the path, accounted and recorded. This module chooses when
+iterations start and which path each one names (an exact path, a glob over the
+container's files, or a template).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import simpy
+
+from storsim.backends import ProcessGen, spend
+from storsim.draws import BlockDraws
+from storsim.run.context import SimContext
+from storsim.run.locks import Locking, unlock
+from storsim.run.operation import Iteration, Locator, Operation
+from storsim.scenario import SizeSpec, WorkloadSpec
+
+if TYPE_CHECKING:
+    from storsim.run.containers import ContainerRun
+
+__all__ = ["RandomStream", "Workload", "size_sampler", "start_workload"]
+
+_GLOB = re.compile(r"[*?\[]")
+
+
+class RandomStream:
+    """The uniform and exponential draws of one workload, each a block stream
+    (:class:`storsim.draws.BlockDraws`): ``rand.uniform()`` is U[0, 1), ``rand.exponential()``
+    is Exp(1). Both first blocks are drawn at once, uniform first."""
+
+    __slots__ = ("exponential", "uniform")
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.uniform: BlockDraws[float] = BlockDraws(rng.random, eager=True)
+        self.exponential: BlockDraws[float] = BlockDraws(rng.standard_exponential, eager=True)
+
+
+def size_sampler(
+    spec: SizeSpec | None, rng: np.random.Generator, default: int
+) -> Callable[[], int]:
+    """A function that draws sizes in bytes from ``spec`` (``default`` when it is None)."""
+    if spec is None:
+        return lambda: default
+    if spec.dist == "fixed":
+        size = spec.size
+        return lambda: size
+
+    def fill(n: int) -> npt.NDArray[np.int64]:
+        if spec.dist == "lognormal":
+            draws = spec.median * np.exp(spec.sigma * rng.standard_normal(n))
+        elif spec.dist == "uniform":
+            draws = rng.integers(spec.min, spec.max + 1, n)
+        else:
+            draws = rng.exponential(spec.mean, n)
+        whole: npt.NDArray[np.int64] = np.maximum(np.rint(draws), 0).astype(np.int64)
+        return whole
+
+    sizes: BlockDraws[int] = BlockDraws(fill)
+    return sizes
+
+
+class _Paths:
+    """Chooses the path of each iteration from an exact path, a glob or a template."""
+
+    __slots__ = ("_candidates", "_cdf", "_kind", "_pattern", "_pick", "_rand", "_run", "_seq")
+
+    def __init__(self, pattern: str, spec: WorkloadSpec, run: ContainerRun, rand: RandomStream):
+        self._pattern = pattern
+        self._pick = spec.pick
+        self._rand = rand
+        self._run = run
+        self._seq = 0
+        self._cdf: list[float] | None = None
+        self._candidates: list[str] | None = None  # a glob's matches, listed at first use
+        # What the pattern is, decided once rather than at every iteration.
+        if "{" in pattern:
+            self._kind = "template"
+        elif _GLOB.search(pattern):
+            self._kind = "glob"
+        else:
+            self._kind = "exact"
+        if self._kind == "glob" and spec.pick == "zipf":
+            n = len(run.matches(pattern))
+            weights = 1.0 / np.arange(1, n + 1, dtype=float) ** spec.zipf_s
+            self._cdf = (np.cumsum(weights) / weights.sum()).tolist()
+
+    def choose(self, iteration: int, thread: int) -> str | None:
+        kind = self._kind
+        if kind == "exact":
+            return self._pattern
+        if kind == "template":
+            return self._run.fill(self._pattern, iteration, thread)
+        candidates = self._candidates
+        if candidates is None:
+            candidates = self._candidates = self._run.matches(self._pattern)
+        if not candidates:
+            return None
+        if self._pick == "sequential":
+            index = self._seq % len(candidates)
+            self._seq += 1
+        elif self._cdf is not None:
+            index = min(bisect.bisect_left(self._cdf, self._rand.uniform()), len(candidates) - 1)
+        else:
+            index = int(self._rand.uniform() * len(candidates))
+        return candidates[index]
+
+
+class Workload:
+    """The running state of one workload in one container run: its steps, prepared as
+    :class:`~storsim.run.operation.Operation` objects, and the processes that run them.
+
+    Args:
+        ctx: the run's context.
+        run: the container run.
+        spec: the workload.
+        index: its position in the service's list (names an unnamed workload).
+        rng: its random generator (arrivals, paths, offsets, sizes).
+    """
+
+    def __init__(
+        self,
+        ctx: SimContext,
+        run: ContainerRun,
+        spec: WorkloadSpec,
+        index: int,
+        rng: np.random.Generator,
+    ) -> None:
+        self.ctx = ctx
+        self.env: simpy.Environment = ctx.env
+        self.run = run
+        self.spec = spec
+        self.name = spec.name or f"workload[{index}]"
+        self.rand = RandomStream(rng)
+        self.generation = run.generation
+        self.default_paths = _Paths(spec.path, spec, run, self.rand) if spec.path else None
+        self.step_paths = [
+            _Paths(s.path, spec, run, self.rand) if s.path is not None else None for s in spec.ops
+        ]
+        self.started = 0
+        now = self.env.now
+        self.deadline = now + spec.duration if spec.duration is not None else math.inf
+        rec = ctx.recorder
+        locate = Locator(run, rec.code)
+        source = rec.source(run.name, run.service, self.name)
+        locking = Locking(ctx, run.name, spec, source) if spec.lock != "none" else None
+        # Whether a write comes after step k: only then is what step k reads remembered
+        # (a read-modify-write: the write commits a value computed from it).
+        writes = [s.op == "write" for s in spec.ops]
+        self.steps = [
+            Operation(
+                ctx,
+                run,
+                spec,
+                s,
+                size=size_sampler(s.size, rng, 4096 if s.op != "truncate" else 0),
+                rand=self.rand,
+                locate=locate,
+                locking=locking,
+                source=source,
+                feeds_write=any(writes[k + 1 :]),
+            )
+            for k, s in enumerate(spec.ops)
+        ]
+
+    def alive(self) -> bool:
+        run = self.run
+        return run.running and run.generation == self.generation and self.env.now < self.deadline
+
+    def take(self) -> int | None:
+        """Claim the next iteration number, or None when the workload is done."""
+        if not self.alive() or (self.spec.count is not None and self.started >= self.spec.count):
+            return None
+        self.started += 1
+        return self.started - 1
+
+    # --- processes ---------------------------------------------------------------------
+
+    def open_loop(self) -> ProcessGen:
+        rate = self.spec.rate
+        assert rate is not None
+        env = self.env
+        if self.spec.start:
+            yield env.timeout(self.spec.start)
+            self.deadline += self.spec.start
+        while True:
+            yield env.timeout(self.rand.exponential() / rate)
+            i = self.take()
+            if i is None:
+                return
+            env.process(self.iteration(i, 0))
+
+    def closed_loop(self, thread: int) -> ProcessGen:
+        env = self.env
+        if self.spec.start:
+            yield env.timeout(self.spec.start)
+        think = self.spec.think
+        exponential = self.spec.think_dist == "exponential"
+        while True:
+            i = self.take()
+            if i is None:
+                return
+            yield from self.iteration(i, thread)
+            if think:
+                yield env.timeout(think * self.rand.exponential() if exponential else think)
+
+    def iteration(self, i: int, thread: int) -> ProcessGen:
+        default = self.default_paths.choose(i, thread) if self.default_paths else None
+        it = Iteration()
+        run = self.run
+        generation = self.generation
+        step_paths = self.step_paths
+        for k, op in enumerate(self.steps):
+            if not run.running or run.generation != generation:
+                break
+            chooser = step_paths[k]
+            path = chooser.choose(i, thread) if chooser is not None else default
+            if path is None:  # a glob that matches nothing: nothing to operate on
+                continue
+            go_on = yield from op.run(path, i, thread, it)
+            if not go_on:
+                break
+            if op.step.think:
+                yield self.env.timeout(op.step.think)
+        if it.lock is not None:
+            cost = unlock(it)
+            if type(cost) is float:
+                yield self.env.timeout(cost)
+            else:
+                yield from spend(self.env, cost)
+
+
+def start_workload(
+    ctx: SimContext, run: ContainerRun, spec: WorkloadSpec, index: int, rng: np.random.Generator
+) -> None:
+    """Start the processes of one workload in one container run."""
+    workload = Workload(ctx, run, spec, index, rng)
+    if spec.rate is not None:
+        ctx.env.process(workload.open_loop())
+    else:
+        for thread in range(spec.threads or 1):
+            ctx.env.process(workload.closed_loop(thread))

@@ -1,0 +1,226 @@
+"""The world of one run: the host's devices, the images' layer stacks, volumes, binds.
+
+Like a film set built before the first take: the host and its disks, the images'
+layers, the named volumes and the host directories that bind mounts show, each filled
+with the content the scenario gives. Containers come and go during the run
+(:mod:`storsim.run.containers`); what is built here outlives them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import simpy
+
+from storsim.backends import BACKENDS, Attachment, Backend, BackendFactory, backend_factory
+from storsim.devices import Disk, PageCache, RemoteServer, profiles
+from storsim.fs import Layer, LowerStack, Node, PlainFS
+from storsim.records import Recorder
+from storsim.run.conflicts import ConflictTracker
+from storsim.run.context import Host, SimContext
+from storsim.run.workload import size_sampler
+from storsim.scenario import Content, LayerSpec, Scenario
+
+__all__ = [
+    "LOOKUP_PER_LAYER_S",
+    "METADATA_UPDATE_S",
+    "World",
+    "build_host",
+    "build_stack",
+    "content_entries",
+    "populate",
+]
+
+# Fixed CPU-side costs, each with its source.
+# [B4] bench.local: native small-file create ~60 us per file on a warm local fs.
+METADATA_UPDATE_S = 60e-6
+# Per-layer CPU cost of an overlay lookup once the lower directory is cached: a few
+# dcache hash lookups; "order of microseconds" ([P1] text, VT1: must not show at 30 layers).
+LOOKUP_PER_LAYER_S = 1e-6
+
+
+def content_entries(content: Content, rng: np.random.Generator) -> dict[str, int]:
+    """The files of ``content``, generated ones included: path -> size in bytes (sizes
+    drawn from ``rng`` in the order the content lists them)."""
+    files = dict(content.files)
+    for gen in content.generate:
+        sizes = size_sampler(gen.size, rng, 4096)
+        base = gen.dir.rstrip("/")
+        nested = gen.count > gen.fanout
+        for i in range(gen.count):
+            folder = f"{base}/d{i // gen.fanout:04d}" if nested else base
+            files[f"{folder}/{gen.prefix}{i:06d}"] = sizes()
+    return files
+
+
+def _build_layer(spec: LayerSpec, index: int, rng: np.random.Generator) -> Layer:
+    return Layer.build(
+        spec.name or f"layer{index}",
+        files=content_entries(spec, rng),
+        dirs=spec.dirs,
+        whiteouts=spec.delete,
+        opaque=spec.opaque,
+        symlinks=spec.symlinks,
+    )
+
+
+def build_stack(scenario: Scenario, image: str, rng: np.random.Generator) -> LowerStack:
+    """The read-only layer stack of ``image`` (generated file sizes drawn from ``rng``)."""
+    layers = [_build_layer(spec, i, rng) for i, spec in enumerate(scenario.images[image].layers)]
+    # The scenario lists layers base first, as a Dockerfile does; overlayfs wants top first.
+    return LowerStack(list(reversed(layers)), max_layers=scenario.host.overlay.max_layers)
+
+
+def populate(fs: PlainFS, content: Content | None, rng: np.random.Generator) -> None:
+    """Put ``content`` (if any) into ``fs``: what a volume or bind source holds at start."""
+    if content is None:
+        return
+    entries: dict[str, Node] = {}
+    for d in content.dirs:
+        entries[d] = Node("dir", mode=0o755)
+    for path, size in content_entries(content, rng).items():
+        entries[path] = Node("file", size_bytes=size)
+    for path, target in content.symlinks.items():
+        entries[path] = Node("symlink", target=target)
+    fs.populate(entries)
+
+
+def _given(values: dict[str, Any]) -> dict[str, Any]:
+    """The overrides a scenario gives (None means: keep the profile's value)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def build_host(scenario: Scenario, env: simpy.Environment, rng: np.random.Generator) -> Host:
+    """The host's devices from ``scenario.host``: its profiles with the values it gives.
+
+    Args:
+        scenario: the scenario.
+        env: the run's environment.
+        rng: the devices' random generator (exponential service times).
+    """
+    h = scenario.host
+    base = profiles.DISK_PROFILES[h.disk.profile]
+    disk_params = dataclasses.replace(
+        base,
+        **_given(
+            {
+                "latency_s": h.disk.latency,
+                "read_bytes_per_s": h.disk.read_bandwidth,
+                "write_bytes_per_s": h.disk.write_bandwidth,
+                "queue_depth": h.disk.queue_depth,
+                "service": h.disk.service,
+            }
+        ),
+    )
+    cache_params = dataclasses.replace(profiles.PAGE_CACHE, size_bytes=h.page_cache)
+    remotes: dict[str, RemoteServer] = {}
+    for name, spec in h.remotes.items():
+        params = dataclasses.replace(
+            profiles.REMOTE_PROFILES[spec.profile],
+            **_given(
+                {
+                    "rtt_s": spec.rtt,
+                    "link_bytes_per_s": spec.bandwidth,
+                    "server_queue_depth": spec.server_queue_depth,
+                    "server_bytes_per_s": spec.server_bandwidth,
+                    "attr_cache_min_s": spec.attr_cache_min,
+                    "attr_cache_max_s": spec.attr_cache_max,
+                    "locks": spec.locks,
+                    "unsupported_ops": frozenset(spec.unsupported)
+                    if spec.unsupported is not None
+                    else None,
+                }
+            ),
+        )
+        remotes[name] = RemoteServer(env, params, rng, name)
+    return Host(
+        disk=Disk(env, disk_params, rng, "disk"),
+        page_cache=PageCache(cache_params),
+        remotes=remotes,
+        syscall_s=h.syscall_latency,
+        metadata_s=METADATA_UPDATE_S,
+        lookup_per_layer_s=LOOKUP_PER_LAYER_S,
+        copy_bytes_per_s=cache_params.copy_bytes_per_s,
+        cache_hit_s=cache_params.hit_latency_s,
+    )
+
+
+class World:
+    """Everything built for one run: the context, file systems that outlive containers,
+    and counters.
+
+    Args:
+        scenario: the scenario.
+        ctx: the run's context (:meth:`build` makes one).
+        seeds: the seeds of the content and the workloads.
+        backends: the registry each mount's backend is built from (tests give doubles).
+
+    Attributes:
+        stacks: image name -> its layer stack (shared by its containers).
+        volumes: named volume -> its file system.
+        binds: bind source -> its file system (a host directory or a remote export).
+        mount_rows: one row per mount per container run (``Result.mounts``).
+        workload_seeds: the seed sequence the services' workloads spawn theirs from.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        ctx: SimContext,
+        seeds: np.random.SeedSequence,
+        backends: Mapping[str, BackendFactory] = BACKENDS,
+    ) -> None:
+        self.scenario = scenario
+        self.ctx = ctx
+        content_rng = np.random.default_rng(seeds.spawn(1)[0])
+        self.stacks = {name: build_stack(scenario, name, content_rng) for name in scenario.images}
+        self.volumes: dict[str, PlainFS] = {}
+        for name in scenario.volumes:
+            fs = PlainFS()
+            populate(fs, scenario.sources.get(name), content_rng)
+            self.volumes[name] = fs
+        self.binds: dict[str, PlainFS] = {}
+        for svc in scenario.services.values():
+            for m in svc.mounts:
+                if m.type == "bind" and m.source is not None and m.source not in self.binds:
+                    fs = PlainFS()
+                    populate(fs, scenario.sources.get(m.source), content_rng)
+                    self.binds[m.source] = fs
+        self.anonymous = itertools.count(1)
+        self.mount_rows: list[dict[str, Any]] = []
+        self.workload_seeds = seeds.spawn(1)[0]
+        self.backends = backends
+
+    @classmethod
+    def build(
+        cls,
+        scenario: Scenario,
+        seed: int,
+        recorder: Recorder,
+        *,
+        backends: Mapping[str, BackendFactory] = BACKENDS,
+    ) -> World:
+        """A new run of ``scenario``: its environment, host, tracker and file systems.
+
+        The seed is split into a SeedSequence tree: the devices' draws, then the content
+        and the workloads (the same seed gives the same run).
+        """
+        seeds = np.random.SeedSequence(seed)
+        device_seq, world_seq = seeds.spawn(2)
+        env = simpy.Environment()
+        ctx = SimContext(
+            env=env,
+            rng=np.random.default_rng(device_seq),
+            recorder=recorder,
+            host=build_host(scenario, env, np.random.default_rng(device_seq.spawn(1)[0])),
+            tracker=ConflictTracker(env),
+        )
+        return cls(scenario, ctx, world_seq, backends)
+
+    def backend(self, storage: str, at: Attachment) -> Backend:
+        """A new backend for ``storage``, from the registry."""
+        return backend_factory(storage, self.backends)(self.ctx, at)

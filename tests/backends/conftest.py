@@ -1,0 +1,101 @@
+"""A host on constant parameters for exact backend timings, and a runner that logs them.
+
+Every cost is a power of two, so that each expected instant in these tests is exact:
+the disk serves one request at a time in 1 s plus its bytes (one 128 KiB page-cache
+chunk reads in 1 s more, 4 KiB writes in 1/16 s more); a syscall costs 1/8 s, a
+metadata update 1/4 s, a page-cache hit 1/2 s, a 4 KiB memory copy 1 s and a layer
+consulted 1/16 s. The remote server ``nas`` answers every class of request in 1/2 s
+after a 1 s round trip, and moves one 128 KiB chunk in 1 s on the link and 1 s at the
+server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+import simpy
+
+from storsim.backends import Cost, spend
+from storsim.devices import Disk, PageCache, RemoteServer
+from storsim.devices.profiles import OP_CLASSES, DiskParams, PageCacheParams, RemoteParams
+from storsim.records import Recorder
+from storsim.run.conflicts import ConflictTracker
+from storsim.run.context import Host, SimContext
+
+CHUNK = 128 * 1024
+
+
+def remote_params(**changes: Any) -> RemoteParams:
+    """The ``nas`` server's parameters (NFS-like: close-to-open, data cache, NLM locks)."""
+    fields: dict[str, Any] = {
+        "protocol": "nfsv3",
+        "rtt_s": 1.0,
+        "link_bytes_per_s": float(CHUNK),
+        "server_queue_depth": 1,
+        "server_latency_s": {c: 0.5 for c in OP_CLASSES},
+        "server_bytes_per_s": float(CHUNK),
+        "attr_cache_min_s": 30.0,
+        "attr_cache_max_s": 60.0,
+        "data_cache": True,
+        "close_to_open": True,
+        "unsupported_ops": frozenset(),
+        "unsupported_errno": "EOPNOTSUPP",
+        "locks": "nlm",
+    }
+    fields.update(changes)
+    return RemoteParams(**fields)
+
+
+def make_ctx(**remote: Any) -> SimContext:
+    """A context on the constant host (``remote`` changes the ``nas`` server's params)."""
+    env = simpy.Environment()
+    rng = np.random.default_rng(0)
+    disk = DiskParams(
+        latency_s=1.0, read_bytes_per_s=float(CHUNK), write_bytes_per_s=65536.0, queue_depth=1
+    )
+    host = Host(
+        disk=Disk(env, disk, rng),
+        page_cache=PageCache(PageCacheParams(size_bytes=2**20)),
+        remotes={"nas": RemoteServer(env, remote_params(**remote), rng, "nas")},
+        syscall_s=0.125,
+        metadata_s=0.25,
+        lookup_per_layer_s=0.0625,
+        copy_bytes_per_s=4096.0,
+        cache_hit_s=0.5,
+    )
+    return SimContext(
+        env=env, rng=rng, recorder=Recorder(), host=host, tracker=ConflictTracker(env)
+    )
+
+
+@pytest.fixture
+def ctx() -> SimContext:
+    """A fresh context on the constant host."""
+    return make_ctx()
+
+
+Charge = Callable[[], Cost]
+
+
+def run(ctx: SimContext, jobs: dict[str, list[Charge]]) -> list[tuple[str, float, Any]]:
+    """Start every job at t=0 in order; each spends its charges one after another.
+
+    Returns:
+        ``(job, instant, served)`` after each charge, in completion order (``served``:
+        what the charge returned, the file version a read was served at).
+    """
+    env = ctx.env
+    log: list[tuple[str, float, Any]] = []
+
+    def job(name: str, charges: list[Charge]) -> Any:
+        for charge in charges:
+            served = yield from spend(env, charge())
+            log.append((name, env.now, served))
+
+    for name, charges in jobs.items():
+        env.process(job(name, charges))
+    env.run()
+    return log

@@ -182,32 +182,31 @@ def _drop_key(tree: Any, rng: random.Random) -> str:
     return f"drop {slot}"
 
 
-def _set_value(tree: Any, rng: random.Random) -> str:
-    slot = rng.choice(_slots(tree))
-    value = _hostile(rng)
+def _set(tree: Any, rng: random.Random, keys: Any = None, values: Any = None) -> str:
+    """Set a random place (one whose key is in ``keys``, if given) to a hostile value (or
+    one of ``values[key]``); any place when the tree has none of those keys."""
+    slots = [s for s in _slots(tree) if keys is None or (s and s[-1] in keys)]
+    if not slots:
+        slots = _slots(tree)
+        values = None
+    slot = rng.choice(slots)
+    value = _hostile(rng) if values is None else rng.choice(values[slot[-1]])
     _get(tree, slot[:-1])[slot[-1]] = value
     return f"set {slot} = {value!r:.40}"
+
+
+def _set_value(tree: Any, rng: random.Random) -> str:
+    return _set(tree, rng)
 
 
 def _set_known(tree: Any, rng: random.Random) -> str:
     """Set a key that the format knows (count, size, path...) to a hostile value."""
-    slots = [s for s in _slots(tree) if s and s[-1] in _KEYS]
-    if not slots:
-        return _set_value(tree, rng)
-    slot = rng.choice(slots)
-    value = _hostile(rng)
-    _get(tree, slot[:-1])[slot[-1]] = value
-    return f"set {slot} = {value!r:.40}"
+    return _set(tree, rng, _KEYS)
 
 
 def _huge(tree: Any, rng: random.Random) -> str:
-    slots = [s for s in _slots(tree) if s and s[-1] in _HUGE]
-    if not slots:
-        return _set_known(tree, rng)
-    slot = rng.choice(slots)
-    value = rng.choice(_HUGE[slot[-1]])
-    _get(tree, slot[:-1])[slot[-1]] = value
-    return f"huge {slot} = {value!r}"
+    """Set a count, rate, duration or size to a huge one."""
+    return _set(tree, rng, _HUGE, _HUGE)
 
 
 def _scale(tree: Any, rng: random.Random) -> str:

@@ -40,13 +40,14 @@ def tree_problems(s: Scenario) -> Iterator[Problem]:
         yield from _content_problems(content, ["sources", key])
     if s.compare is not None and s.compare.content is not None:
         yield from _content_problems(s.compare.content, ["compare", "content"])
+    tables = _Tables()
     for sname, svc in s.services.items():
-        yield from _mount_problems(s, sname, svc)
+        yield from _mount_problems(s, sname, svc, tables)
     if s.compare is not None:
         services = [s.compare.service] if s.compare.service else list(s.services)
         for sname in services:
             if sname in s.services:
-                yield from _compare_problems(s, sname, s.services[sname])
+                yield from _compare_problems(s, sname, s.services[sname], tables)
 
 
 # --- one tree: explicit entries and generated ones --------------------------------------
@@ -190,12 +191,29 @@ def _content_problems(content: Content, where: list[str | int]) -> Iterator[Prob
 # --- what a container sees at a mount target -----------------------------------------
 
 
-def _image_kind(s: Scenario, image: str, path: str) -> str | None:
+class _Tables:
+    """The entry table of each layer and content, made once for one scenario's check
+    (a layer may list a hundred thousand files, and every mount looks through it)."""
+
+    def __init__(self) -> None:
+        self._made: dict[int, tuple[object, dict[str, str]]] = {}
+
+    def of(self, tree: LayerSpec | Content) -> dict[str, str]:
+        made = self._made.get(id(tree))
+        if made is None:  # the tree is kept with its table, so that its id stays its own
+            from storsim.scenario.content import LayerSpec
+
+            table = _layer_entries(tree) if isinstance(tree, LayerSpec) else _content_entries(tree)
+            made = self._made[id(tree)] = (tree, table)
+        return made[1]
+
+
+def _image_kind(s: Scenario, image: str, path: str, tables: _Tables) -> str | None:
     """The kind of ``path`` in an image's merged view (a lookup from the top layer down:
     a whiteout hides the name, an opaque directory or a non-directory above hides what
     the layers below have there)."""
     for layer in reversed(s.images[image].layers):
-        entries = _layer_entries(layer)
+        entries = tables.of(layer)
         kind = _kind(entries, layer.generate, path)
         if kind == WHITEOUT:
             return None
@@ -226,7 +244,7 @@ def _blocker(lookup: dict[str, str | None], path: str) -> str | None:
 
 
 def _seen_at(
-    s: Scenario, svc: ServiceSpec, path: str, skip: str | None = None
+    s: Scenario, svc: ServiceSpec, path: str, tables: _Tables, skip: str | None = None
 ) -> tuple[str, dict[str, str | None]]:
     """What a container of ``svc`` sees at ``path`` and its ancestors, below the deepest
     mount above ``path`` (other than one at ``skip``): (what that is, path -> kind)."""
@@ -235,28 +253,30 @@ def _seen_at(
     ]
     paths = [path, *_ancestors(path)]
     if not above:
-        return "the image", {p: _image_kind(s, svc.image, p) for p in paths}
+        return "the image", {p: _image_kind(s, svc.image, p, tables) for p in paths}
     mount = max(above, key=lambda m: len(m.target))
     base = mount.target.rstrip("/")
     inner = [p[len(base) :] for p in paths if p.startswith(base + "/")]
     content = s.sources.get(mount.source) if mount.source else None
     if content is None and mount.type == "volume":
         # a new, empty volume gets the image's files at its target (Docker copies them)
-        kinds = {base + q: _image_kind(s, svc.image, base + q) for q in inner}
+        kinds = {base + q: _image_kind(s, svc.image, base + q, tables) for q in inner}
         return f"the volume at {mount.target}", kinds
-    entries = _content_entries(content) if content is not None else {}
+    entries = tables.of(content) if content is not None else {}
     generates = content.generate if content is not None else []
     kinds = {base + q: _kind(entries, generates, q) for q in inner}
     return f"the {mount.type} mount at {mount.target}", kinds
 
 
-def _mount_problems(s: Scenario, sname: str, svc: ServiceSpec) -> Iterator[Problem]:
+def _mount_problems(
+    s: Scenario, sname: str, svc: ServiceSpec, tables: _Tables
+) -> Iterator[Problem]:
     targets: list[tuple[str, int | None, int]] = [
         (m.target, i, 0) for i, m in enumerate(svc.mounts)
     ]
     targets += [(t, None, j) for j, t in enumerate(s.images[svc.image].volumes)]
     for target, i, j in targets:
-        what, kinds = _seen_at(s, svc, target)
+        what, kinds = _seen_at(s, svc, target, tables)
         blocker = _blocker(kinds, target)
         if blocker is None:
             continue
@@ -269,12 +289,14 @@ def _mount_problems(s: Scenario, sname: str, svc: ServiceSpec) -> Iterator[Probl
         yield where, f"cannot mount on {target}: {what} has {blocker} there (not a directory)"
 
 
-def _compare_problems(s: Scenario, sname: str, svc: ServiceSpec) -> Iterator[Problem]:
+def _compare_problems(
+    s: Scenario, sname: str, svc: ServiceSpec, tables: _Tables
+) -> Iterator[Problem]:
     assert s.compare is not None
     if set(s.compare.choices) <= {"image_layer"}:
         return  # an image layer may hold a directory over a file of a lower layer
     path = s.compare.path
-    what, kinds = _seen_at(s, svc, path, skip=path)
+    what, kinds = _seen_at(s, svc, path, tables, skip=path)
     blocker = _blocker(kinds, path)
     if blocker is not None:
         yield (
@@ -288,7 +310,7 @@ def _compare_problems(s: Scenario, sname: str, svc: ServiceSpec) -> Iterator[Pro
     content = s.compare.content
     if content is None:
         return
-    entries = _content_entries(content)
+    entries = tables.of(content)
     base = path.rstrip("/")
     for m in svc.mounts:
         if m.target != path and _below(m.target, path):

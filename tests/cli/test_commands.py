@@ -60,6 +60,8 @@ def _failures(out: Path) -> list[tuple[list[str], str]]:
         (["run", CH06, "--set", "name='evil \\e[2J'"], None),  # valid: a name, escaped
         (["run", CH06, "--report", str(out / "no" / "r.html")], r"storsim: --report "
          r".*/no/r\.html: folder .*/no does not exist"),
+        (["run", CH06, "--json", json, "--report", str(out / "no" / "r.html")],
+         r"storsim: --report .*/no/r\.html: folder .*/no does not exist"),  # JSON kept
         (["run", CH06, "--json", fifo], r"storsim: --json .*fifo: is a device or special file"),
         (["run", CH06, "--json", json, "--report", json], r"storsim: --report .*old\.json: "
          r"--json writes the same file"),

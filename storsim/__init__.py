@@ -12,7 +12,7 @@ reports latency, errors, copy-ups and data lost.
 
 from importlib import metadata as _metadata
 
-from storsim.errors import ModelError, ScenarioError, StorsimError
+from storsim.errors import ModelError, OutputError, RunawayError, ScenarioError, StorsimError
 from storsim.report import write_report
 from storsim.scenario import STORAGE_CHOICES, Scenario, load_scenario, scenario_schema
 from storsim.simulation import Result, simulate
@@ -25,7 +25,9 @@ except _metadata.PackageNotFoundError:  # a source tree that was not installed
 
 __all__ = [
     "ModelError",
+    "OutputError",
     "Result",
+    "RunawayError",
     "STORAGE_CHOICES",
     "Scenario",
     "ScenarioError",

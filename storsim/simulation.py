@@ -19,9 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
-import simpy
-from simpy.core import EmptySchedule
 
+from storsim import budget, guard  # issue 11: the work budget and the watchdog
 from storsim.compare import placement_row, placements, under
 from storsim.progress import StatusLine
 from storsim.records import Recorder
@@ -90,6 +89,7 @@ def simulate(
     compare: bool = True,
     ops: str = "full",
     progress: bool = False,
+    max_ops: int | None = budget.DEFAULT_MAX_OPS,
 ) -> Result:
     """Run a scenario once.
 
@@ -107,23 +107,38 @@ def simulate(
         progress: show how far a run has got on stderr (simulated time, the share of the
             scenario's duration, operations so far), once it has taken a second; the
             results are the same with or without it.
+        max_ops: the work budget (:mod:`storsim.budget`): a scenario estimated to do
+            more operations (files built and walked included), or to need more memory
+            than 100 bytes per operation allowed, is refused before anything is built;
+            a run that does twice as many is stopped. None: no limit.
 
     Returns:
         The :class:`Result`.
 
     Raises:
-        ValueError: ``ops`` is not one of :data:`OPS_MODES`.
+        RunawayError: the scenario is over the budget (the message gives the estimate
+            and the ``max_ops`` that allows it), or its simulated clock stopped advancing.
+        ValueError: ``ops`` is not one of :data:`OPS_MODES`, or ``max_ops`` < 1, or
+            ``seed`` is negative.
     """
     if ops not in OPS_MODES:
         raise ValueError(f"ops must be one of {', '.join(OPS_MODES)} (got {ops!r})")
+    budget.check(scenario, max_ops, ops=ops, compare=compare)  # issue 11: before any build
     seed = scenario.seed if seed is None else seed
-    result, _ = _run_once(scenario, seed, ops, progress="run" if progress else None)
+    result, _ = _run_once(
+        scenario, seed, ops, progress="run" if progress else None, max_ops=max_ops
+    )
     if compare and scenario.compare is not None:
         path = scenario.compare.path
         rows = []
         for label, variant in placements(scenario):
             sub, streamed = _run_once(
-                variant, seed, ops, focus=path, progress=f"compare {label}" if progress else None
+                variant,
+                seed,
+                ops,
+                focus=path,
+                progress=f"compare {label}" if progress else None,
+                max_ops=max_ops,
             )
             on_path = under(sub.ops, path)  # empty with streaming totals
             rows.append(placement_row(label, on_path, sub.events, sub.sim_time_s, streamed))
@@ -138,58 +153,29 @@ def _run_once(
     *,
     focus: str | None = None,
     progress: str | None = None,
+    max_ops: int | None = None,
 ) -> tuple[Result, StreamingSummary | None]:
     """Build and run one scenario; with ``ops == "summary"``, also its streaming totals
     (with ``focus``: of the operations under that path too); with ``progress``, a
-    progress line on stderr labelled with it."""
+    progress line on stderr labelled with it; watched by :class:`storsim.guard.Watchdog`
+    (``max_ops``: its budget)."""
     streamed = StreamingSummary(focus=focus) if ops == "summary" else None
     recorder = Recorder(sink=streamed.add if streamed is not None else None)
     world = World.build(scenario, seed, recorder)
     start_containers(world)
     env = world.ctx.env
     with _quiet_collector():
-        if progress is None:
-            env.run(until=scenario.duration)
-        else:
-            _advance(env, scenario.duration, _RunProgress(progress, scenario.duration, world.ctx))
+        # issue 11: every run goes in watched slices (a clock that stops is an error)
+        ctx = world.ctx
+        watchdog = guard.Watchdog(scenario, max_ops=max_ops, recorded=lambda: ctx.recorder.recorded)
+        shown = _RunProgress(progress, scenario.duration, ctx) if progress is not None else None
+        guard.advance(env, scenario.duration, watchdog, shown)
         return _collect(scenario, seed, ops, world, streamed)
 
 
 # --- progress ----------------------------------------------------------------------------
 
-_STEPS_PER_LOOK = 8192  # events between two looks at the clock in a run with no duration
 _QUIET_S = 1.0  # a run shorter than this shows no progress at all
-
-
-def _advance(env: simpy.Environment, until: float | None, progress: _RunProgress) -> None:
-    """``env.run(until)``, in slices, showing progress between them.
-
-    The same events happen in the same order as in one ``env.run(until)``: with no
-    ``until``, stepping until the schedule is empty is what ``run`` does; with one, each
-    slice ends at an instant of its own (its stop event, like ``run``'s, comes before the
-    events of that instant, which the next slice then processes) and the last at ``until``.
-    """
-    if until is None:
-        step = env.step
-        try:
-            while True:
-                for _ in range(_STEPS_PER_LOOK):
-                    step()
-                progress.show(env.now)
-        except EmptySchedule:
-            pass
-    else:
-        span = until / 1000  # simulated seconds per slice: doubled while slices are quick
-        while env.now < until:
-            target = env.now + span
-            if not env.now < target < until:
-                target = until
-            started = time.monotonic()
-            env.run(until=target)
-            progress.show(env.now)
-            took = time.monotonic() - started
-            span = span * 2 if took < 0.05 else span / 2 if took > 0.5 else span
-    progress.close()
 
 
 class _RunProgress:

@@ -119,7 +119,7 @@ def test_bad_scenario_exits_2_with_one_line(tmp_path: Path, capsys: Any) -> None
     assert main(["run", str(bad), "--json", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith(f"storsim: {bad}:2: images: must have at least 1 item")
+    assert err.startswith(f"{bad}:2: images: must have at least 1 item")
     assert not out.exists()
 
 
@@ -174,6 +174,7 @@ def test_progress_changes_nothing(
 ) -> None:
     """Running in slices to show progress gives the same operations, summary, comparison
     and end time as one run, and the progress line says where the run is."""
+    import storsim.guard as guard
     import storsim.simulation as simulation
 
     scenario = storsim.load_scenario(Path(__file__).parent.parent / "scenarios" / f"{name}.yaml")
@@ -181,7 +182,7 @@ def test_progress_changes_nothing(
     plain = storsim.simulate(scenario)
     assert capsys.readouterr().err == ""  # no progress unless asked
     monkeypatch.setattr(simulation, "_QUIET_S", 0.0)  # show it at once,
-    monkeypatch.setattr(simulation, "_STEPS_PER_LOOK", 97)  # after every few events
+    monkeypatch.setattr(guard, "STEPS_PER_LOOK", 97)  # after every few events
     sliced = storsim.simulate(scenario, progress=True)
     assert sliced.sim_time_s == plain.sim_time_s
     pd.testing.assert_frame_equal(sliced.ops, plain.ops)

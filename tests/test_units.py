@@ -1,5 +1,7 @@
 """Units: quantities as people write them -> SI numbers."""
 
+import math
+
 import pytest
 
 from storsim.units import parse_bandwidth, parse_duration, parse_rate, parse_size
@@ -16,6 +18,8 @@ from storsim.units import parse_bandwidth, parse_duration, parse_rate, parse_siz
         ("0", 0),
         ("1 TiB", 2**40),
         ("3 bytes", 3),
+        ("8 PiB", 2**53),
+        ("1 PB", 10**15),
     ],
 )
 def test_sizes(text: str | int, expected: int) -> None:
@@ -56,7 +60,7 @@ def test_bandwidth_and_rate() -> None:
     [
         (parse_size, "4 XB", r"must use a size unit.*got '4 XB'"),
         (parse_size, "lots", r"must be a size such as"),
-        (parse_size, -1, r"non-negative"),
+        (parse_size, -1, r"must be a size from 0 B to 8 PiB \(2\*\*53 bytes\) \(got -1\)"),
         (parse_duration, "3 parsecs", r"must use a duration unit"),
         (parse_rate, "fast", r"must be a rate"),
         (parse_rate, "5/0 s", r"positive time"),
@@ -67,3 +71,40 @@ def test_bad_quantities(func, text, match) -> None:  # type: ignore[no-untyped-d
     """Malformed, negative or unknown-unit quantities are rejected with the rule broken."""
     with pytest.raises(ValueError, match=match):
         func(text)
+
+
+@pytest.mark.parametrize(
+    ("func", "value", "match"),
+    [
+        (
+            parse_size,
+            10**400,
+            r"from 0 B to 8 PiB .*\(got 10000000000000000000\.\.\. \(401 characters\)\)",
+        ),
+        (parse_size, "1e400 KiB", r"from 0 B to 8 PiB .*\(got '1e400 KiB'\)"),
+        (parse_size, "9" * 400, r"from 0 B to 8 PiB"),
+        (parse_size, 2**53 + 1, r"from 0 B to 8 PiB"),
+        (parse_size, "1e30", r"from 0 B to 8 PiB"),
+        (parse_duration, -(10**400), r"from 0 s to 1e9 s"),
+        (parse_duration, "2e9 s", r"from 0 s to 1e9 s \(about 32 years\) \(got '2e9 s'\)"),
+        (parse_duration, -1e-9, r"from 0 s to 1e9 s"),
+        (parse_bandwidth, 0, r"from 1 B/s to 8 PiB/s \(got 0\)"),
+        (parse_bandwidth, "0 MB/s", r"from 1 B/s to 8 PiB/s"),
+        (parse_bandwidth, "1 B/1e-400 s", r"positive time"),
+        (parse_bandwidth, "1 B/1e400 s", r"positive time"),
+        (parse_rate, 0, r"above 0/s and at most 1e9/s \(got 0\)"),
+        (parse_rate, "1e10/s", r"above 0/s and at most 1e9/s"),
+        (parse_rate, 10**400, r"above 0/s"),
+    ],
+)
+def test_quantities_out_of_range(func, value, match) -> None:  # type: ignore[no-untyped-def]
+    """Numbers the model cannot use, however they are written (a 400-digit integer, 1e400,
+    a zero bandwidth), are a ValueError that gives the range, never an OverflowError."""
+    with pytest.raises(ValueError, match=match):
+        func(value)
+
+
+def test_negative_zero_is_zero() -> None:
+    """-0.0 parses as 0.0 (a negative zero is no time at all), with its sign gone."""
+    assert math.copysign(1.0, parse_duration(-0.0)) == 1.0
+    assert parse_size(-0.0) == 0

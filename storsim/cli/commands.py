@@ -8,23 +8,37 @@ Exit codes: 0 when the command did its work (warnings included: they are printed
 the verdict and on stderr when the summary is not printed); 1 when it did but the
 results need attention: ``--strict`` and a warning (a scenario that simulates no
 operation, a workload that stopped working at its first error, mass errors, a device
-that cannot keep up), or a sweep run that failed; 2 when it could not run: a broken
-scenario or bad usage gets one line on stderr, and nothing is written.
+that cannot keep up), or a sweep run that failed; 2 when it could not run; 130 after
+Ctrl-C.
+
+Every failure is exactly one line on stderr and exit code 2, and nothing is written:
+
+- a scenario error: ``FILE:LINE: yaml.path: what is wrong (got VALUE)`` (``FILE: ...``
+  when the file as a whole cannot be read), the form compilers use, so that editors
+  jump to the line;
+- anything else (an option, an output path, a ``--set`` or ``--grid`` value):
+  ``storsim: what is wrong``.
+
+Characters that are not printable are escaped in both. Ctrl-C ends a command within a
+second: one line, ``storsim: interrupted``, exit code 130, no output written.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import math
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from storsim import __version__
+from storsim.budget import DEFAULT_MAX_OPS
 from storsim.cli.output import print_summary, print_sweep_summary, result_json, sweep_warnings
 from storsim.cli.tables import FORMATS
-from storsim.errors import StorsimError
-from storsim.files import write_atomic
+from storsim.errors import ScenarioError, StorsimError, printable
+from storsim.files import check_outputs, output_unit, write_atomic
 from storsim.report import sweep_report, write_report
 from storsim.report.verdict import judge
 from storsim.scenario import load_scenario, scenario_schema
@@ -32,7 +46,23 @@ from storsim.simulation import simulate
 from storsim.stats.summary import plain_value
 from storsim.sweeps import parse_grid, summarize, sweep
 
-__all__ = ["main"]
+__all__ = ["EXIT_INTERRUPTED", "EXIT_USAGE", "main"]
+
+#: The exit code of every failure: a bad scenario, option or output path.
+EXIT_USAGE = 2
+#: The exit code after Ctrl-C (128 + SIGINT, as a shell reports it).
+EXIT_INTERRUPTED = 130
+
+
+class _UsageError(Exception):
+    """An option argparse refused (raised instead of argparse's usage and exit)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors as one line (not the usage and the message)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,24 +73,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The exit code: 0 on success, 1 for warnings under ``--strict`` or failed sweep
-        runs, 2 for a bad scenario or usage (see the module docstring).
+        runs, 2 for a bad scenario, option or output path, 130 after Ctrl-C (see the
+        module docstring).
     """
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return 2
     try:
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as exc:  # --help, --version: argparse printed what was asked
+            return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
+        if args.command is None:
+            raise _UsageError("a command is needed: run, sweep or schema (see storsim --help)")
         return int(args.func(args))
-    except StorsimError as error:
-        print(f"storsim: {error}", file=sys.stderr)
-        return 2
+    except ScenarioError as error:
+        # FILE:LINE: ... stands alone; an error that names no file is storsim's own
+        _say(str(error) if error.file is not None else f"storsim: {error}")
+        return EXIT_USAGE
+    except (StorsimError, _UsageError) as error:
+        _say(f"storsim: {error}")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _say("storsim: interrupted")
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # `storsim run x | head`: not an error of ours
         return 0
 
 
+def _say(line: str) -> None:
+    """Write one line to stderr: non-printable characters escaped, so it stays one."""
+    sys.stderr.write(printable(line) + "\n")
+    sys.stderr.flush()
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="storsim",
         description="Simulate container storage: where should each path of an app live?",
     )
@@ -69,7 +114,9 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario and print its summary")
     run.add_argument("scenario", help="scenario YAML file")
-    run.add_argument("--seed", type=int, default=None, help="random seed (default: the file's)")
+    run.add_argument(
+        "--seed", type=_seed, default=None, help="random seed, >= 0 (default: the file's)"
+    )
     _add_set(run, "override a value, e.g. --set services.web.deploy.replicas=4 (repeatable)")
     run.add_argument("--json", metavar="FILE", help="write the summary as JSON ('-' for stdout)")
     run.add_argument(
@@ -86,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         help="keep every operation (full, default: reports plot them) or streaming totals "
         "only (summary: bounded memory for long runs, percentiles within 0.5%%)",
     )
+    _add_max_ops(run)
     run.set_defaults(func=_cmd_run)
 
     _add_sweep_parser(sub)
@@ -126,7 +174,47 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
 def _warn(messages: Sequence[str]) -> None:
     for message in messages:
-        print(f"storsim: warning: {message}", file=sys.stderr)
+        _say(f"storsim: warning: {message}")
+
+
+def _print_table(table: str) -> None:
+    """Print a table built from scenario names: no control sequence reaches the terminal."""
+    sys.stdout.write("\n".join(printable(line) for line in table.split("\n")))
+
+
+def _add_max_ops(parser: argparse.ArgumentParser) -> None:
+    """The --max-ops option of the commands that simulate."""
+    parser.add_argument(
+        "--max-ops",
+        type=_count,
+        default=DEFAULT_MAX_OPS,
+        metavar="N",
+        help="the work budget: refuse a scenario estimated to do more operations (files "
+        "built and walked included) or to need more memory than 100 bytes per operation "
+        f"allowed (default {DEFAULT_MAX_OPS:,}; scientific notation such as 1e9 is fine)",
+    )
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0 to 2**63-1 (got {text!r})")
+    return value
+
+
+def _count(text: str) -> int:
+    """A whole number >= 1, also written as 1e9 or 1_000_000."""
+    try:
+        number = float(text.replace("_", ""))
+        value = int(number) if math.isfinite(number) and number == int(number) else 0
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return value
 
 
 def _cmd_schema(args: argparse.Namespace) -> int:
@@ -139,19 +227,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.report and args.ops == "summary":
         raise StorsimError("--report plots every operation: it needs --ops full (the default)")
     scenario = load_scenario(args.scenario, overrides=args.overrides)
-    result = simulate(scenario, seed=args.seed, ops=args.ops, progress=not args.quiet)
+    json_file = args.json if args.json != "-" else None
+    check_outputs({"--json": json_file, "--report": args.report})  # before the long part
+    result = simulate(
+        scenario, seed=args.seed, ops=args.ops, progress=not args.quiet, max_ops=args.max_ops
+    )
     judged = judge(result)
     to_stdout = args.json == "-" or (args.format == "json" and not args.quiet)
+    text = ""
     if args.json or to_stdout:
         text = json.dumps(result_json(result, judged=judged), indent=2) + "\n"
-        if args.json and args.json != "-":
-            write_atomic(args.json, text)
-        if to_stdout:
-            sys.stdout.write(text)
-    if args.report:
-        write_report(result, args.report, judged=judged)
+    with output_unit():  # the JSON and the report: both, or neither
+        if json_file:
+            write_atomic(json_file, text)
+        if args.report:
+            write_report(result, args.report, judged=judged)
+    if to_stdout:
+        sys.stdout.write(text)
     if not args.quiet and not to_stdout:
-        print_summary(result, sys.stdout, fmt=args.format, judged=judged)
+        table = io.StringIO()
+        print_summary(result, table, fmt=args.format, judged=judged)
+        _print_table(table.getvalue())
     else:  # the verdict, which lists them, was not printed
         _warn([w.message for w in judged.warnings])
     return 1 if args.strict and judged.warnings else 0
@@ -171,10 +267,10 @@ def _add_sweep_parser(sub: Any) -> None:
         "--grid services.web.deploy.replicas=1,2,4 (repeatable: every combination runs)",
     )
     parser.add_argument(
-        "--replications", type=_positive, default=1, metavar="R", help="runs per grid point"
+        "--replications", type=_count, default=1, metavar="R", help="runs per grid point"
     )
     parser.add_argument(
-        "--jobs", type=_positive, default=None, metavar="N", help="processes (default: all CPUs)"
+        "--jobs", type=_count, default=None, metavar="N", help="processes (default: all CPUs)"
     )
     parser.add_argument(
         "--executor",
@@ -193,17 +289,8 @@ def _add_sweep_parser(sub: Any) -> None:
     _add_set(parser, "override a value of the base scenario (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     _add_output_options(parser)
+    _add_max_ops(parser)
     parser.set_defaults(func=_cmd_sweep)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
-    return value
 
 
 def _executor(text: str) -> str:
@@ -217,6 +304,7 @@ def _executor(text: str) -> str:
 def _cmd_sweep(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides=args.overrides)
     grid = parse_grid(args.grid)
+    check_outputs({"--out": args.out, "--report": args.report})
     frame = sweep(
         scenario,
         grid,
@@ -225,13 +313,16 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         progress=not args.quiet,
         out=args.out,
+        max_ops=args.max_ops,
     )
     summary = summarize(frame)
     if args.format == "json":
         records = [{k: plain_value(v) for k, v in r.items()} for r in summary.to_dict("records")]
         sys.stdout.write(json.dumps(records, indent=2) + "\n")
     else:
-        print_sweep_summary(summary, list(grid), sys.stdout, fmt=args.format)
+        table = io.StringIO()
+        print_sweep_summary(summary, list(grid), table, fmt=args.format)
+        _print_table(table.getvalue())
     if args.report:
         sweep_report(frame, args.report, scenario=scenario)
     warnings = sweep_warnings(frame, list(grid))
@@ -240,10 +331,9 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if len(failed):
         first = failed.iloc[0]
         point = ", ".join(f"{p}={first[p]}" for p in grid) or "the scenario"
-        print(
+        _say(
             f"storsim: {len(failed)} of {frame['seed'].nunique()} runs "
-            f"failed; first: {point}, seed {first['seed']}: {first['error']}",
-            file=sys.stderr,
+            f"failed; first: {point}, seed {first['seed']}: {first['error']}"
         )
         return 1
     return 1 if args.strict and warnings else 0

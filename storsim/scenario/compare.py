@@ -14,7 +14,7 @@ from pydantic import BeforeValidator, Field, field_validator
 
 from storsim.names import Storage
 from storsim.scenario.content import Content
-from storsim.scenario.fields import AbsPath, Spec, one_or_list
+from storsim.scenario.fields import EntryPath, Spec, one_or_list
 
 __all__ = ["CompareSpec"]
 
@@ -22,7 +22,7 @@ __all__ = ["CompareSpec"]
 class CompareSpec(Spec):
     """Run the same scenario with ``path`` placed on each storage choice in turn."""
 
-    path: AbsPath
+    path: EntryPath
     choices: Annotated[list[Storage], Field(min_length=1)]
     service: str | None = None  # default: every service
     # remote server(s) for distributed_bind, one placement each; default: the first declared

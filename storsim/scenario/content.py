@@ -11,11 +11,13 @@ stacked from those layers, and the top-level named volumes (compose ``volumes:``
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, model_validator
 
-from storsim.scenario.fields import AbsPath, Size, Spec
+from storsim.scenario.fields import AbsPath, Count, EntryPath, LinkTarget, Size, Spec
+from storsim.units import MAX_SIZE_BYTES
 
 __all__ = [
     "Content",
@@ -45,6 +47,18 @@ class LognormalSize(Spec):
     median: Size
     sigma: Annotated[float, Field(ge=0, le=10)] = 1.0
 
+    @model_validator(mode="after")
+    def _fits(self) -> LognormalSize:
+        # A draw is median * e^(sigma * Z), Z standard normal: it must stay a size (the
+        # model keeps sizes as 64-bit integers) even 8 standard deviations up, a draw
+        # of probability 6e-16, so that no run ever meets one that does not.
+        if self.median * math.exp(8 * self.sigma) > MAX_SIZE_BYTES:
+            raise ValueError(
+                "median * e^(8 * sigma) must be at most 8 PiB (2**53 bytes), so that every "
+                f"draw is a size that fits (got median {self.median}, sigma {self.sigma})"
+            )
+        return self
+
 
 class UniformSize(Spec):
     """Sizes uniform between ``min`` and ``max``."""
@@ -65,6 +79,16 @@ class ExponentialSize(Spec):
 
     dist: Literal["exponential"]
     mean: Size
+
+    @model_validator(mode="after")
+    def _fits(self) -> ExponentialSize:
+        # A draw exceeds 40 means with probability e^-40 (4e-18): it must still fit.
+        if self.mean * 40 > MAX_SIZE_BYTES:
+            raise ValueError(
+                "mean * 40 must be at most 8 PiB (2**53 bytes), so that every draw is a "
+                f"size that fits (got mean {self.mean})"
+            )
+        return self
 
 
 def _size_shorthand(value: Any) -> Any:
@@ -94,16 +118,16 @@ class GenerateSpec(Spec):
     dir: AbsPath
     count: Annotated[int, Field(gt=0, le=10_000_000)]
     size: SizeSpec = FixedSize(size=4096)
-    fanout: Annotated[int, Field(gt=0)] = 100
+    fanout: Count = 100
     prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = "f"
 
 
 class Content(Spec):
     """Files and directories present before the simulation starts."""
 
-    files: dict[AbsPath, Size] = {}
+    files: dict[EntryPath, Size] = {}
     dirs: list[AbsPath] = []
-    symlinks: dict[AbsPath, str] = {}
+    symlinks: dict[EntryPath, LinkTarget] = {}
     generate: list[GenerateSpec] = []
 
 
@@ -111,15 +135,15 @@ class LayerSpec(Content):
     """One image layer (a Dockerfile instruction's result): content plus deletions."""
 
     name: str | None = None
-    delete: list[AbsPath] = []  # whiteouts: files or directories removed by this layer
-    opaque: list[AbsPath] = []  # directories replaced (not merged) by this layer
+    delete: list[EntryPath] = []  # whiteouts: files or directories removed by this layer
+    opaque: list[EntryPath] = []  # directories replaced (not merged) by this layer
 
 
 class ImageSpec(Spec):
     """An image: layers from the bottom (base) up, and its Dockerfile ``VOLUME`` paths."""
 
     layers: Annotated[list[LayerSpec], Field(min_length=1)]
-    volumes: list[AbsPath] = []
+    volumes: list[EntryPath] = []
 
 
 class VolumeSpec(Spec):

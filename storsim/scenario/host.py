@@ -75,12 +75,18 @@ class RemoteSpec(Spec):
 
     @model_validator(mode="after")
     def _cache_order(self) -> RemoteSpec:
-        if (
-            self.attr_cache_min is not None
-            and self.attr_cache_max is not None
-            and self.attr_cache_min > self.attr_cache_max
-        ):
-            raise ValueError("attr_cache_min must be <= attr_cache_max")
+        # one bound given: the other is the profile's (NFS: acregmin 3 s, acregmax 60 s)
+        from storsim.devices import profiles
+
+        profile = profiles.REMOTE_PROFILES[self.profile]
+        low = profile.attr_cache_min_s if self.attr_cache_min is None else self.attr_cache_min
+        high = profile.attr_cache_max_s if self.attr_cache_max is None else self.attr_cache_max
+        if low > high:
+            raise ValueError(
+                f"attr_cache_min must be <= attr_cache_max (got {low:g} s > {high:g} s; "
+                f"profile {self.profile}: {profile.attr_cache_min_s:g} s to "
+                f"{profile.attr_cache_max_s:g} s)"
+            )
         return self
 
 

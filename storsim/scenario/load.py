@@ -1,9 +1,10 @@
 """Loading: a scenario file (or mapping) read, parsed as YAML and validated.
 
 Like a clerk at the counter who takes a form, checks that it is legible and filled in on
-the right sheet before handing it on, :func:`load_scenario` reads the file as UTF-8,
-parses it with ruamel's round-trip loader (which keeps every key's line for the
-messages), applies the overrides and validates it; any problem on the way is one
+the right sheet before handing it on, :func:`load_scenario` reads the file (a regular
+file of UTF-8 text, within a size limit), parses it with ruamel's round-trip loader
+(which keeps every key's line for the messages; nesting and aliases within budgets:
+:mod:`.text`), applies the overrides and validates it; any problem on the way is one
 :class:`~storsim.errors.ScenarioError` naming the file and the line.
 """
 
@@ -12,15 +13,11 @@ from __future__ import annotations
 import copy
 import os
 from collections.abc import Mapping, Sequence
-from io import StringIO
-from pathlib import Path
 from typing import Any
-
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from storsim.errors import ScenarioError
 from storsim.scenario.model import Scenario, validate
+from storsim.scenario.text import check_data, parse_yaml, read_scenario_text
 
 __all__ = ["load_scenario"]
 
@@ -46,23 +43,10 @@ def load_scenario(
             names the file, the line and the YAML path.
     """
     if isinstance(source, Mapping):
-        return validate(copy.deepcopy(dict(source)), None, overrides)
+        data = copy.deepcopy(dict(check_data(source, "the scenario")))
+        return validate(data, None, overrides)
     path = os.fspath(source)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"cannot read scenario: {exc.strerror}", file=path) from None
-    except UnicodeDecodeError:
-        raise ScenarioError("cannot read scenario: not UTF-8 text", file=path) from None
-    try:
-        tree = YAML(typ="rt", pure=True).load(StringIO(text))
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ScenarioError(f"invalid YAML: {problem}", file=path, line=line) from None
-    except YAMLError as exc:
-        raise ScenarioError(f"invalid YAML: {exc}", file=path) from None
+    tree = parse_yaml(read_scenario_text(path), path)
     if not isinstance(tree, Mapping):
         raise ScenarioError(
             f"a scenario must be a mapping of keys (got {type(tree).__name__})", file=path, line=1

@@ -20,13 +20,15 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError, model_validator
 
+from storsim.errors import ScenarioError
 from storsim.scenario.compare import CompareSpec
 from storsim.scenario.content import Content, ImageSpec, VolumeSpec
-from storsim.scenario.fields import Duration, Spec
+from storsim.scenario.fields import PositiveDuration, Spec
 from storsim.scenario.host import HostSpec
 from storsim.scenario.messages import plain, rule_error, translate
 from storsim.scenario.overrides import apply_overrides
 from storsim.scenario.services import ServiceSpec
+from storsim.scenario.trees import tree_problems
 
 __all__ = ["Scenario", "validate"]
 
@@ -40,8 +42,8 @@ class Scenario(Spec):
 
     name: Annotated[str, Field(min_length=1)]
     description: str = ""
-    seed: Annotated[int, Field(ge=0)] = 0
-    duration: Duration | None = None
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    duration: PositiveDuration | None = None
     host: HostSpec = HostSpec()
     images: Annotated[dict[str, ImageSpec], Field(min_length=1)]
     volumes: dict[
@@ -102,19 +104,33 @@ def validate(
         The validated, frozen scenario.
 
     Raises:
-        ScenarioError: an override is malformed, or the data breaks a rule.
+        ScenarioError: an override is malformed, or the data breaks a rule. A rule that a
+            value set by an override breaks names no file (it is in no line of it):
+            ``override services.web.deploy.replicas: must be >= 0 (got -1)``.
     """
-    if overrides:
-        apply_overrides(tree, overrides, file)
+    changed = apply_overrides(tree, overrides) if overrides else []
     data = plain(tree)
     try:
-        scenario = Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise translate(exc, tree, file, Scenario) from None
-    scenario._file = file
-    scenario._tree = tree
-    _cross_check(scenario, tree, file)
+        try:
+            scenario = Scenario.model_validate(data)
+        except ValidationError as exc:
+            raise translate(exc, tree, file, Scenario) from None
+        scenario._file = file
+        scenario._tree = tree
+        _cross_check(scenario, tree, file)
+    except ScenarioError as exc:
+        raise _blame_override(exc, changed) from None
     return scenario
+
+
+def _blame_override(exc: ScenarioError, changed: Sequence[str]) -> ScenarioError:
+    """The error as an override's when an override set the offending value (or made the
+    place where it is, which then has no line in the file)."""
+    where = exc.where or ""
+    inside = any(where == p or where.startswith((p + ".", p + "[")) for p in changed)
+    if not changed or exc.file is None or not (inside or exc.line is None):
+        return exc
+    return ScenarioError(f"override {exc.message}", where=exc.where)
 
 
 # --- cross references --------------------------------------------------------------------
@@ -142,6 +158,14 @@ def _cross_check(s: Scenario, tree: Any, file: str | None) -> None:
             )
         bind_sources |= _check_mounts(s, svc, sname, tree, file)
         _check_lifecycle(svc, sname, tree, file)
+        if "x-prefill" in (svc.model_extra or {}):
+            raise rule_error(
+                tree,
+                file,
+                ["services", sname, "x-prefill"],
+                "x-prefill is storsim's own key (compare: fills placements with it); "
+                "name the extension field otherwise",
+            )
         for w, workload in enumerate(svc.workload):
             if workload.count is None and workload.duration is None and s.duration is None:
                 raise rule_error(
@@ -160,6 +184,8 @@ def _cross_check(s: Scenario, tree: Any, file: str | None) -> None:
             )
     if s.compare is not None:
         _check_compare(s, s.compare, tree, file)
+    for path, rule in tree_problems(s):
+        raise rule_error(tree, file, path, rule)
 
 
 def _check_mounts(

@@ -20,7 +20,18 @@ from pydantic import BeforeValidator, ConfigDict, Field, model_validator
 
 from storsim.names import Op
 from storsim.scenario.content import Content, SizeSpec
-from storsim.scenario.fields import AbsPath, Duration, Rate, Size, Spec, one_or_list
+from storsim.scenario.fields import (
+    AbsPath,
+    Count,
+    Duration,
+    EntryPath,
+    PathPattern,
+    PositiveDuration,
+    Rate,
+    Size,
+    Spec,
+    one_or_list,
+)
 from storsim.scenario.messages import UnknownKeyError
 
 __all__ = [
@@ -83,7 +94,7 @@ class TmpfsOptions(Spec):
     """Long-syntax ``tmpfs:`` options."""
 
     size: Size | None = None
-    mode: int | None = None
+    mode: Annotated[int, Field(ge=0, le=0o7777)] | None = None
 
 
 class BindOptions(Spec):
@@ -97,7 +108,7 @@ class MountSpec(Spec):
     """A mount in a service (compose long syntax; the short syntax is converted to it)."""
 
     type: Literal["volume", "bind", "tmpfs"]
-    target: AbsPath
+    target: EntryPath  # Docker refuses '/' as a destination
     source: str | None = None
     read_only: bool = False
     consistency: str | None = None
@@ -139,13 +150,13 @@ class Step(Spec):
     """One file operation of a workload iteration."""
 
     op: Op
-    path: str | None = None  # defaults to the workload's path
+    path: PathPattern | None = None  # defaults to the workload's path
     size: SizeSpec | None = None  # bytes to read/write/append, new size for truncate
     # where a read or write starts: "same" = the byte range of this iteration's previous
     # read or write (a read-modify-write writes back what it read)
     offset: Literal["random", "start", "end", "same"] | Size = "random"
     flags: Literal["r", "r+", "w", "a"] = "r"  # for open: as fopen(3) modes
-    to: str | None = None  # destination of rename and link, the link path of symlink
+    to: PathPattern | None = None  # destination of rename and link, the link path of symlink
     mode: Annotated[int, Field(ge=0, le=0o7777)] = 0o640  # for chmod
     think: Duration = 0.0  # the application's own time after this step (e.g. the "modify")
 
@@ -166,9 +177,10 @@ class WorkloadSpec(Spec):
     """
 
     name: str | None = None
-    path: str | None = None
+    path: PathPattern | None = None
     pick: Literal["uniform", "zipf", "sequential"] = "uniform"
-    zipf_s: Annotated[float, Field(gt=1.0)] = 1.2
+    # above 10 every pick is the first file already (its weight is 1 / n**s)
+    zipf_s: Annotated[float, Field(gt=1.0, le=10.0)] = 1.2
     ops: Annotated[list[Step], Field(min_length=1)]
     rate: Rate | None = None
     threads: Annotated[int, Field(gt=0, le=100_000)] | None = None
@@ -185,16 +197,14 @@ class WorkloadSpec(Spec):
     # Keep files open between iterations: no open() to revalidate a distributed mount's
     # caches (close-to-open), so reads may be served stale from the client cache [K9].
     keep_open: bool = False
-    count: Annotated[int, Field(gt=0)] | None = None
-    duration: Duration | None = None
+    count: Count | None = None
+    duration: PositiveDuration | None = None
     start: Duration = 0.0
 
     @model_validator(mode="after")
     def _one_arrival_model(self) -> WorkloadSpec:
         if self.rate is not None and self.threads is not None:
             raise ValueError("give either rate (open loop) or threads (closed loop), not both")
-        if self.rate is not None and self.rate <= 0:
-            raise ValueError("rate must be > 0")
         data_seen = False
         for i, step in enumerate(self.ops):
             if step.path is None and self.path is None:
@@ -222,7 +232,7 @@ class ServiceSpec(Spec):
         ]
     ] = []
     tmpfs: Annotated[
-        list[AbsPath], BeforeValidator(one_or_list, json_schema_input_type=str | list[str])
+        list[EntryPath], BeforeValidator(one_or_list, json_schema_input_type=str | list[str])
     ] = []
     lifecycle: Annotated[list[LifecycleEvent], Field(min_length=1)] = [
         LifecycleEvent(at=0.0, action="run")

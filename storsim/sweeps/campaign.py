@@ -44,6 +44,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from storsim.budget import DEFAULT_MAX_OPS, check
+from storsim.errors import RunawayError
 from storsim.progress import StatusLine
 from storsim.scenario import Scenario
 from storsim.stats import SUMMARY_COLUMNS
@@ -65,6 +67,7 @@ def sweep(
     out: str | os.PathLike[str] | None = None,
     on_error: Literal["record", "raise"] = "record",
     compare: bool = True,
+    max_ops: int | None = DEFAULT_MAX_OPS,
 ) -> pd.DataFrame:
     """Run every variant of a scenario on a full factorial grid, several times each.
 
@@ -97,6 +100,8 @@ def sweep(
             ``"raise"``: the first failure stops the sweep and is raised (runs finished
             before it are already in ``out``).
         compare: also run the placements of the scenario's ``compare:`` section.
+        max_ops: the work budget of each run (:func:`storsim.simulate`); every grid point
+            is checked against it before any run starts. None: no limit.
 
     Returns:
         One row per run and storage choice (and placement): see the module docstring.
@@ -105,8 +110,9 @@ def sweep(
     Raises:
         ScenarioError: a grid path or value makes an invalid scenario, or a value list
             is empty or repeats a value; every point is checked before any run starts.
-        ValueError: ``replications`` or ``jobs`` < 1, an unknown ``executor`` or
-            ``on_error``.
+        RunawayError: a grid point is over the budget ``max_ops`` (the message names it).
+        ValueError: ``replications`` or ``jobs`` < 1, ``max_ops`` < 1, an unknown
+            ``executor`` or ``on_error``.
     """
     if replications < 1:
         raise ValueError(f"replications must be >= 1 (got {replications!r})")
@@ -114,6 +120,17 @@ def sweep(
         raise ValueError(f"on_error must be 'record' or 'raise' (got {on_error!r})")
     workers = check_executor(executor, jobs)
     params, runs = tasks(scenario, grid or {}, replications)
+    for task in runs[::replications]:  # one per grid point: its replications are alike
+        try:
+            check(task.scenario, max_ops, ops="summary", compare=compare)
+        except RunawayError as exc:
+            point = ", ".join(f"{p}={task.point[p]!r}" for p in params)
+            raise RunawayError(
+                f"{exc.message} (grid point {point})" if point else exc.message,
+                file=exc.file,
+                line=exc.line,
+                where=exc.where,
+            ) from None
     digest = scenario_digest(scenario, compare)
 
     log = RunLog(out, digest) if out is not None else None
@@ -128,7 +145,7 @@ def sweep(
             todo.append((i, task))
 
     bar = _Progress(len(runs), len(results), enabled=progress)
-    finished = execute(todo, executor, workers, compare, catch=on_error == "record")
+    finished = execute(todo, executor, workers, compare, on_error == "record", max_ops)
     try:
         for i, rows in finished:
             results[i] = rows

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import importlib
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Generator, Mapping, Sequence
@@ -23,6 +22,7 @@ from storsim.simulation import simulate
 from storsim.stats.series import series_summary
 from storsim.stats.summary import plain_value
 from storsim.sweeps.grid import Task
+from storsim.sweeps.workers import hidden_main, mp_context, quiet_start, start_pool, stop_pool
 
 __all__ = ["Row", "check_executor", "execute", "failed", "run_one"]
 
@@ -33,7 +33,9 @@ Row = dict[str, Any]
 Finished = Generator[tuple[int, list[Row]], None, None]
 
 
-def run_one(scenario: Scenario, seed: int, compare: bool, catch: bool) -> list[Row]:
+def run_one(
+    scenario: Scenario, seed: int, compare: bool, catch: bool, max_ops: int | None = None
+) -> list[Row]:
     """Simulate one variant and return its rows as plain JSON-able values.
 
     Runs in a worker process: it returns small dicts rather than the Result, whose
@@ -44,6 +46,7 @@ def run_one(scenario: Scenario, seed: int, compare: bool, catch: bool) -> list[R
         seed: its seed.
         compare: also run the placements of its ``compare:`` section.
         catch: return a failure as one row with ``error`` set instead of raising it.
+        max_ops: the run's work budget (:func:`storsim.simulate`).
 
     Returns:
         One row per series of the summary (:func:`storsim.stats.series.series_summary`:
@@ -53,7 +56,7 @@ def run_one(scenario: Scenario, seed: int, compare: bool, catch: bool) -> list[R
     """
     try:
         # a sweep keeps summaries only: streaming statistics, bounded memory
-        result = simulate(scenario, seed=seed, compare=compare, ops="summary")
+        result = simulate(scenario, seed=seed, compare=compare, ops="summary", max_ops=max_ops)
     except Exception as exc:
         if not catch:
             raise
@@ -107,52 +110,63 @@ def check_executor(executor: Any, jobs: int | None) -> int:
 
 
 def execute(
-    todo: Sequence[tuple[int, Task]], executor: Any, workers: int, compare: bool, catch: bool
+    todo: Sequence[tuple[int, Task]],
+    executor: Any,
+    workers: int,
+    compare: bool,
+    catch: bool,
+    max_ops: int | None = None,
 ) -> Finished:
     """Run the tasks (``executor`` checked by :func:`check_executor`).
 
     Closing the generator stops the pool or cluster it started and cancels the runs
-    that have not started.
+    that have not started; a local process pool's workers are killed at once (on an
+    error or Ctrl-C a run in progress is not waited for).
 
     Yields:
         ``(index, rows)`` in the order the runs finish.
     """
+    job = (compare, catch, max_ops)
     if executor is None:
         executor = "serial" if workers == 1 or len(todo) <= 1 else "process"
     if executor == "serial":
-        return ((i, run_one(task.scenario, task.seed, compare, catch)) for i, task in todo)
+        return ((i, run_one(task.scenario, task.seed, *job)) for i, task in todo)
     if executor == "process":
-        return _process_pool(min(workers, max(len(todo), 1)), todo, compare, catch)
+        return _process_pool(min(workers, max(len(todo), 1)), todo, job)
     if isinstance(executor, cf.Executor):
-        return _futures(executor, todo, compare, catch, cf.as_completed)
+        return _futures(_submit(executor, todo, job), catch, cf.as_completed)
     if isinstance(executor, str):  # "dask" or "dask=ADDRESS"
         address = executor.partition("=")[2] or None
-        return _dask(_distributed(), address, workers, todo, compare, catch)
+        return _dask(_distributed(), address, workers, todo, job)
     as_completed = _distributed().as_completed  # a distributed.Client
-    return _futures(executor, todo, compare, catch, as_completed, pure=False)
+    return _futures(_submit(executor, todo, job, pure=False), catch, as_completed)
 
 
-def _process_pool(
-    workers: int, todo: Sequence[tuple[int, Task]], compare: bool, catch: bool
-) -> Finished:
+def _process_pool(workers: int, todo: Sequence[tuple[int, Task]], job: tuple[Any, ...]) -> Finished:
     if not todo:
         return
-    with cf.ProcessPoolExecutor(workers, mp_context=_mp_context()) as pool:
-        yield from _futures(pool, todo, compare, catch, cf.as_completed)
+    pool = None
+    try:
+        # the submissions start the workers: without the caller's __main__, ignoring SIGINT
+        with quiet_start(mp_context()), hidden_main():
+            pool = start_pool(workers)
+            futures = _submit(pool, todo, job)
+        yield from _futures(futures, job[1], cf.as_completed)
+    except BaseException:  # an error, Ctrl-C, or the sweep closing this generator early
+        if pool is not None:
+            stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
-def _futures(
-    pool: Any,
-    todo: Sequence[tuple[int, Task]],
-    compare: bool,
-    catch: bool,
-    as_completed: Callable[[Any], Any],
-    **options: Any,
-) -> Finished:
-    futures = {
-        pool.submit(run_one, task.scenario, task.seed, compare, catch, **options): i
-        for i, task in todo
-    }
+def _submit(
+    pool: Any, todo: Sequence[tuple[int, Task]], job: tuple[Any, ...], **options: Any
+) -> dict[Any, int]:
+    """Submit every task: future -> the task's index."""
+    return {pool.submit(run_one, task.scenario, task.seed, *job, **options): i for i, task in todo}
+
+
+def _futures(futures: dict[Any, int], catch: bool, as_completed: Callable[[Any], Any]) -> Finished:
     try:
         for future in as_completed(list(futures)):
             try:
@@ -182,15 +196,16 @@ def _dask(
     address: str | None,
     workers: int,
     todo: Sequence[tuple[int, Task]],
-    compare: bool,
-    catch: bool,
+    job: tuple[Any, ...],
 ) -> Finished:
     if not todo:
         return
     as_completed = distributed.as_completed
+    catch = job[1]
     if address is not None:
         with distributed.Client(address) as client:
-            yield from _futures(client, todo, compare, catch, as_completed, pure=False)
+            futures = _submit(client, todo, job, pure=False)
+            yield from _futures(futures, catch, as_completed)
         return
     # One single-threaded worker process per job: the simulation holds the GIL.
     with (
@@ -202,22 +217,12 @@ def _dask(
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        yield from _futures(client, todo, compare, catch, as_completed, pure=False)
+        yield from _futures(_submit(client, todo, job, pure=False), catch, as_completed)
 
 
 def _is_dask_client(executor: Any) -> bool:
     # Only a program that imported distributed can hold a Client.
     return "distributed" in sys.modules and isinstance(executor, _distributed().Client)
-
-
-def _mp_context() -> multiprocessing.context.BaseContext:
-    # fork is unsafe once threads exist (a notebook kernel, dask, a BLAS pool); the
-    # forkserver imports storsim once and forks each worker from that clean process.
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["storsim.sweeps"])
-        return context
-    return multiprocessing.get_context("spawn")
 
 
 def _cpus() -> int:

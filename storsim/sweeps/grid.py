@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
 
 from storsim.errors import ScenarioError
 from storsim.scenario import Scenario
+from storsim.scenario.messages import plain
+from storsim.scenario.text import parse_yaml
 
 __all__ = [
     "RUN_COLUMNS",
@@ -120,8 +120,8 @@ def parse_grid(specs: Sequence[str]) -> dict[str, list[Any]]:
         if not sep or not path or not raw.strip():
             raise ScenarioError(f"--grid must be dotted.path=v1,v2,... (got {spec!r})")
         try:
-            values = YAML(typ="safe", pure=True).load(f"[{raw}]")
-        except YAMLError:
+            values = plain(parse_yaml(f"[{raw}]"))
+        except ScenarioError:
             raise ScenarioError(
                 f"--grid {path}: values must be YAML scalars separated by commas (got {raw!r})"
             ) from None

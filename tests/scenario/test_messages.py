@@ -9,6 +9,7 @@ import pytest
 
 from storsim.errors import ScenarioError
 from storsim.scenario import load_scenario
+from storsim.scenario.overrides import apply_overrides
 
 ERRORS = [
     (
@@ -98,14 +99,33 @@ ERRORS = [
 def test_errors_name_file_line_path_and_rule(
     tiny: dict[str, Any], write_yaml: Any, overrides: dict[str, Any], pattern: str
 ) -> None:
-    """Each broken scenario raises one ScenarioError: FILE:LINE: yaml.path: rule (got VALUE)."""
+    """Each broken scenario file raises one ScenarioError: FILE:LINE: yaml.path: rule (got
+    VALUE); the breakage is written into the file (an override's error names no line)."""
+    apply_overrides(tiny, overrides)
+    path = write_yaml(tiny)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    text = str(info.value).replace(str(path), "F")
+    assert "\n" not in text
+    assert re.match(r"F:\d+: ", text), text
+    assert re.search(pattern, text), text
+
+
+@pytest.mark.parametrize(("overrides", "pattern"), ERRORS[:12])
+def test_errors_of_overridden_values_name_the_override(
+    tiny: dict[str, Any], write_yaml: Any, overrides: dict[str, Any], pattern: str
+) -> None:
+    """A rule broken by a value an override set is the override's error: no file, no line
+    (the value is in no line of it), ``override`` and the same path and rule."""
     path = write_yaml(tiny)
     with pytest.raises(ScenarioError) as info:
         load_scenario(path, overrides=overrides)
-    text = str(info.value).replace(str(path), "F")
-    assert "\n" not in text
-    assert text.startswith("F")
-    assert re.search(pattern, text), text
+    text = str(info.value)
+    if info.value.file is None:
+        assert text.startswith("override "), text
+        assert re.search(pattern.removeprefix("^F:\\d+: "), text), text
+    else:  # the override made a place valid, and a rule of the file's breaks there
+        assert re.match(rf"{re.escape(str(path))}:\d+: ", text), text
 
 
 def test_error_line_points_at_the_offending_value(write_yaml: Any) -> None:

@@ -45,11 +45,18 @@ from __future__ import annotations
 from storsim.fs.layers import DOCKER_MAX_LAYERS, KERNEL_MAX_LAYERS, Layer, LowerEntry, LowerStack
 from storsim.fs.mounts import MUTATING_OPS, OPS, STORAGES, Mount
 from storsim.fs.nodes import (
+    BLOCKDEV,
+    CHARDEV,
     DIR,
+    FIFO,
     FILE,
+    SPECIAL,
     SYMLINK,
     WHITEOUT,
+    XATTR_NAME_MAX,
+    XATTR_SIZE_MAX,
     Changed,
+    Component,
     FileSystem,
     FsError,
     Listing,
@@ -57,24 +64,33 @@ from storsim.fs.nodes import (
     Node,
     Opened,
     Read,
+    Walk,
     Written,
     Wrote,
+    Xattr,
 )
 from storsim.fs.overlay import OverlayFS
 from storsim.fs.plain import PlainFS
 from storsim.fs.view import ContainerView
 
 __all__ = [
+    "BLOCKDEV",
+    "CHARDEV",
     "DIR",
     "DOCKER_MAX_LAYERS",
+    "FIFO",
     "FILE",
     "KERNEL_MAX_LAYERS",
     "MUTATING_OPS",
     "OPS",
+    "SPECIAL",
     "STORAGES",
     "SYMLINK",
     "WHITEOUT",
+    "XATTR_NAME_MAX",
+    "XATTR_SIZE_MAX",
     "Changed",
+    "Component",
     "ContainerView",
     "FileSystem",
     "FsError",
@@ -89,6 +105,8 @@ __all__ = [
     "OverlayFS",
     "PlainFS",
     "Read",
+    "Walk",
     "Wrote",
     "Written",
+    "Xattr",
 ]

@@ -26,7 +26,7 @@ def test_node_mode_defaults_depend_on_kind() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"kind": "fifo"}, "kind must be one of"),
+        ({"kind": "socket"}, "kind must be one of"),
         ({"kind": FILE, "size_bytes": -1}, r"size_bytes must be >= 0 \(got -1\)"),
         ({"kind": FILE, "opaque": True}, "only a directory can be opaque"),
         ({"kind": SYMLINK}, "must have a non-empty target"),

@@ -1,12 +1,30 @@
 """The vocabulary of the file-system model: entries, errors, results and paths.
 
 Like the legend printed on a map, this module says what the symbols mean before any
-route is drawn: what an entry of a tree is (``Node``: a file, a directory, a symlink or,
-in image layers only, a whiteout), how an operation fails (``FsError`` carrying the
-kernel's errno name), what each operation answers (small NamedTuples whose fields the
-timing layer reads), and the protocol ``FileSystem`` that ``OverlayFS`` and ``PlainFS``
-implement, a ``Mount`` accepts, and ``ContainerView`` follows for its operations. Paths
-are absolute POSIX strings, normalised lexically on entry (``..`` is resolved as text).
+route is drawn: what an entry of a tree is (``Node``: a file, a directory, a symlink, a
+FIFO, a device node or, in image layers only, a whiteout, with its extended attributes),
+how an operation fails (``FsError`` carrying the kernel's errno name and what the failed
+call cost), what each operation answers (small NamedTuples whose fields the timing layer
+reads), what a path walk costs (``Walk``: one ``Component`` per lookup), and the protocol
+``FileSystem`` that ``OverlayFS`` and ``PlainFS`` implement, a ``Mount`` accepts, and
+``ContainerView`` follows for its operations. Paths are absolute POSIX strings,
+normalised lexically on entry (``..`` is resolved as text).
+
+How a backend reads the cost of a call (the fields are in its result, or in its
+``FsError``):
+
+- ``layers_visited`` (``Lookup``, ``Opened``, ``Wrote``, ``Xattr``, ``FsError``): the
+  lookup of the final component (for an error, of the last component looked up);
+  ``Listing.layers_visited`` counts instead the layer directories ``readdir`` read, and
+  ``Listing.layer_entries`` the entries it read in each (upper first).
+- the walk: every component's lookup, for a cold dentry cache: ``result.walk`` if it is
+  not None (the call changed directories on its path: a copy-up, a creation, a removal,
+  a rename), else ``fs.walk(path)``, asked at once, before the file system serves
+  another call; ``FsError.walk`` always. A backend charges the components not yet in its
+  mount's dentry cache (a ``Component`` whose ``found`` is False is a negative dentry).
+- ``copy_up_bytes``/``copied_up``/``source_layer`` of an ``FsError``: what the call copied
+  up before it failed (a refused ``setxattr``, a ``rename`` onto a non-empty upper
+  directory).
 """
 
 from __future__ import annotations

@@ -16,10 +16,27 @@ whiteout, opaque, redirect and metacopy rules and its errno for every failure.
 
 Model choices (simplifications, on purpose; the package docstring lists the general ones):
 
-- ``layers_visited`` follows the kernel's lookup loop (``ovl_lookup``): the upper directory
-  counts 1 when the parent has one; each lower layer of the parent's merge stack consulted
-  until a hit that stops the search counts 1. For directories reached through a redirect
-  it uses the redirect target's count (the kernel walks the whole path per layer there).
+- Every lookup count (``layers_visited``, the ``Component``s of a walk) is that of a cold
+  lookup of the current state, as on a fresh mount, counted as the kernel's lookup loop
+  counts (``ovl_lookup`` in ``fs/overlayfs/namei.c``): the parent's upper directory counts 1
+  when the parent has one, and a whiteout, a non-metacopy non-directory or an opaque
+  directory there ends the search; then each lower layer of the parent's merge stack
+  counts 1, down to the one holding a whiteout, a non-directory, an opaque directory or a
+  metacopy file's data, or to the bottom. An upper entry's relative redirect is looked up
+  in the parent's stack in its name's place; an absolute one is searched in every layer
+  from the root (``LowerStack.absolute_layers``). The kernel exposes none of these counts:
+  ``tests/fs/test_walks.py`` and the kernel differential test check them against a
+  transcription of that loop (``tests/fs/support.py``: ``ovl_walk``), run on the model's
+  upper tree after every operation and on the kernel's own upperdir at the end.
+- A FIFO or device node holds no data, and the model has no process at a FIFO's other end
+  and no driver behind a device: every open is as with ``O_NONBLOCK``. A FIFO opens to read
+  (``pread`` on it is ESPIPE, ``fsync`` EINVAL) and to write ENXIO (no reader); a device
+  node's open is ENXIO (as for a major number nobody registered, ``chrdev_open``).
+- Extended attributes: the ``user.``, ``trusted.`` and ``security.`` namespaces, as root sees
+  them (no capability check, no security module); ``system.*`` (POSIX ACLs) answers
+  EOPNOTSUPP, as with ``noacl``; a file system's own limit on an inode's attribute space
+  (ext4: one block, else ENOSPC) is not modelled, nor are ``listxattr`` and
+  ``removexattr``. Values are bytes; a lookup result's ``layer`` says where they were read.
 - The overlay's ``index``, ``xino``, ``nfs_export`` features are off (Docker's setting), and
   the "impure" xattr that the kernel puts on upper directories (it only serves readdir's
   ``d_ino``) is not modelled; nor is ``redirect_max``.
@@ -64,6 +81,48 @@ Kernel behaviour found by the differential test (``tests/fs/test_kernel.py``, Li
   directory (or of ``/``) is EISDIR; ``rmdir("/")`` is EBUSY; ``open(O_CREAT)`` of an
   existing directory is EISDIR; ``O_CREAT|O_EXCL`` on a symlink is EEXIST.
 - Whiteouts in the upper directory are character devices 0:0 with mode 000.
+
+Found for the operations and file types added for issue 10 (each a named case of
+``FOUND`` in ``tests/fs/test_kernel.py``, checked on the kernel and on the model):
+
+- ``setxattr`` of an entry that has no upper part copies it up first (metadata only with
+  metacopy: ``ovl_xattr_set`` asks for a plain copy-up), and only then does the upper file
+  system judge the call: an unknown namespace (EOPNOTSUPP), a namespace prefix alone
+  (EINVAL), ``XATTR_CREATE`` over an existing attribute (EEXIST), ``XATTR_REPLACE`` of a
+  missing one (ENODATA) all fail with the entry copied up
+  (``setxattr-copies-up-before-the-upper-refuses-the-name``,
+  ``setxattr-flags-are-judged-after-a-metacopy-copy-up``).
+- A process's ``trusted.overlay.*`` attributes are stored escaped as
+  ``trusted.overlay.overlay.*`` (Linux 6.7, for nested overlays), so overlay's own
+  attributes (opaque, origin, redirect, metacopy) are invisible: ``getxattr`` of
+  ``trusted.overlay.opaque`` on an opaque directory is ENODATA. ``trusted.overlay.`` alone
+  is EINVAL, and a name whose escaped form passes 255 bytes EOPNOTSUPP, both before any
+  copy-up (``trusted-overlay-names-are-escaped-and-overlays-own-are-hidden``).
+- ``getxattr`` reads the upper entry when there is one (a metacopy file's attributes were
+  copied up with it), else the top-most lower copy only: a merged directory shows the
+  attributes of its top-most layer's copy, and its copy-up copies those
+  (``a-merged-directory-shows-its-top-copys-attributes``).
+- ``user.*`` attributes live on regular files and directories only (``xattr_permission``):
+  EPERM to set, ENODATA to get on a symlink, FIFO or device, before any copy-up;
+  ``trusted.*`` ones copy such an entry up and stay on it
+  (``user-attributes-live-on-files-and-directories-only``).
+- ERANGE (an empty name, or one over 255 bytes) and E2BIG (a value over 64 KiB) come
+  before the lookup, and so does EPERM for ``mknod`` of a directory; ``mknod`` of a 0:0
+  character device on an overlay is EPERM (``ovl_mknod``: that is its whiteout), a 0:0
+  block device is fine (``mknod-of-the-whiteout-device-and-checks-before-the-lookup``).
+- Opening a FIFO or device node goes to the pipe or device code, not overlayfs: a
+  write-open or ``O_TRUNC`` copies nothing up (``fifo-and-device-opens-copy-nothing-up``).
+
+Lookup counts the transcription of ``ovl_lookup`` found wrong, now modelled (named tests
+in ``tests/fs/test_walks.py``):
+
+- A whiteout in the parent's upper directory ends a lookup after 1 directory
+  (``test_a_whiteout_in_the_upper_stops_the_lookup``).
+- A directory made in a parent that the same call copied up consults, in its later
+  lookups, the parent's upper and then its lowers
+  (``test_a_directory_made_in_a_parent_copied_up_by_the_same_call_consults_its_lowers``).
+- An absolute redirect is searched in every layer from the root, not in the old parent's
+  layers only (``test_an_absolute_redirect_searches_every_layer_from_the_root``).
 """
 
 from __future__ import annotations
@@ -869,7 +928,9 @@ class OverlayEngine:
         # An upper file, the commonest read, skips _res (+14-35 %): must equal its _Inode branch
         if type(ino) is not _Inode or ino.kind != FILE:
             try:
-                r = self._existing(p)
+                r = self._res(p, p)  # not _existing: one call less for a lower file's read
+                if r is None:
+                    raise FsError("ENOENT", p)
                 if r.kind != FILE:
                     raise FsError(_not_regular(r.kind, write=False), p)
             except FsError as e:
@@ -885,8 +946,9 @@ class OverlayEngine:
             size = low.node.size_bytes
             layer = low.layer
         left = size - offset
-        n = nbytes if left > nbytes else (left if left > 0 else 0)
-        return _new_tuple(Read, (n, layer, None))
+        return _new_tuple(
+            Read, (nbytes if left > nbytes else (left if left > 0 else 0), layer, None)
+        )
 
     def _writable(self, p: str) -> tuple[_Inode, int, Walk | None]:
         """The upper inode of the regular file ``p``, copied up (data and all) if needed;

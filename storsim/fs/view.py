@@ -276,6 +276,7 @@ class ContainerView(MountTable):
             opened.copied_up or bool(copy),
             source if opened.copied_up or copy else 0,
             offset,
+            walk=opened.walk,  # the open made the lookups
         )
 
     def route(self, path: str) -> tuple[Mount | None, FileSystem, str, bool]:

@@ -48,6 +48,7 @@ from storsim.fs import (
     FILE,
     SYMLINK,
     WHITEOUT,
+    XATTR_SIZE_MAX,
     Component,
     Layer,
     LowerStack,
@@ -708,6 +709,116 @@ def test_regressions_match_kernel(
         finally:
             kernel.close()
         _check_trees(fs, mnt, upper)
+
+
+# Behaviours of the operations added for issue 10 (mknod, setxattr, getxattr) and of
+# special files, each found against the kernel: (layers, ops, opts, the outcomes, the paths
+# the upper holds at the end).
+_F = (False, False)  # setxattr with neither XATTR_CREATE nor XATTR_REPLACE
+_LONG = "trusted.overlay." + "x" * 233  # escaped, 256 bytes
+FOUND = [
+    pytest.param(
+        [{"/f": Node(FILE, 3)}],
+        [("setxattr", "/f", "foo.x", b"1", *_F), ("setxattr", "/f", "user.", b"1", *_F),
+         ("getxattr", "/f", "foo.x")],
+        OFF, ["EOPNOTSUPP", "EINVAL", "EOPNOTSUPP"], {"/f"},
+        id="setxattr-copies-up-before-the-upper-refuses-the-name",
+    ),
+    pytest.param(
+        [{"/f": Node(FILE, 3)}],
+        [("setxattr", "/f", "user.q", b"1", False, True),
+         ("setxattr", "/f", "user.q", b"1", True, False),
+         ("setxattr", "/f", "user.q", b"2", True, False), ("getxattr", "/f", "user.q")],
+        ON, ["ENODATA", "ok", "EEXIST", ("ok", b"1")], {"/f"},
+        id="setxattr-flags-are-judged-after-a-metacopy-copy-up",
+    ),
+    pytest.param(
+        [{"/d": Node(DIR, opaque=True), "/d/x": Node(FILE), "/y": Node(FILE)}],
+        [("setxattr", "/d/x", "trusted.overlay.x", b"1", *_F),
+         ("getxattr", "/d/x", "trusted.overlay.x"), ("getxattr", "/d", "trusted.overlay.opaque"),
+         ("setxattr", "/y", "trusted.overlay.", b"1", *_F), ("setxattr", "/y", _LONG, b"1", *_F),
+         ("getxattr", "/y", _LONG)],
+        OFF, ["ok", ("ok", b"1"), "ENODATA", "EINVAL", "EOPNOTSUPP", "EOPNOTSUPP"], {"/d", "/d/x"},
+        id="trusted-overlay-names-are-escaped-and-overlays-own-are-hidden",
+    ),
+    pytest.param(
+        [{"/d": Node(DIR, xattrs=(("user.top", b"t"),))},
+         {"/d": Node(DIR, xattrs=(("user.low", b"l"),)), "/d/x": Node(FILE)}],
+        [("getxattr", "/d", "user.low"), ("getxattr", "/d", "user.top"), ("chmod", "/d", 0o700),
+         ("getxattr", "/d", "user.low")],
+        OFF, ["ENODATA", ("ok", b"t"), "ok", "ENODATA"], {"/d"},
+        id="a-merged-directory-shows-its-top-copys-attributes",
+    ),
+    pytest.param(
+        [{"/p": Node(FIFO), "/s": Node(SYMLINK, target="t")}],
+        [("setxattr", "/p", "user.a", b"1", *_F), ("getxattr", "/p", "user.a"),
+         ("setxattr", "/s", "user.a", b"1", *_F), ("setxattr", "/p", "trusted.t", b"1", *_F),
+         ("getxattr", "/p", "trusted.t")],
+        OFF, ["EPERM", "ENODATA", "EPERM", "ok", ("ok", b"1")], {"/p"},
+        id="user-attributes-live-on-files-and-directories-only",
+    ),
+    pytest.param(
+        [{}],
+        [("mknod", "/c", CHARDEV, 0o644, (0, 0)), ("mknod", "/b", BLOCKDEV, 0o644, (0, 0)),
+         ("mknod", "/no/d", DIR, 0o755, (0, 0)), ("getxattr", "/no/x", ""),
+         ("setxattr", "/no/x", "user.a", b"x" * (XATTR_SIZE_MAX + 1), *_F)],
+        ON, ["EPERM", "ok", "EPERM", "ERANGE", "E2BIG"], {"/b"},
+        id="mknod-of-the-whiteout-device-and-checks-before-the-lookup",
+    ),
+    pytest.param(
+        [{"/p": Node(FIFO), "/c": Node(CHARDEV, rdev=(240, 1))}],
+        [("open", "/p", True, False, False, False), ("open", "/p", False, False, False, True),
+         ("read", "/p", 0, 1), ("fsync", "/p"), ("write", "/c", 0, 1),
+         ("open", "/c", False, False, False, False)],
+        ON, ["ENXIO", ("ok", FIFO, 0), "ESPIPE", "EINVAL", "ENXIO", "ENXIO"], set(),
+        id="fifo-and-device-opens-copy-nothing-up",
+    ),
+]  # fmt: skip
+
+
+def _found_fs(layers: list[dict[str, Node]], opts: str) -> OverlayFS:
+    return OverlayFS(
+        LowerStack([Layer(f"l{i}", e) for i, e in enumerate(layers)]),
+        metacopy="metacopy=on" in opts,
+        redirect_dir="redirect_dir=on" in opts,
+    )
+
+
+@pytest.mark.parametrize(("layers", "ops", "opts", "outcomes", "upper"), FOUND)
+def test_found_behaviours_in_the_model(
+    layers: list[dict[str, Node]],
+    ops: list[tuple[Any, ...]],
+    opts: str,
+    outcomes: list[object],
+    upper: set[str],
+) -> None:
+    """Each behaviour found against the kernel holds in the model (with or without root)."""
+    fs = _found_fs(layers, opts)
+    assert [model_apply(fs, op) for op in ops] == outcomes
+    assert set(fs.upper_tree()) == upper
+
+
+@pytest.mark.parametrize(("layers", "ops", "opts", "outcomes", "upper"), FOUND)
+def test_found_behaviours_match_kernel(
+    base_dir: Path,
+    layers: list[dict[str, Node]],
+    ops: list[tuple[Any, ...]],
+    opts: str,
+    outcomes: list[object],
+    upper: set[str],
+) -> None:
+    """Each behaviour found against the kernel: its outcomes, view and upperdir, there."""
+    fs = _found_fs(layers, opts)
+    with _overlay(base_dir, layers, opts) as (mnt, updir):
+        kernel = Kernel(mnt)
+        try:
+            assert [kernel.apply(op) for op in ops] == outcomes
+            for op in ops:
+                model_apply(fs, op)
+        finally:
+            kernel.close()
+        _check_trees(fs, mnt, updir)
+    assert set(fs.upper_tree()) == upper
 
 
 def test_whiteout_and_copy_up_on_disk(base_dir: Path) -> None:

@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storsim.fs import (
+    BLOCKDEV,
+    CHARDEV,
     DIR,
     FIFO,
     FILE,
@@ -32,6 +34,7 @@ from storsim.fs import (
     PlainFS,
     Read,
     Written,
+    Xattr,
 )
 from tests.fs.support import (
     PATHS,
@@ -346,6 +349,65 @@ def test_rename_onto_own_hard_link_does_nothing(fs: OverlayFS) -> None:
     fs.link("/z", "/z2")
     assert bare(fs.rename("/z", "/z2")) == Changed(0)
     assert set(fs.upper_tree()) == {"/z", "/z2"}
+
+
+# --------------------------------------------------------------------------- new operations
+
+
+def test_copy_up_keeps_the_lower_attributes() -> None:
+    """A copy-up (of data, or only metadata) gives the copy the lower entry's attributes;
+    the upper tree shows a process's trusted.overlay.* escaped, as the upperdir holds it."""
+    layer = Layer.build("l", files={"/f": 4, "/g": 4}, xattrs={"/f": {"user.a": b"1"}})
+    fs = OverlayFS(LowerStack([layer]), metacopy=True)
+    assert fs.getxattr("/f", "user.a") == Xattr(b"1", 1, 2)  # the upper root, then layer 1
+    fs.chmod("/f", 0o600)
+    assert fs.upper_tree()["/f"] == Node(FILE, 4, 0o600, metacopy=True, xattrs=(("user.a", b"1"),))
+    assert fs.getxattr("/f", "user.a") == Xattr(b"1", 0, 2)  # the upper's, after its lookup
+    fs.setxattr("/g", "trusted.overlay.x", b"o")
+    assert fs.getxattr("/g", "trusted.overlay.x").value == b"o"
+    assert fs.upper_tree()["/g"].xattrs == (("trusted.overlay.overlay.x", b"o"),)
+    assert fs.visible_tree()["/g"].xattrs == (("trusted.overlay.x", b"o"),)
+
+
+def test_plain_tree_stores_trusted_overlay_names_as_they_are() -> None:
+    """Outside an overlay, trusted.overlay.* is an attribute like any other, and a 0:0
+    character device can be made."""
+    vol = PlainFS()
+    vol.mknod("/c", CHARDEV, 0o600, (0, 0))
+    vol.setxattr("/c", "trusted.overlay.", b"1")
+    assert vol.upper_tree()["/c"] == Node(CHARDEV, 0, 0o600, xattrs=(("trusted.overlay.", b"1"),))
+    assert errno_of(lambda: vol.open("/c")) == "ENXIO"
+
+
+def test_mknod_makes_fifos_and_devices_that_hold_no_data(fs: OverlayFS) -> None:
+    """mknod (mkfifo) makes a FIFO, device or empty file; data calls on them fail the way
+    non-blocking opens of them do; chmod and rename copy a lower one up whole, 0 bytes."""
+    assert bare(fs.mknod("/p")) == Changed(0)
+    fs.mknod("/b", BLOCKDEV, 0o600, (240, 3))
+    fs.mknod("/r", FILE)
+    assert fs.stat("/p") == Lookup(FIFO, 0, 0, 1)
+    assert fs.visible_tree()["/b"] == Node(BLOCKDEV, 0, 0o600, rdev=(240, 3))
+    assert fs.stat("/r").kind == FILE
+    assert bare(fs.open("/p", trunc=True)) == Opened(FIFO, 0, 0, 1, False, 0, False)
+    calls = [
+        functools.partial(fs.write, "/p", 0, 1), functools.partial(fs.read, "/p", 0, 1),
+        functools.partial(fs.fsync, "/p"), functools.partial(fs.read, "/b", 0, 1),
+        functools.partial(fs.truncate, "/b", 0), functools.partial(fs.readdir, "/p"),
+    ]  # fmt: skip
+    assert [errno_of(c) for c in calls] == [
+        "ENXIO",
+        "ESPIPE",
+        "EINVAL",
+        "ENXIO",
+        "ENXIO",
+        "ENOTDIR",
+    ]
+    assert errno_of(lambda: fs.mknod("/c", CHARDEV)) == "EPERM"  # 0:0: overlay's whiteout
+    with pytest.raises(ValueError, match="kind must be one of"):
+        fs.mknod("/s", SYMLINK)
+    lower = OverlayFS(LowerStack([Layer.build("l", fifos=["/q"])]), metacopy=True)
+    assert bare(lower.chmod("/q", 0o600)) == Changed(0)
+    assert lower.upper_tree()["/q"] == Node(FIFO, 0, 0o600)  # no metacopy: nothing to keep
 
 
 # --------------------------------------------------------------------------- errors

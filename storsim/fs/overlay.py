@@ -1169,15 +1169,7 @@ class OverlayEngine:
                 on anything but a regular file or directory; EINVAL, EOPNOTSUPP, EEXIST,
                 ENODATA.
         """
-        p = _norm(path)
-        bad = _xattr_args_errno(name, value)
-        if bad is not None:
-            raise FsError(bad, p, walk=())
-        try:
-            r = self._xattr_entry(p, name, write=True)
-        except FsError as e:
-            self._fail(e, p)
-            raise
+        p, r = self._xattr_entry(path, name, value)
         in_place = r.ino is not None or r.d is not None
         walk = None if in_place else self.walk(p)
         nbytes = self._copy_up(p, r, meta=True)
@@ -1214,12 +1206,8 @@ class OverlayEngine:
                 a missing attribute (and for ``user.*`` on anything but a regular file or
                 directory, which cannot hold one).
         """
-        p = _norm(path)
-        bad = _xattr_args_errno(name, None)
-        if bad is not None:
-            raise FsError(bad, p, walk=())
+        p, r = self._xattr_entry(path, name, None)
         try:
-            r = self._xattr_entry(p, name, write=False)
             bad = _xattr_namespace_errno(name)
             if bad is not None:
                 raise FsError(bad, p)
@@ -1241,24 +1229,34 @@ class OverlayEngine:
             raise
         return Xattr(value, layer, r.vis)
 
-    def _xattr_entry(self, p: str, name: str, *, write: bool) -> _R:
-        """The entry whose attribute ``name`` a ``(set|get)xattr`` of ``p`` reaches, after
-        the checks the kernel makes before overlayfs copies anything up.
+    def _xattr_entry(self, path: str, name: str, value: bytes | None) -> tuple[str, _R]:
+        """The normalised path and the entry whose attribute ``name`` a ``setxattr`` (with
+        ``value``) or ``getxattr`` (``value`` None) of ``path`` reaches, after the checks
+        the kernel makes before overlayfs copies anything up.
 
+        The syscall refuses the name or value before the lookup (ERANGE, E2BIG);
         ``xattr_permission`` keeps ``user.*`` to regular files and directories (EPERM to
         set, ENODATA to get); an overlay's own handler refuses ``trusted.overlay.`` alone
         (EINVAL) and a ``trusted.overlay.*`` name whose escaped form would pass 255 bytes
         (EOPNOTSUPP).
         """
-        r = self._existing(p)
-        if name.startswith("user.") and r.kind != FILE and r.kind != DIR:
-            raise FsError("EPERM" if write else "ENODATA", p)
-        if self._overlay and name.startswith(_OVL_PREFIX):
-            if len(name) == len(_OVL_PREFIX):
-                raise FsError("EINVAL", p)
-            if len(_escape(name).encode()) > XATTR_NAME_MAX:
-                raise FsError("EOPNOTSUPP", p)
-        return r
+        p = _norm(path)
+        bad = _xattr_args_errno(name, value)
+        if bad is not None:
+            raise FsError(bad, p, walk=())
+        try:
+            r = self._existing(p)
+            if name.startswith("user.") and r.kind != FILE and r.kind != DIR:
+                raise FsError("EPERM" if value is not None else "ENODATA", p)
+            if self._overlay and name.startswith(_OVL_PREFIX):
+                if len(name) == len(_OVL_PREFIX):
+                    raise FsError("EINVAL", p)
+                if len(_escape(name).encode()) > XATTR_NAME_MAX:
+                    raise FsError("EOPNOTSUPP", p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
+        return p, r
 
     def unlink(self, path: str) -> Changed:
         """Remove a file, symlink, FIFO or device; a lower one leaves a whiteout in the upper.

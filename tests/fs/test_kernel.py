@@ -34,7 +34,7 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
@@ -776,49 +776,50 @@ FOUND = [
 ]  # fmt: skip
 
 
-def _found_fs(layers: list[dict[str, Node]], opts: str) -> OverlayFS:
-    return OverlayFS(
-        LowerStack([Layer(f"l{i}", e) for i, e in enumerate(layers)]),
-        metacopy="metacopy=on" in opts,
-        redirect_dir="redirect_dir=on" in opts,
-    )
+class Found(NamedTuple):
+    """A case of ``FOUND``."""
+
+    layers: list[dict[str, Node]]
+    ops: list[tuple[Any, ...]]
+    opts: str
+    outcomes: list[object]
+    upper: set[str]
+
+    def model(self) -> OverlayFS:
+        return OverlayFS(
+            LowerStack([Layer(f"l{i}", e) for i, e in enumerate(self.layers)]),
+            metacopy="metacopy=on" in self.opts,
+            redirect_dir="redirect_dir=on" in self.opts,
+        )
 
 
-@pytest.mark.parametrize(("layers", "ops", "opts", "outcomes", "upper"), FOUND)
-def test_found_behaviours_in_the_model(
-    layers: list[dict[str, Node]],
-    ops: list[tuple[Any, ...]],
-    opts: str,
-    outcomes: list[object],
-    upper: set[str],
-) -> None:
+@pytest.fixture(params=[pytest.param(Found(*case.values), id=case.id) for case in FOUND])
+def found(request: pytest.FixtureRequest) -> Found:
+    """One case of ``FOUND``."""
+    case: Found = request.param
+    return case
+
+
+def test_found_behaviours_in_the_model(found: Found) -> None:
     """Each behaviour found against the kernel holds in the model (with or without root)."""
-    fs = _found_fs(layers, opts)
-    assert [model_apply(fs, op) for op in ops] == outcomes
-    assert set(fs.upper_tree()) == upper
+    fs = found.model()
+    assert [model_apply(fs, op) for op in found.ops] == found.outcomes
+    assert set(fs.upper_tree()) == found.upper
 
 
-@pytest.mark.parametrize(("layers", "ops", "opts", "outcomes", "upper"), FOUND)
-def test_found_behaviours_match_kernel(
-    base_dir: Path,
-    layers: list[dict[str, Node]],
-    ops: list[tuple[Any, ...]],
-    opts: str,
-    outcomes: list[object],
-    upper: set[str],
-) -> None:
+def test_found_behaviours_match_kernel(base_dir: Path, found: Found) -> None:
     """Each behaviour found against the kernel: its outcomes, view and upperdir, there."""
-    fs = _found_fs(layers, opts)
-    with _overlay(base_dir, layers, opts) as (mnt, updir):
+    fs = found.model()
+    with _overlay(base_dir, found.layers, found.opts) as (mnt, updir):
         kernel = Kernel(mnt)
         try:
-            assert [kernel.apply(op) for op in ops] == outcomes
-            for op in ops:
+            assert [kernel.apply(op) for op in found.ops] == found.outcomes
+            for op in found.ops:
                 model_apply(fs, op)
         finally:
             kernel.close()
         _check_trees(fs, mnt, updir)
-    assert set(fs.upper_tree()) == upper
+    assert set(fs.upper_tree()) == found.upper
 
 
 def test_whiteout_and_copy_up_on_disk(base_dir: Path) -> None:

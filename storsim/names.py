@@ -26,12 +26,15 @@ STORAGES: tuple[str, ...] = get_args(Storage)
 
 Op: TypeAlias = Literal[
     "stat", "open", "read", "write", "append", "create", "unlink", "rename",
-    "mkdir", "rmdir", "readdir", "chmod", "fsync", "link", "symlink", "truncate",
+    "mkdir", "rmdir", "readdir", "chmod", "setxattr", "getxattr", "fsync", "link",
+    "symlink", "mknod", "truncate",
 ]  # fmt: skip
 """A file operation a workload step performs."""
 
 OPS: tuple[str, ...] = get_args(Op)
-"""The file operations a workload step can perform, in the order the docs list them."""
+"""The file operations a workload step can perform, in the order the docs list them: the
+metadata calls after ``chmod`` (``setxattr``/``getxattr``: an extended attribute), the
+creators of special entries after ``link`` (``symlink``, ``mknod``: a FIFO or device)."""
 
 LOCK = "lock"
 """The name of a workload's lock (and unlock) call: not a step of its own, but a mount

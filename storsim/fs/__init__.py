@@ -6,13 +6,16 @@ some spots a sheet of another stack slid in (a mount) that hides whatever the im
 there. ``storsim.fs.overlay`` tells the analogy in full.
 
 This package answers "what happens?" for every file operation: which layer served it, how
-many layer directories the lookup consulted, how many bytes a copy-up moved, which errno
-the kernel returns. It holds no clock; ``storsim.backends`` turns those answers into time.
+many layer directories each lookup of its path walk consulted, how many bytes a copy-up
+moved, how many entries a ``readdir`` read in each layer, which errno the kernel returns
+(and what the failed call cost). It holds no clock; ``storsim.backends`` turns those
+answers into time (``storsim.fs.nodes`` says how to read them).
 
 Modules, in the order an operation meets them::
 
     nodes     Node, FsError, the results (Lookup, Opened, Read, Written, Wrote, Changed,
-              Listing), the FileSystem protocol, the node kinds, the path helpers
+              Listing, Xattr), Walk and Component, the FileSystem protocol, the node
+              kinds, the path helpers
     layers    Layer (one lowerdir), LowerStack (an image's lowers, top-most first, merged
               once and shared by every container of the image), LowerEntry
     overlay   OverlayEngine (the kernel-checked engine: a writable tree over a lower
@@ -25,8 +28,8 @@ Modules, in the order an operation meets them::
               unsupported, EXDEV and EBUSY checks
 
 Every operation returns a small NamedTuple (``Lookup``, ``Opened``, ``Read``, ``Written``,
-``Wrote``, ``Changed``, ``Listing``) or raises ``FsError`` whose ``errno`` is the errno
-*name*. Everything is importable from ``storsim.fs``.
+``Wrote``, ``Changed``, ``Listing``, ``Xattr``) or raises ``FsError`` whose ``errno`` is the
+errno *name*. Everything is importable from ``storsim.fs``.
 
 Model choices (simplifications, on purpose; ``storsim.fs.overlay`` adds the overlay's):
 
@@ -34,7 +37,10 @@ Model choices (simplifications, on purpose; ``storsim.fs.overlay`` adds the over
 - No symbolic link is ever followed, as if every call used ``openat2(RESOLVE_NO_SYMLINKS)``
   and ``O_NOFOLLOW``: a symlink used as a directory gives ELOOP; opening, reading, writing,
   truncating or fsyncing a symlink gives ELOOP; ``readdir`` of one gives ENOTDIR; ``chmod``
-  of one gives EOPNOTSUPP (``fchmodat2(AT_SYMLINK_NOFOLLOW)``); ``stat`` is ``lstat``.
+  of one gives EOPNOTSUPP (``fchmodat2(AT_SYMLINK_NOFOLLOW)``); ``stat`` is ``lstat``;
+  ``setxattr``/``getxattr`` are ``lsetxattr``/``lgetxattr``.
+- Opens never block (``O_NONBLOCK``): a FIFO's peer and a device's driver are not
+  modelled (``storsim.fs.overlay`` says what they answer).
 - ``truncate(path, size)`` and ``write`` behave like ``open(O_WRONLY)`` followed by
   ``ftruncate``/``pwrite``; negative sizes, offsets and byte counts are API misuse
   (``ValueError``), not simulated failures.
@@ -45,11 +51,18 @@ from __future__ import annotations
 from storsim.fs.layers import DOCKER_MAX_LAYERS, KERNEL_MAX_LAYERS, Layer, LowerEntry, LowerStack
 from storsim.fs.mounts import MUTATING_OPS, OPS, STORAGES, Mount
 from storsim.fs.nodes import (
+    BLOCKDEV,
+    CHARDEV,
     DIR,
+    FIFO,
     FILE,
+    SPECIAL,
     SYMLINK,
     WHITEOUT,
+    XATTR_NAME_MAX,
+    XATTR_SIZE_MAX,
     Changed,
+    Component,
     FileSystem,
     FsError,
     Listing,
@@ -57,24 +70,33 @@ from storsim.fs.nodes import (
     Node,
     Opened,
     Read,
+    Walk,
     Written,
     Wrote,
+    Xattr,
 )
 from storsim.fs.overlay import OverlayFS
 from storsim.fs.plain import PlainFS
 from storsim.fs.view import ContainerView
 
 __all__ = [
+    "BLOCKDEV",
+    "CHARDEV",
     "DIR",
     "DOCKER_MAX_LAYERS",
+    "FIFO",
     "FILE",
     "KERNEL_MAX_LAYERS",
     "MUTATING_OPS",
     "OPS",
+    "SPECIAL",
     "STORAGES",
     "SYMLINK",
     "WHITEOUT",
+    "XATTR_NAME_MAX",
+    "XATTR_SIZE_MAX",
     "Changed",
+    "Component",
     "ContainerView",
     "FileSystem",
     "FsError",
@@ -89,6 +111,8 @@ __all__ = [
     "OverlayFS",
     "PlainFS",
     "Read",
+    "Walk",
     "Wrote",
     "Written",
+    "Xattr",
 ]

@@ -14,10 +14,23 @@ check it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from types import MappingProxyType
 from typing import Final, NamedTuple
 
-from storsim.fs.nodes import _KIND_MODE, DIR, FILE, SYMLINK, WHITEOUT, Node, _depth, _norm, _split
+from storsim.fs.nodes import (
+    _KIND_MODE,
+    CHARDEV,
+    DIR,
+    FIFO,
+    FILE,
+    SYMLINK,
+    WHITEOUT,
+    Node,
+    _depth,
+    _norm,
+    _split,
+)
 
 __all__ = ["DOCKER_MAX_LAYERS", "KERNEL_MAX_LAYERS", "Layer", "LowerEntry", "LowerStack"]
 
@@ -35,8 +48,9 @@ class Layer:
         entries: path -> Node. Missing parent directories are implied (mode 0o755).
 
     Raises:
-        ValueError: if an entry lies below a non-directory, or the root is not a plain
-            directory.
+        ValueError: if an entry lies below a non-directory, the root is not a plain
+            directory, or an entry is a 0:0 character device (which overlayfs reads as a
+            whiteout: write ``Node("whiteout")``).
     """
 
     __slots__ = ("_children", "entries", "name")
@@ -52,6 +66,9 @@ class Layer:
             node = given[path]
             if node.metacopy:
                 raise ValueError(f"layer {name!r}: {path} must not be metacopy in a lower layer")
+            if node.kind == CHARDEV and node.rdev == (0, 0):
+                # overlayfs reads a 0:0 character device in a layer as a whiteout.
+                raise ValueError(f"layer {name!r}: {path} is a 0:0 chardev: write a whiteout")
             parent = _split(path)[0]
             while parent not in full:
                 full[parent] = Node(DIR)
@@ -78,6 +95,8 @@ class Layer:
         whiteouts: Iterable[str] = (),
         opaque: Iterable[str] = (),
         symlinks: Mapping[str, str] | None = None,
+        fifos: Iterable[str] = (),
+        xattrs: Mapping[str, Mapping[str, bytes]] | None = None,
     ) -> Layer:
         """Build a layer from plain lists.
 
@@ -88,12 +107,16 @@ class Layer:
             whiteouts: paths this layer deletes from the layers below.
             opaque: directories that hide the layers below them.
             symlinks: path -> target.
+            fifos: named pipes.
+            xattrs: path -> {attribute name: value} for entries given above (or implied
+                directories).
 
         Returns:
             The layer.
 
         Raises:
-            ValueError: if a path is given twice or lies below a non-directory.
+            ValueError: if a path is given twice, lies below a non-directory, or has
+                attributes its kind cannot hold.
         """
         entries: dict[str, Node] = {}
 
@@ -113,6 +136,12 @@ class Layer:
             add(path, Node(WHITEOUT))
         for path, target in (symlinks or {}).items():
             add(path, Node(SYMLINK, target=target))
+        for path in fifos:
+            add(path, Node(FIFO))
+        for path, attrs in (xattrs or {}).items():
+            path = _norm(path)
+            node = entries.get(path, Node(DIR))
+            entries[path] = replace(node, xattrs=tuple(attrs.items()))
         return cls(name, entries)
 
     @property
@@ -162,7 +191,7 @@ class LowerStack:
         ValueError: ``"max depth exceeded ..."`` when there are too many layers.
     """
 
-    __slots__ = ("_index", "layers", "max_layers")
+    __slots__ = ("_absolute", "_index", "layers", "max_layers")
 
     def __init__(self, layers: Sequence[Layer], *, max_layers: int = DOCKER_MAX_LAYERS) -> None:
         if max_layers < 1:
@@ -173,6 +202,7 @@ class LowerStack:
         self.layers: tuple[Layer, ...] = tuple(layers)
         self.max_layers = max_layers
         self._index: dict[str, LowerEntry] = self._merge()
+        self._absolute: dict[tuple[str, bool], int] = {}
 
     def _merge(self) -> dict[str, LowerEntry]:
         ents = [layer.entries for layer in self.layers]
@@ -221,7 +251,9 @@ class LowerStack:
                         if below.opaque:
                             visited = pos2 + 1
                             break
-                clean = Node(DIR, mode=node.mode)
+                # The merged directory shows the top-most copy's mode and attributes
+                # (ovl_dentry_lower: getxattr and copy-up read that one).
+                clean = Node(DIR, mode=node.mode, xattrs=node.xattrs)
                 todo.append((child, clean, li, visited, tuple(merged), child_ancestors))
             index[path] = LowerEntry(
                 DIR, dnode, dlayer, dvisited, stack, tuple(sorted(visible)), ancestors
@@ -231,6 +263,44 @@ class LowerStack:
     def lookup(self, path: str) -> LowerEntry | None:
         """The merged lower entry at ``path`` (a whiteout included), or None."""
         return self._index.get(_norm(path))
+
+    def absolute_layers(self, path: str, *, is_dir: bool) -> int:
+        """Lower layers a lookup consults for an upper entry whose redirect is the absolute
+        ``path`` (a directory, or with ``is_dir=False`` a metacopy file looking for its data).
+
+        ``ovl_lookup`` then searches the root's stack, every layer top-most first, walking
+        the whole path in each (``ovl_lookup_layer``), and stops after the layer where a
+        whiteout or a non-directory lies on the way, an opaque directory lies on the way
+        or is the target, or the target is found as a non-directory (for a file: as
+        anything). The count is kept (the stack never changes).
+        """
+        key = (path, is_dir)
+        count = self._absolute.get(key)
+        if count is None:
+            count = self._absolute[key] = self._search_absolute(path, is_dir)
+        return count
+
+    def _search_absolute(self, path: str, is_dir: bool) -> int:
+        parts = [c for c in path.split("/") if c]
+        above = ["/" + "/".join(parts[:i]) for i in range(1, len(parts))]
+        for count, layer in enumerate(self.layers, 1):
+            entries = layer.entries
+            stop = reached = False
+            for q in above:
+                node = entries.get(q)
+                if node is None or node.kind != DIR:
+                    stop = node is not None  # a whiteout or a non-directory ends it
+                    break
+                stop = stop or node.opaque  # the walk goes on in this layer, not below it
+            else:
+                reached = True
+            if reached:
+                node = entries.get(path)
+                if node is not None and (not is_dir or node.kind != DIR or node.opaque):
+                    stop = True
+            if stop:
+                return count
+        return len(self.layers)
 
     def visible_tree(self) -> dict[str, Node]:
         """The image as a container first sees it: path -> Node, root excluded, sorted."""

@@ -39,6 +39,8 @@ MUTATING_OPS: Final = frozenset(
         "link",
         "symlink",
         "truncate",
+        "mknod",
+        "setxattr",
     }
 )
 """Operations that a read-only mount refuses with EROFS."""

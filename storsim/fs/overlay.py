@@ -16,10 +16,27 @@ whiteout, opaque, redirect and metacopy rules and its errno for every failure.
 
 Model choices (simplifications, on purpose; the package docstring lists the general ones):
 
-- ``layers_visited`` follows the kernel's lookup loop (``ovl_lookup``): the upper directory
-  counts 1 when the parent has one; each lower layer of the parent's merge stack consulted
-  until a hit that stops the search counts 1. For directories reached through a redirect
-  it uses the redirect target's count (the kernel walks the whole path per layer there).
+- Every lookup count (``layers_visited``, the ``Component``s of a walk) is that of a cold
+  lookup of the current state, as on a fresh mount, counted as the kernel's lookup loop
+  counts (``ovl_lookup`` in ``fs/overlayfs/namei.c``): the parent's upper directory counts 1
+  when the parent has one, and a whiteout, a non-metacopy non-directory or an opaque
+  directory there ends the search; then each lower layer of the parent's merge stack
+  counts 1, down to the one holding a whiteout, a non-directory, an opaque directory or a
+  metacopy file's data, or to the bottom. An upper entry's relative redirect is looked up
+  in the parent's stack in its name's place; an absolute one is searched in every layer
+  from the root (``LowerStack.absolute_layers``). The kernel exposes none of these counts:
+  ``tests/fs/test_walks.py`` and the kernel differential test check them against a
+  transcription of that loop (``tests/fs/support.py``: ``ovl_walk``), run on the model's
+  upper tree after every operation and on the kernel's own upperdir at the end.
+- A FIFO or device node holds no data, and the model has no process at a FIFO's other end
+  and no driver behind a device: every open is as with ``O_NONBLOCK``. A FIFO opens to read
+  (``pread`` on it is ESPIPE, ``fsync`` EINVAL) and to write ENXIO (no reader); a device
+  node's open is ENXIO (as for a major number nobody registered, ``chrdev_open``).
+- Extended attributes: the ``user.``, ``trusted.`` and ``security.`` namespaces, as root sees
+  them (no capability check, no security module); ``system.*`` (POSIX ACLs) answers
+  EOPNOTSUPP, as with ``noacl``; a file system's own limit on an inode's attribute space
+  (ext4: one block, else ENOSPC) is not modelled, nor are ``listxattr`` and
+  ``removexattr``. Values are bytes; a lookup result's ``layer`` says where they were read.
 - The overlay's ``index``, ``xino``, ``nfs_export`` features are off (Docker's setting), and
   the "impure" xattr that the kernel puts on upper directories (it only serves readdir's
   ``d_ino``) is not modelled; nor is ``redirect_max``.
@@ -64,6 +81,48 @@ Kernel behaviour found by the differential test (``tests/fs/test_kernel.py``, Li
   directory (or of ``/``) is EISDIR; ``rmdir("/")`` is EBUSY; ``open(O_CREAT)`` of an
   existing directory is EISDIR; ``O_CREAT|O_EXCL`` on a symlink is EEXIST.
 - Whiteouts in the upper directory are character devices 0:0 with mode 000.
+
+Found for the operations and file types added for issue 10 (each a named case of
+``FOUND`` in ``tests/fs/test_kernel.py``, checked on the kernel and on the model):
+
+- ``setxattr`` of an entry that has no upper part copies it up first (metadata only with
+  metacopy: ``ovl_xattr_set`` asks for a plain copy-up), and only then does the upper file
+  system judge the call: an unknown namespace (EOPNOTSUPP), a namespace prefix alone
+  (EINVAL), ``XATTR_CREATE`` over an existing attribute (EEXIST), ``XATTR_REPLACE`` of a
+  missing one (ENODATA) all fail with the entry copied up
+  (``setxattr-copies-up-before-the-upper-refuses-the-name``,
+  ``setxattr-flags-are-judged-after-a-metacopy-copy-up``).
+- A process's ``trusted.overlay.*`` attributes are stored escaped as
+  ``trusted.overlay.overlay.*`` (Linux 6.7, for nested overlays), so overlay's own
+  attributes (opaque, origin, redirect, metacopy) are invisible: ``getxattr`` of
+  ``trusted.overlay.opaque`` on an opaque directory is ENODATA. ``trusted.overlay.`` alone
+  is EINVAL, and a name whose escaped form passes 255 bytes EOPNOTSUPP, both before any
+  copy-up (``trusted-overlay-names-are-escaped-and-overlays-own-are-hidden``).
+- ``getxattr`` reads the upper entry when there is one (a metacopy file's attributes were
+  copied up with it), else the top-most lower copy only: a merged directory shows the
+  attributes of its top-most layer's copy, and its copy-up copies those
+  (``a-merged-directory-shows-its-top-copys-attributes``).
+- ``user.*`` attributes live on regular files and directories only (``xattr_permission``):
+  EPERM to set, ENODATA to get on a symlink, FIFO or device, before any copy-up;
+  ``trusted.*`` ones copy such an entry up and stay on it
+  (``user-attributes-live-on-files-and-directories-only``).
+- ERANGE (an empty name, or one over 255 bytes) and E2BIG (a value over 64 KiB) come
+  before the lookup, and so does EPERM for ``mknod`` of a directory; ``mknod`` of a 0:0
+  character device on an overlay is EPERM (``ovl_mknod``: that is its whiteout), a 0:0
+  block device is fine (``mknod-of-the-whiteout-device-and-checks-before-the-lookup``).
+- Opening a FIFO or device node goes to the pipe or device code, not overlayfs: a
+  write-open or ``O_TRUNC`` copies nothing up (``fifo-and-device-opens-copy-nothing-up``).
+
+Lookup counts the transcription of ``ovl_lookup`` found wrong, now modelled (named tests
+in ``tests/fs/test_walks.py``):
+
+- A whiteout in the parent's upper directory ends a lookup after 1 directory
+  (``test_a_whiteout_in_the_upper_stops_the_lookup``).
+- A directory made in a parent that the same call copied up consults, in its later
+  lookups, the parent's upper and then its lowers
+  (``test_a_directory_made_in_a_parent_copied_up_by_the_same_call_consults_its_lowers``).
+- An absolute redirect is searched in every layer from the root, not in the old parent's
+  layers only (``test_an_absolute_redirect_searches_every_layer_from_the_root``).
 """
 
 from __future__ import annotations
@@ -74,22 +133,32 @@ from typing import Final, NamedTuple
 from storsim.fs.layers import LowerEntry, LowerStack
 from storsim.fs.nodes import (
     _KIND_MODE,
+    BLOCKDEV,
+    CHARDEV,
     DIR,
+    FIFO,
     FILE,
     SYMLINK,
     WHITEOUT,
+    XATTR_NAME_MAX,
     Changed,
+    Component,
     FsError,
     Listing,
     Lookup,
     Node,
     Opened,
     Read,
+    Walk,
     Written,
     Wrote,
+    Xattr,
+    _depth,
     _join,
     _norm,
     _split,
+    _xattr_args_errno,
+    _xattr_namespace_errno,
 )
 
 __all__ = ["OverlayEngine", "OverlayFS"]
@@ -98,10 +167,18 @@ __all__ = ["OverlayEngine", "OverlayFS"]
 _new_tuple = tuple.__new__
 
 
-class _Inode:
-    """A file or symlink of a writable tree; hard links share one."""
+_OVL_PREFIX: Final = "trusted.overlay."
+_OVL_ESCAPED: Final = "trusted.overlay.overlay."
+_Xattrs = dict[str, bytes] | None  # an entry's attributes; None: none (most entries)
 
-    __slots__ = ("kind", "low", "lpath", "mode", "nlink", "origin", "redirect", "size", "target")
+
+class _Inode:
+    """A file, symlink, FIFO or device node of a writable tree; hard links share one."""
+
+    __slots__ = (
+        "kind", "low", "lpath", "lvis", "mode", "nlink", "origin", "rdev", "redirect",
+        "size", "target", "xattrs",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -113,6 +190,8 @@ class _Inode:
         origin: bool = False,
         low: LowerEntry | None = None,
         lpath: str | None = None,
+        rdev: tuple[int, int] = (0, 0),
+        xattrs: _Xattrs = None,
     ) -> None:
         self.kind = kind
         self.size = size
@@ -122,13 +201,20 @@ class _Inode:
         self.origin = origin  # copied up from a lower layer (trusted.overlay.origin)
         self.low = low  # metacopy: the lower entry whose data this file still uses
         self.lpath = lpath  # metacopy: that entry's path
+        # metacopy: lower layers a lookup consults to find the data (0: no metacopy)
+        self.lvis = low.layers_visited if low is not None else 0
         self.redirect: str | None = None
+        self.rdev = rdev
+        self.xattrs = xattrs
 
 
 class _Dir:
     """A directory of a writable tree, with what the kernel keeps in its dentry."""
 
-    __slots__ = ("low", "lp", "mode", "names", "opaque", "origin", "redirect", "vis", "wh")
+    __slots__ = (
+        "low", "lp", "mode", "names", "opaque", "origin", "redirect", "vis", "walk", "wh",
+        "xattrs",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -139,8 +225,13 @@ class _Dir:
         lp: str | None = None,
         low: LowerEntry | None = None,
         vis: int = 1,
+        xattrs: _Xattrs = None,
     ) -> None:
         self.mode = mode
+        self.xattrs = xattrs
+        # The walk to this directory, computed when first asked and kept until a rename
+        # moves it or an ancestor (_relink): the directories above it are all upper ones.
+        self.walk: Walk | None = None
         self.opaque = opaque
         self.origin = origin
         self.redirect: str | None = None
@@ -157,6 +248,43 @@ class _Whiteout:
 
 _WH: Final = _Whiteout()
 _Entry = _Inode | _Dir | _Whiteout
+
+
+def _not_regular(kind: str, *, write: bool) -> str:
+    """The errno of opening a ``kind`` that is no regular file to read or write its data
+    (with ``O_NOFOLLOW|O_NONBLOCK``), or, for a FIFO opened to read, of ``pread`` on it."""
+    if kind == DIR:
+        return "EISDIR"
+    if kind == SYMLINK:
+        return "ELOOP"
+    if kind == FIFO and not write:
+        return "ESPIPE"  # a pipe has no offsets
+    # A FIFO opened to write with no reader (O_NONBLOCK); a device node, whose driver the
+    # model does not have (as for a major number nobody registered: chrdev_open).
+    return "ENXIO"
+
+
+def _mknod_kind(kind: str, path: str) -> None:
+    """Refuse a kind that ``mknod`` cannot make: EPERM for a directory (``may_mknod``),
+    ValueError for what is no file type."""
+    if kind == DIR:
+        raise FsError("EPERM", path, walk=())
+    if kind != FILE and kind != FIFO and kind != CHARDEV and kind != BLOCKDEV:
+        raise ValueError(f"kind must be one of fifo, chardev, blockdev, file (got {kind!r})")
+
+
+def _escape(name: str) -> str:
+    """How an overlay stores a process's ``trusted.overlay.*`` attribute in its layers:
+    with one more ``overlay.`` (Linux 6.7, "xattr escapes" for nested overlays)."""
+    return _OVL_ESCAPED + name[len(_OVL_PREFIX) :] if name.startswith(_OVL_PREFIX) else name
+
+
+def _pairs(xattrs: _Xattrs, *, escape: bool = False) -> tuple[tuple[str, bytes], ...]:
+    if not xattrs:
+        return ()
+    if escape:
+        return tuple((_escape(k), v) for k, v in xattrs.items())
+    return tuple(xattrs.items())
 
 
 class _R(NamedTuple):
@@ -179,6 +307,10 @@ class OverlayEngine:
         lower: the lower stack (shared, never modified).
         metacopy: metadata changes copy no data (the caller enforces ``redirect_dir``).
         redirect_dir: directories with a lower part can be renamed.
+        overlay: the tree is an overlay mount (``OverlayFS``), whose own rules apply even
+            with no lower layer: it refuses to create a 0:0 character device (its whiteout)
+            and keeps the ``trusted.overlay.*`` attribute names for itself (a process's
+            are stored escaped); False for a plain tree (``PlainFS``).
 
     The writable tree is a flat dict path -> entry (O(1) lookups); a lower-only path is
     found in the lower stack's merged index, and only when something in the upper tree
@@ -193,12 +325,17 @@ class OverlayEngine:
     ``test_open_write_is_open_then_write`` (``tests/fs/test_overlay.py``).
     """
 
-    __slots__ = ("_bytes", "_cuts", "_lidx", "_up", "lower", "metacopy", "redirect_dir")
+    __slots__ = (
+        "_bytes", "_cuts", "_lidx", "_overlay", "_up", "lower", "metacopy", "redirect_dir",
+    )  # fmt: skip
 
-    def __init__(self, lower: LowerStack, *, metacopy: bool, redirect_dir: bool) -> None:
+    def __init__(
+        self, lower: LowerStack, *, metacopy: bool, redirect_dir: bool, overlay: bool = True
+    ) -> None:
         self.lower = lower
         self.metacopy = metacopy
         self.redirect_dir = redirect_dir
+        self._overlay = overlay
         self._lidx = lower._index
         root_le = self._lidx["/"]
         has_lower = bool(root_le.stack)
@@ -207,6 +344,7 @@ class OverlayEngine:
             lp="/" if has_lower else None,
             low=root_le if has_lower else None,
         )
+        root.walk = ()  # the root is no component: every walk starts from it
         self._up: dict[str, _Entry] = {"/": root}
         self._cuts: set[str] = set()
         self._bytes = 0
@@ -223,9 +361,7 @@ class OverlayEngine:
         if u is not None:
             # The writable tree is a real tree, so an entry in it is always visible.
             if isinstance(u, _Inode):
-                if u.low is None:
-                    return _R(u.kind, u, None, None, None, 1)
-                return _R(FILE, u, None, None, None, 1 + u.low.layers_visited)
+                return _R(u.kind, u, None, None, None, 1 + u.lvis)
             if isinstance(u, _Dir):
                 return _R(DIR, None, u, u.low, u.lp, u.vis)
             return None
@@ -267,8 +403,7 @@ class OverlayEngine:
             u = self._up.get(path)
             if u is not None:
                 if isinstance(u, _Inode):
-                    vis = 1 if u.low is None else 1 + u.low.layers_visited
-                    return _R(u.kind, u, None, None, None, vis)
+                    return _R(u.kind, u, None, None, None, 1 + u.lvis)
                 if isinstance(u, _Dir):
                     return _R(DIR, None, u, u.low, u.lp, u.vis)
                 return None
@@ -281,9 +416,18 @@ class OverlayEngine:
         vis = le.layers_visited + 1 if pr.d is not None else le.layers_visited
         return _R(le.kind, None, None, le, raw, vis)
 
-    def _miss_vis(self, pr: _R, name: str) -> int:
-        """layers_visited of a lookup of ``name`` in ``pr`` that finds nothing."""
-        vis = 1 if pr.d is not None else 0
+    def _miss_vis(self, pr: _R, path: str, name: str) -> int:
+        """layers_visited of a lookup of ``name`` (at ``path``) in ``pr`` that finds nothing.
+
+        The parent's upper directory counts 1 and a whiteout there ends the search
+        (``ovl_lookup_single`` sets ``d->stop``); otherwise every lower layer of the
+        parent's merge stack is consulted down to the one that stops it, or all of them.
+        """
+        vis = 0
+        if pr.d is not None:
+            if self._up.get(path) is _WH:
+                return 1
+            vis = 1
         if pr.lp is not None and pr.le is not None:
             le = self._lidx.get(_join(pr.lp, name))
             vis += le.layers_visited if le is not None else len(pr.le.stack)
@@ -316,6 +460,80 @@ class OverlayEngine:
             return True
         wh = d.wh if d is not None else set()
         return all(n in wh for n in r.le.names)
+
+    # ------------------------------------------------------------------ walks
+
+    def walk(self, path: str) -> Walk:
+        """The lookups a path walk of ``path`` makes on a cold dentry cache, now.
+
+        One ``Component`` per component, root excluded, each counted by the rule of
+        ``ovl_lookup`` (``Component``'s docstring); the walk ends at the final component,
+        or at the first one that is missing or not a directory (where the kernel's walk
+        fails). An operation's result carries its walk when the operation changed the
+        directories on its path (``walk`` not None); otherwise this method, asked before the
+        next operation, gives it. The directories of the upper tree keep theirs, so a walk
+        below them costs a dict hit per directory only the first time.
+
+        Args:
+            path: an absolute path.
+
+        Returns:
+            The walk, ``()`` for ``/``.
+        """
+        p = _norm(path)
+        if p == "/":
+            return ()
+        parent, name = _split(p)
+        u = self._up.get(parent)
+        if type(u) is _Dir:
+            head = self._dir_walk(parent, u)
+            pr = _R(DIR, None, u, u.low, u.lp, u.vis)
+        else:
+            head = self.walk(parent)
+            try:
+                pr = self._dir_of(parent, p)
+            except FsError:
+                return head  # the walk stopped at an ancestor
+        r = self._child(pr, p, name)
+        if r is None:
+            return (*head, Component(p, self._miss_vis(pr, p, name), pr.d is not None, False))
+        return (*head, Component(p, r.vis, pr.d is not None, True))
+
+    def _dir_walk(self, path: str, d: _Dir) -> Walk:
+        """The walk to the upper directory ``d`` at ``path`` (kept in ``d``)."""
+        w = d.walk
+        if w is None:
+            parent = _split(path)[0]
+            pd = self._up[parent]
+            assert isinstance(pd, _Dir)
+            w = d.walk = (*self._dir_walk(parent, pd), Component(path, d.vis, True, True))
+        return w
+
+    def _walk2(self, s: str, t: str) -> Walk:
+        """The lookups of ``rename(s, t)``, in the kernel's order (``do_renameat2``): both
+        parents' walks, then the source's name, then (if the source exists) the target's."""
+        ws, wt = self.walk(s), self.walk(t)
+        if len(ws) < _depth(s):  # the source's parent did not resolve
+            return ws
+        if len(wt) < _depth(t):
+            return ws[:-1] + wt
+        if not ws[-1].found:
+            return ws[:-1] + wt[:-1] + ws[-1:]
+        return ws[:-1] + wt[:-1] + ws[-1:] + wt[-1:]
+
+    def _walk_link(self, s: str, t: str) -> Walk:
+        """The lookups of ``link(s, t)`` (``do_linkat``): the source's whole walk, then,
+        if it resolved, the target's."""
+        ws = self.walk(s)
+        if len(ws) < _depth(s) or not ws[-1].found:
+            return ws
+        return ws + self.walk(t)
+
+    def _fail(self, e: FsError, path: str) -> None:
+        """Give ``e`` the walk of ``path`` if it has none yet: for an error raised before the
+        operation changed anything, the state is still the one its lookups saw."""
+        if e.walk is None:
+            e.walk = self.walk(path)
 
     # ------------------------------------------------------------ writable tree
 
@@ -379,12 +597,14 @@ class OverlayEngine:
         parent, name = _split(path)
         pd = self._up_dir(parent)
         le = r.le
+        node = le.node
         d = _Dir(
-            le.node.mode if le.node is not None else _KIND_MODE[DIR],
+            node.mode if node is not None else _KIND_MODE[DIR],
             origin=True,
             lp=r.lp,
             low=le,
             vis=1 + le.layers_visited,
+            xattrs=dict(node.xattrs) if node is not None and node.xattrs else None,
         )
         self._put(path, d, pd, name)
         return d
@@ -407,6 +627,7 @@ class OverlayEngine:
                 if trunc:
                     ino.size = 0
                 ino.low = None
+                ino.lvis = 0
                 self._bytes += ino.size
                 return nbytes
             return 0
@@ -421,42 +642,60 @@ class OverlayEngine:
             return 0
         parent, name = _split(path)
         pd = self._up_dir(parent)
-        if node.kind == SYMLINK:
-            self._put(
-                path, _Inode(SYMLINK, node.size_bytes, 0o777, node.target, origin=True), pd, name
+        # The copy gets the lower entry's attributes (ovl_copy_xattr).
+        xattrs = dict(node.xattrs) if node.xattrs else None
+        if node.kind != FILE:  # a symlink, FIFO or device node: no data to copy
+            new = _Inode(
+                node.kind,
+                node.size_bytes,
+                node.mode,
+                node.target,
+                origin=True,
+                rdev=node.rdev,
+                xattrs=xattrs,
             )
+            self._put(path, new, pd, name)
             return 0
         if meta and self.metacopy:
-            new = _Inode(FILE, node.size_bytes, node.mode, origin=True, low=le, lpath=r.lp)
+            new = _Inode(
+                FILE, node.size_bytes, node.mode, origin=True, low=le, lpath=r.lp, xattrs=xattrs
+            )
             self._put(path, new, pd, name)
             return 0
         size = 0 if trunc else node.size_bytes
-        self._put(path, _Inode(FILE, size, node.mode, origin=True), pd, name)
+        self._put(path, _Inode(FILE, size, node.mode, origin=True, xattrs=xattrs), pd, name)
         self._bytes += size
         return size
 
     def _relink(self, path: str, d: _Dir, plp: str | None, name: str) -> None:
-        """Recompute where a moved directory (and its subtree) meets the lowers."""
+        """Recompute where a moved directory (and its subtree) meets the lowers, and what
+        its lookup consults: its upper directory, then (unless opaque) the lowers searched
+        for its redirect or name, in the parent's stack or, for an absolute redirect, in
+        every layer (``LowerStack.absolute_layers``)."""
         lp: str | None
+        redirect = d.redirect
+        absolute = redirect is not None and redirect[0] == "/"
+        lname = redirect if redirect is not None and not absolute else name
         if d.opaque:
             lp = None
-        elif d.redirect is not None:
-            if d.redirect[0] == "/":
-                lp = d.redirect
-            else:
-                lp = _join(plp, d.redirect) if plp is not None else None
+        elif absolute:
+            lp = redirect
         else:
-            lp = _join(plp, name) if plp is not None else None
+            lp = _join(plp, lname) if plp is not None else None
         low = self._lidx.get(lp) if lp is not None else None
         if low is None or low.kind != DIR:
             lp, low = None, None
         d.lp, d.low = lp, low
-        if low is not None:
-            d.vis = 1 + low.layers_visited
-        elif d.opaque or plp is None:
+        d.walk = None  # moved: its walk is recomputed when next asked
+        if d.opaque:
+            d.vis = 1
+        elif absolute:
+            assert redirect is not None
+            d.vis = 1 + self.lower.absolute_layers(redirect, is_dir=True)
+        elif plp is None:
             d.vis = 1
         else:
-            raw = self._lidx.get(_join(plp, name))
+            raw = self._lidx.get(_join(plp, lname))
             parent_low = self._lidx.get(plp)
             below = len(parent_low.stack) if parent_low is not None else 0
             d.vis = 1 + (raw.layers_visited if raw is not None else below)
@@ -469,6 +708,15 @@ class OverlayEngine:
         for child in d.wh:
             self._mark_cut(_join(path, child), _WH)
 
+    def _redirect_inode(self, ino: _Inode, redirect: str | None) -> None:
+        """Give the metacopy file ``ino`` a redirect to its data: a name in its directory,
+        looked up in the parent's stack as its own name was, or an absolute path, looked
+        up through every layer (``LowerStack.absolute_layers``)."""
+        assert redirect is not None
+        ino.redirect = redirect
+        if redirect[0] == "/":
+            ino.lvis = self.lower.absolute_layers(redirect, is_dir=False)
+
     def _subtree(self, path: str, d: _Dir) -> Iterator[str]:
         for child in d.names | d.wh:
             cp = _join(path, child)
@@ -477,15 +725,27 @@ class OverlayEngine:
             if isinstance(e, _Dir):
                 yield from self._subtree(cp, e)
 
-    def _create(self, path: str, mode: int, kind: str, target: str | None = None) -> int:
-        """Create a new file, directory or symlink; returns the miss's layers_visited."""
+    def _create(
+        self,
+        path: str,
+        mode: int,
+        kind: str,
+        target: str | None = None,
+        rdev: tuple[int, int] = (0, 0),
+    ) -> tuple[int, Walk]:
+        """Create a new entry; returns the miss's layers_visited and the walk that found it
+        missing."""
         if path == "/":
             raise FsError("EEXIST", path)
         parent, name = _split(path)
         pr = self._dir_of(parent, path)
         if self._child(pr, path, name) is not None:
             raise FsError("EEXIST", path)
-        vis = self._miss_vis(pr, name)
+        if kind == CHARDEV and rdev == (0, 0) and self._overlay:
+            raise FsError("EPERM", path)  # ovl_mknod: a 0:0 chardev is overlay's whiteout
+        vis = self._miss_vis(pr, path, name)
+        head = self._dir_walk(parent, pr.d) if pr.d is not None else self.walk(parent)
+        walk = (*head, Component(path, vis, pr.d is not None, False))
         over_whiteout = pr.d is not None and self._up.get(path) is _WH
         pd = self._up_dir(parent)
         entry: _Entry
@@ -494,14 +754,17 @@ class OverlayEngine:
             # redirect_dir the kernel also makes every new directory in a merged parent
             # opaque, which spares later lookups the lowers (ovl_create_upper).
             opaque = over_whiteout or (self.redirect_dir and pr.lp is not None)
-            entry = _Dir(mode, opaque=opaque, vis=1 if opaque else vis)
+            # Its own lookups from now on: the parent's upper directory (copied up by
+            # now), then, unless opaque, the parent's lowers that this miss consulted.
+            lowers = vis - 1 if pr.d is not None else vis
+            entry = _Dir(mode, opaque=opaque, vis=1 if opaque else 1 + lowers)
         elif kind == SYMLINK:
             assert target is not None
             entry = _Inode(SYMLINK, len(target.encode()), 0o777, target)
         else:
-            entry = _Inode(FILE, 0, mode)
+            entry = _Inode(kind, 0, mode, rdev=rdev if kind in (CHARDEV, BLOCKDEV) else (0, 0))
         self._put(path, entry, pd, name)
-        return vis
+        return vis, walk
 
     def _entry(self, p: str) -> tuple[str, str, _R, _R]:
         """The parent path, name, parent directory and entry of an existing ``p``.
@@ -519,6 +782,7 @@ class OverlayEngine:
     def _remove(self, p: str, parent: str, name: str, pr: _R, r: _R) -> Changed:
         """Take the entry ``r`` at ``p`` (in ``pr``) out of the merged view: its upper part
         goes, and a whiteout hides a lower part."""
+        walk = self.walk(p)
         positive = self._lower_positive(pr, name)
         pd = self._up_dir(parent)
         if r.ino is not None:
@@ -529,7 +793,7 @@ class OverlayEngine:
             self._drop_tree(p, r.d, pd, name)
         if positive:
             self._put(p, _WH, pd, name)
-        return Changed(0)
+        return Changed(0, walk)
 
     # ----------------------------------------------------------------- operations
 
@@ -546,17 +810,18 @@ class OverlayEngine:
         u = self._up.get(p)
         # _res inlined (through it, stat takes 1.8-2.2x as long): must equal its _Inode branch
         if type(u) is _Inode:
-            vis = 1 if u.low is None else 1 + u.low.layers_visited
-            return _new_tuple(Lookup, (u.kind, u.size, 0, vis))
+            return _new_tuple(Lookup, (u.kind, u.size, 0, 1 + u.lvis, None))
         le = self._lidx.get(p) if u is None else None
         cuts = self._cuts
         if le is not None and le.node is not None and (not cuts or cuts.isdisjoint(le.ancestors)):
             # _res inlined, the commonest lookup: must equal its branch for a lower entry, no cut
             vis = le.layers_visited + 1 if le.ancestors[-1] in self._up else le.layers_visited
-            return _new_tuple(Lookup, (le.kind, le.node.size_bytes, le.layer, vis))
-        r = self._res(p, p)
-        if r is None:
-            raise FsError("ENOENT", p)
+            return _new_tuple(Lookup, (le.kind, le.node.size_bytes, le.layer, vis, None))
+        try:
+            r = self._existing(p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
         if r.ino is not None:
             return Lookup(r.ino.kind, r.ino.size, 0, r.vis)
         if r.d is not None:
@@ -575,7 +840,8 @@ class OverlayEngine:
         trunc: bool = False,
         mode: int = 0o644,
     ) -> Opened:
-        """Open ``path`` (with ``O_NOFOLLOW``); opening a lower file for writing copies it up.
+        """Open ``path`` (with ``O_NOFOLLOW`` and, for a FIFO, ``O_NONBLOCK``); opening a
+        lower file for writing copies it up.
 
         Args:
             path: the file.
@@ -583,42 +849,53 @@ class OverlayEngine:
             create: ``O_CREAT``.
             excl: ``O_EXCL`` (only with ``create``).
             trunc: ``O_TRUNC``: like the kernel, truncates even a read-only open, and a
-                lower file is copied up without its data.
+                lower file is copied up without its data; a FIFO or device ignores it.
             mode: permission bits of a created file.
 
         Returns:
             The opened file, and what its copy-up cost (``copy_up_bytes`` is the file's
-            size, or 0 with ``trunc``).
+            size, or 0 with ``trunc``). A FIFO opens for reading only, and copies nothing up
+            (its open goes to the pipe code, not overlayfs).
 
         Raises:
-            FsError: ENOENT, ENOTDIR, ELOOP, EEXIST, EISDIR.
+            FsError: ENOENT, ENOTDIR, ELOOP, EEXIST, EISDIR; ENXIO for a FIFO opened for
+                writing (no reader) and for a device node (no driver behind it).
         """
         p = _norm(path)
-        r = self._res(p, p)
-        if r is None:
-            if not create:
-                raise FsError("ENOENT", p)
-            vis = self._create(p, mode & 0o7777, FILE)
-            return Opened(FILE, 0, 0, vis, True, 0, False)
-        if create and excl:
-            raise FsError("EEXIST", p)
-        if r.kind == DIR:
-            if write or trunc or create:
-                raise FsError("EISDIR", p)
-            return Opened(DIR, 0, 0 if r.d is not None else self._layer(r), r.vis, False, 0, False)
-        if r.kind == SYMLINK:
-            raise FsError("ELOOP", p)
-        ino = r.ino
-        if not (write or trunc):
-            size = ino.size if ino is not None else self._size(r)
-            return Opened(FILE, size, self._layer(r), r.vis, False, 0, False)
-        copied = ino is None or ino.low is not None
-        nbytes = self._copy_up(p, r, meta=False, trunc=trunc)
+        try:
+            r = self._res(p, p)
+            if r is None:
+                if not create:
+                    raise FsError("ENOENT", p)
+                vis, walk = self._create(p, mode & 0o7777, FILE)
+                return Opened(FILE, 0, 0, vis, True, 0, False, walk)
+            if create and excl:
+                raise FsError("EEXIST", p)
+            kind = r.kind
+            if kind == DIR:
+                if write or trunc or create:
+                    raise FsError("EISDIR", p)
+                layer = 0 if r.d is not None else self._layer(r)
+                return Opened(DIR, 0, layer, r.vis, False, 0, False)
+            if kind != FILE:
+                if kind == FIFO and not write:
+                    return Opened(FIFO, 0, self._layer(r), r.vis, False, 0, False)
+                raise FsError(_not_regular(kind, write=True), p)
+            ino = r.ino
+            if not (write or trunc):
+                size = ino.size if ino is not None else self._size(r)
+                return Opened(FILE, size, self._layer(r), r.vis, False, 0, False)
+            copied = ino is None or ino.low is not None
+            after: Walk | None = self.walk(p) if copied else None
+            nbytes = self._copy_up(p, r, meta=False, trunc=trunc)
+        except FsError as e:
+            self._fail(e, p)
+            raise
         up = self._up[p]
         assert isinstance(up, _Inode)
         if trunc and up.size:
             self._resize(up, 0)
-        return Opened(FILE, up.size, 0, r.vis, False, nbytes, copied)
+        return Opened(FILE, up.size, 0, r.vis, False, nbytes, copied, after)
 
     def _layer(self, r: _R) -> int:
         if r.ino is not None or r.d is not None:
@@ -634,13 +911,13 @@ class OverlayEngine:
         return 0
 
     def read(self, path: str, offset: int, nbytes: int) -> Read:
-        """Read ``nbytes`` at ``offset``; never copies up.
+        """Read ``nbytes`` at ``offset`` (``pread``); never copies up.
 
         Returns:
             Bytes read (clipped at end of file) and the layer the data comes from.
 
         Raises:
-            FsError: ENOENT, ENOTDIR, ELOOP, EISDIR.
+            FsError: ENOENT, ENOTDIR, ELOOP, EISDIR; ESPIPE for a FIFO, ENXIO for a device.
             ValueError: for a negative offset or count.
         """
         if offset < 0 or nbytes < 0:
@@ -650,11 +927,15 @@ class OverlayEngine:
         low = None
         # An upper file, the commonest read, skips _res (+14-35 %): must equal its _Inode branch
         if type(ino) is not _Inode or ino.kind != FILE:
-            r = self._res(p, p)
-            if r is None:
-                raise FsError("ENOENT", p)
-            if r.kind != FILE:
-                raise FsError("EISDIR" if r.kind == DIR else "ELOOP", p)
+            try:
+                r = self._res(p, p)  # not _existing: one call less for a lower file's read
+                if r is None:
+                    raise FsError("ENOENT", p)
+                if r.kind != FILE:
+                    raise FsError(_not_regular(r.kind, write=False), p)
+            except FsError as e:
+                self._fail(e, p)
+                raise
             ino, low = r.ino, r.le
         if ino is not None:
             size = ino.size
@@ -665,19 +946,24 @@ class OverlayEngine:
             size = low.node.size_bytes
             layer = low.layer
         left = size - offset
-        return _new_tuple(Read, (nbytes if left > nbytes else (left if left > 0 else 0), layer))
+        return _new_tuple(
+            Read, (nbytes if left > nbytes else (left if left > 0 else 0), layer, None)
+        )
 
-    def _writable(self, p: str) -> tuple[_Inode, int]:
+    def _writable(self, p: str) -> tuple[_Inode, int, Walk | None]:
+        """The upper inode of the regular file ``p``, copied up (data and all) if needed;
+        with the bytes copied and the walk made before the copy-up (None: no copy-up)."""
         r = self._existing(p)
         if r.kind != FILE:
-            raise FsError("EISDIR" if r.kind == DIR else "ELOOP", p)
+            raise FsError(_not_regular(r.kind, write=True), p)
         ino = r.ino
         if ino is not None and ino.low is None:
-            return ino, 0
+            return ino, 0, None
+        walk = self.walk(p)
         nbytes = self._copy_up(p, r, meta=False)
         up = self._up[p]
         assert isinstance(up, _Inode)
-        return up, nbytes
+        return up, nbytes, walk
 
     def write(self, path: str, offset: int, nbytes: int) -> Written:
         """Write ``nbytes`` at ``offset`` (``open(O_WRONLY)`` + ``pwrite``).
@@ -688,32 +974,40 @@ class OverlayEngine:
             The new size and the bytes the copy-up moved.
 
         Raises:
-            FsError: ENOENT, ENOTDIR, ELOOP, EISDIR.
+            FsError: ENOENT, ENOTDIR, ELOOP, EISDIR; ENXIO for a FIFO or a device.
             ValueError: for a negative offset or count.
         """
         if offset < 0 or nbytes < 0:
             raise ValueError(f"offset and nbytes must be >= 0 (got {offset!r}, {nbytes!r})")
         p = _norm(path)
-        ino, copied = self._writable(p)
+        try:
+            ino, copied, walk = self._writable(p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
         end = offset + nbytes
         if nbytes and end > ino.size:
             self._resize(ino, end)
-        return Written(ino.size, copied)
+        return Written(ino.size, copied, walk)
 
     def append(self, path: str, nbytes: int) -> Written:
         """Write ``nbytes`` at end of file (``O_APPEND``); copies a lower file up first.
 
         Raises:
-            FsError: ENOENT, ENOTDIR, ELOOP, EISDIR.
+            FsError: ENOENT, ENOTDIR, ELOOP, EISDIR; ENXIO for a FIFO or a device.
             ValueError: for a negative count.
         """
         if nbytes < 0:
             raise ValueError(f"nbytes must be >= 0 (got {nbytes!r})")
         p = _norm(path)
-        ino, copied = self._writable(p)
+        try:
+            ino, copied, walk = self._writable(p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
         if nbytes:
             self._resize(ino, ino.size + nbytes)
-        return Written(ino.size, copied)
+        return Written(ino.size, copied, walk)
 
     def open_write(
         self,
@@ -736,7 +1030,8 @@ class OverlayEngine:
                 (an application that seeks relative to the size it finds).
 
         Raises:
-            FsError: ENOENT, ENOTDIR, ELOOP (a bad ancestor, or a symlink), EISDIR.
+            FsError: ENOENT, ENOTDIR, ELOOP (a bad ancestor, or a symlink), EISDIR; ENXIO
+                for a FIFO or a device.
             ValueError: for a negative offset or count.
         """
         if nbytes < 0 or offset < 0:
@@ -745,22 +1040,28 @@ class OverlayEngine:
         up: _Entry | None = self._up.get(p)
         copy = source = 0
         copied = False
+        walk: Walk | None = None
         if type(up) is _Inode and up.kind == FILE and up.low is None:
             vis = 1  # _res inlined (through it, 1.8-2.6x as long): must equal its vis here
         else:
-            r = self._res(p, p)
-            if r is None:
-                vis = self._create(p, 0o644, FILE)
-            elif r.kind != FILE:
-                raise FsError("EISDIR" if r.kind == DIR else "ELOOP", p)
-            else:
-                vis = r.vis
-                if r.ino is None or r.ino.low is not None:  # lower data: copy it up (open)
-                    low = r.le if r.ino is None else r.ino.low
-                    assert low is not None
-                    source = low.layer
-                    copy = self._copy_up(p, r, meta=False)
-                    copied = True
+            try:
+                r = self._res(p, p)
+                if r is None:
+                    vis, walk = self._create(p, 0o644, FILE)
+                elif r.kind != FILE:
+                    raise FsError(_not_regular(r.kind, write=True), p)
+                else:
+                    vis = r.vis
+                    if r.ino is None or r.ino.low is not None:  # lower data: copy it up (open)
+                        low = r.le if r.ino is None else r.ino.low
+                        assert low is not None
+                        source = low.layer
+                        walk = self.walk(p)
+                        copy = self._copy_up(p, r, meta=False)
+                        copied = True
+            except FsError as e:
+                self._fail(e, p)
+                raise
             up = self._up[p]
         ino = up
         assert isinstance(ino, _Inode)
@@ -773,32 +1074,45 @@ class OverlayEngine:
         if nbytes and end > size:
             self._resize(ino, end)
         # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs per write
-        return _new_tuple(Wrote, (ino.size, vis, copy, copied, source, offset, 0))
+        return _new_tuple(Wrote, (ino.size, vis, copy, copied, source, offset, 0, walk))
 
     def truncate(self, path: str, size: int) -> Changed:
         """Set a file's size; a lower file is copied up whole first, as the kernel does.
 
         Raises:
-            FsError: ENOENT, ENOTDIR, ELOOP, EISDIR.
+            FsError: ENOENT, ENOTDIR, ELOOP, EISDIR; ENXIO for a FIFO or a device.
             ValueError: for a negative size.
         """
         if size < 0:
             raise ValueError(f"size must be >= 0 (got {size!r})")
         p = _norm(path)
-        ino, copied = self._writable(p)
+        try:
+            ino, copied, walk = self._writable(p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
         self._resize(ino, size)
-        return Changed(copied)
+        return Changed(copied, walk)
 
     def fsync(self, path: str) -> Changed:
         """Flush a file or directory (opened read-only: no copy-up).
 
         Raises:
-            FsError: ENOENT, ENOTDIR, ELOOP.
+            FsError: ENOENT, ENOTDIR, ELOOP; EINVAL for a FIFO (a pipe cannot be synced),
+                ENXIO for a device (its open fails).
         """
         p = _norm(path)
-        r = self._existing(p)
-        if r.kind == SYMLINK:
-            raise FsError("ELOOP", p)
+        try:
+            kind = self._existing(p).kind
+            if kind == SYMLINK:
+                raise FsError("ELOOP", p)
+            if kind == FIFO:
+                raise FsError("EINVAL", p)
+            if kind in (CHARDEV, BLOCKDEV):
+                raise FsError("ENXIO", p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
         return Changed(0)
 
     def chmod(self, path: str, mode: int) -> Changed:
@@ -811,27 +1125,155 @@ class OverlayEngine:
         if not 0 <= mode <= 0o7777:
             raise ValueError(f"mode must be within 0..0o7777 (got {mode!r})")
         p = _norm(path)
-        r = self._existing(p)
-        if r.kind == SYMLINK:
-            raise FsError("EOPNOTSUPP", p)
+        try:
+            r = self._existing(p)
+            if r.kind == SYMLINK:
+                raise FsError("EOPNOTSUPP", p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
+        walk = None if r.ino is not None or r.d is not None else self.walk(p)
         nbytes = self._copy_up(p, r, meta=True)
         up = self._up[p]
         assert isinstance(up, _Inode | _Dir)
         up.mode = mode
-        return Changed(nbytes)
+        return Changed(nbytes, walk)
+
+    def setxattr(
+        self, path: str, name: str, value: bytes = b"", *, create: bool = False,
+        replace: bool = False,
+    ) -> Changed:  # fmt: skip
+        """Set the extended attribute ``name`` (``lsetxattr``: a symlink's own).
+
+        On an overlay a lower entry is copied up first (metadata only with metacopy:
+        ``ovl_xattr_set`` asks for a plain copy-up), and the upper file system then
+        stores the attribute, or refuses it *after* that copy-up: an unknown namespace
+        (EOPNOTSUPP), a namespace prefix alone (EINVAL), ``create`` over an existing
+        attribute (EEXIST) or ``replace`` of a missing one (ENODATA) all leave the entry
+        copied up. The error then says what the copy-up cost.
+
+        Args:
+            path: the entry.
+            name: ``user.*``, ``trusted.*`` or ``security.*`` (privileged namespaces as
+                root sees them: the model checks no capability).
+            value: the attribute's value.
+            create: ``XATTR_CREATE``: fail if it exists.
+            replace: ``XATTR_REPLACE``: fail if it does not.
+
+        Returns:
+            The bytes the copy-up moved.
+
+        Raises:
+            FsError: ERANGE (empty name, or longer than 255 bytes) and E2BIG (value over
+                64 KiB) before any lookup; ENOENT, ENOTDIR, ELOOP; EPERM for ``user.*``
+                on anything but a regular file or directory; EINVAL, EOPNOTSUPP, EEXIST,
+                ENODATA.
+        """
+        p, r = self._xattr_entry(path, name, value)
+        in_place = r.ino is not None or r.d is not None
+        walk = None if in_place else self.walk(p)
+        nbytes = self._copy_up(p, r, meta=True)
+        entry = self._up[p]
+        assert isinstance(entry, _Inode | _Dir)
+        xattrs = entry.xattrs
+        exists = xattrs is not None and name in xattrs
+        refused = _xattr_namespace_errno(name) or (
+            "EEXIST" if create and exists else "ENODATA" if replace and not exists else None
+        )
+        if refused is not None:
+            raise FsError(
+                refused,
+                p,
+                walk=walk if walk is not None else self.walk(p),
+                copy_up_bytes=nbytes,
+                copied_up=not in_place,
+                source_layer=r.le.layer if nbytes and r.le is not None else 0,
+            )
+        if xattrs is None:
+            xattrs = entry.xattrs = {}
+        xattrs[name] = bytes(value)
+        return Changed(nbytes, walk)
+
+    def getxattr(self, path: str, name: str) -> Xattr:
+        """Read the extended attribute ``name`` (``lgetxattr``); never copies up.
+
+        Returns:
+            Its value, the layer it was read from and the final lookup's layers visited.
+
+        Raises:
+            FsError: ERANGE (empty name, or longer than 255 bytes) before any lookup;
+                ENOENT, ENOTDIR, ELOOP; EINVAL, EOPNOTSUPP (see ``setxattr``); ENODATA for
+                a missing attribute (and for ``user.*`` on anything but a regular file or
+                directory, which cannot hold one).
+        """
+        p, r = self._xattr_entry(path, name, None)
+        try:
+            bad = _xattr_namespace_errno(name)
+            if bad is not None:
+                raise FsError(bad, p)
+            if r.ino is not None or r.d is not None:
+                entry = r.ino if r.ino is not None else r.d
+                assert entry is not None
+                xattrs = entry.xattrs
+                value = xattrs.get(name) if xattrs is not None else None
+                layer = 0
+            else:
+                assert r.le is not None
+                assert r.le.node is not None
+                value = dict(r.le.node.xattrs).get(name)
+                layer = r.le.layer
+            if value is None:
+                raise FsError("ENODATA", p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
+        return Xattr(value, layer, r.vis)
+
+    def _xattr_entry(self, path: str, name: str, value: bytes | None) -> tuple[str, _R]:
+        """The normalised path and the entry whose attribute ``name`` a ``setxattr`` (with
+        ``value``) or ``getxattr`` (``value`` None) of ``path`` reaches, after the checks
+        the kernel makes before overlayfs copies anything up.
+
+        The syscall refuses the name or value before the lookup (ERANGE, E2BIG);
+        ``xattr_permission`` keeps ``user.*`` to regular files and directories (EPERM to
+        set, ENODATA to get); an overlay's own handler refuses ``trusted.overlay.`` alone
+        (EINVAL) and a ``trusted.overlay.*`` name whose escaped form would pass 255 bytes
+        (EOPNOTSUPP).
+        """
+        p = _norm(path)
+        bad = _xattr_args_errno(name, value)
+        if bad is not None:
+            raise FsError(bad, p, walk=())
+        try:
+            r = self._existing(p)
+            if name.startswith("user.") and r.kind != FILE and r.kind != DIR:
+                raise FsError("EPERM" if value is not None else "ENODATA", p)
+            if self._overlay and name.startswith(_OVL_PREFIX):
+                if len(name) == len(_OVL_PREFIX):
+                    raise FsError("EINVAL", p)
+                if len(_escape(name).encode()) > XATTR_NAME_MAX:
+                    raise FsError("EOPNOTSUPP", p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
+        return p, r
 
     def unlink(self, path: str) -> Changed:
-        """Remove a file or symlink; a lower one leaves a whiteout in the upper.
+        """Remove a file, symlink, FIFO or device; a lower one leaves a whiteout in the upper.
 
         Raises:
             FsError: ENOENT, ENOTDIR, ELOOP, EISDIR.
         """
         p = _norm(path)
-        if p == "/":
-            raise FsError("EISDIR", p)
-        parent, name, pr, r = self._entry(p)
-        if r.kind == DIR:
-            raise FsError("EISDIR", p)
+        try:
+            if p == "/":
+                raise FsError("EISDIR", p)
+            parent, name, pr, r = self._entry(p)
+            if r.kind == DIR:
+                raise FsError("EISDIR", p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
         return self._remove(p, parent, name, pr, r)
 
     def mkdir(self, path: str, mode: int = 0o755) -> Changed:
@@ -840,8 +1282,42 @@ class OverlayEngine:
         Raises:
             FsError: EEXIST, ENOENT, ENOTDIR, ELOOP.
         """
-        self._create(_norm(path), mode & 0o7777, DIR)
-        return Changed(0)
+        p = _norm(path)
+        try:
+            _, walk = self._create(p, mode & 0o7777, DIR)
+        except FsError as e:
+            self._fail(e, p)
+            raise
+        return Changed(0, walk)
+
+    def mknod(
+        self, path: str, kind: str = FIFO, mode: int = 0o644, rdev: tuple[int, int] = (0, 0)
+    ) -> Changed:
+        """Create a FIFO, a device node or an empty regular file (``mknod``; ``mkfifo`` is
+        ``mknod(path, "fifo")``).
+
+        Args:
+            path: where.
+            kind: ``"fifo"``, ``"chardev"``, ``"blockdev"`` or ``"file"``.
+            mode: permission bits.
+            rdev: a device node's (major, minor); ignored for the other kinds.
+
+        Raises:
+            FsError: EPERM for ``"dir"`` (``may_mknod``: directories are made by mkdir)
+                before any lookup; EEXIST, ENOENT, ENOTDIR, ELOOP; EPERM for a 0:0
+                character device on an overlay (``ovl_mknod``: that is its whiteout).
+            ValueError: for any other kind, or an rdev the kernel cannot hold.
+        """
+        p = _norm(path)
+        _mknod_kind(kind, p)
+        if kind in (CHARDEV, BLOCKDEV):
+            Node(kind, rdev=rdev)  # validates it (ValueError)
+        try:
+            _, walk = self._create(p, mode & 0o7777, kind, rdev=rdev)
+        except FsError as e:
+            self._fail(e, p)
+            raise
+        return Changed(0, walk)
 
     def rmdir(self, path: str) -> Changed:
         """Remove an empty directory; one that exists in a lower leaves a whiteout.
@@ -851,26 +1327,35 @@ class OverlayEngine:
                 EBUSY for ``/``.
         """
         p = _norm(path)
-        if p == "/":
-            raise FsError("EBUSY", p)
-        parent, name, pr, r = self._entry(p)
-        if r.kind != DIR:
-            raise FsError("ENOTDIR", p)
-        if not self._empty(r):
-            raise FsError("ENOTEMPTY", p)
+        try:
+            if p == "/":
+                raise FsError("EBUSY", p)
+            parent, name, pr, r = self._entry(p)
+            if r.kind != DIR:
+                raise FsError("ENOTDIR", p)
+            if not self._empty(r):
+                raise FsError("ENOTEMPTY", p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
         return self._remove(p, parent, name, pr, r)
 
     def symlink(self, target: str, path: str) -> Changed:
         """Create a symlink at ``path`` pointing to ``target`` (never followed here).
 
         Raises:
-            FsError: EEXIST, ENOENT (also for an empty target), ENOTDIR, ELOOP.
+            FsError: EEXIST, ENOENT (also for an empty target, before any lookup), ENOTDIR,
+                ELOOP.
         """
         p = _norm(path)
         if not target:
-            raise FsError("ENOENT", p)
-        self._create(p, 0o777, SYMLINK, target)
-        return Changed(0)
+            raise FsError("ENOENT", p, walk=())  # getname() of "" fails first
+        try:
+            _, walk = self._create(p, 0o777, SYMLINK, target)
+        except FsError as e:
+            self._fail(e, p)
+            raise
+        return Changed(0, walk)
 
     def link(self, src: str, dst: str) -> Changed:
         """Hard-link ``src`` to ``dst``; a lower ``src`` is copied up first.
@@ -879,23 +1364,29 @@ class OverlayEngine:
             FsError: ENOENT, ENOTDIR, ELOOP, EEXIST; EPERM for a directory.
         """
         s, t = _norm(src), _norm(dst)
-        sr = self._existing(s)
-        tparent, tname = _split(t)
-        tpr = self._dir_of(tparent, t)
-        if t == "/" or self._child(tpr, t, tname) is not None:
-            raise FsError("EEXIST", t)
-        if sr.kind == DIR:
-            raise FsError("EPERM", s)
+        try:
+            sr = self._existing(s)
+            tparent, tname = _split(t)
+            tpr = self._dir_of(tparent, t)
+            if t == "/" or self._child(tpr, t, tname) is not None:
+                raise FsError("EEXIST", t)
+            if sr.kind == DIR:
+                raise FsError("EPERM", s)
+        except FsError as e:
+            if e.walk is None:
+                e.walk = self._walk_link(s, t)
+            raise
+        walk = self._walk_link(s, t)
         nbytes = self._copy_up(s, sr, meta=True)
         ino = self._up[s]
         assert isinstance(ino, _Inode)
         if ino.low is not None and not (ino.redirect and ino.redirect[0] == "/"):
             # ovl_set_link_redirect: the data must stay reachable from every name.
-            ino.redirect = ino.lpath
+            self._redirect_inode(ino, ino.lpath)
         tpd = self._up_dir(tparent)
         ino.nlink += 1
         self._put(t, ino, tpd, tname)
-        return Changed(nbytes)
+        return Changed(nbytes, walk)
 
     def rename(self, src: str, dst: str) -> Changed:
         """Rename ``src`` to ``dst``, replacing a file or an empty directory there.
@@ -905,11 +1396,20 @@ class OverlayEngine:
 
         Raises:
             FsError: ENOENT, ENOTDIR, ELOOP, EISDIR, EINVAL (into itself), ENOTEMPTY,
-                EXDEV (a lower or merged directory without ``redirect_dir``), EBUSY (``/``).
+                EXDEV (a lower or merged directory without ``redirect_dir``), EBUSY (``/``,
+                before any lookup).
         """
         s, t = _norm(src), _norm(dst)
         if s == "/" or t == "/":
-            raise FsError("EBUSY", s if s == "/" else t)
+            raise FsError("EBUSY", s if s == "/" else t, walk=())
+        try:
+            return self._rename(s, t)
+        except FsError as e:
+            if e.walk is None:
+                e.walk = self._walk2(s, t)
+            raise
+
+    def _rename(self, s: str, t: str) -> Changed:
         sparent, sname = _split(s)
         tparent, tname = _split(t)
         spr = self._dir_of(sparent, s)
@@ -922,8 +1422,9 @@ class OverlayEngine:
             raise FsError("EINVAL", s)
         if s.startswith(t + "/"):
             raise FsError("ENOTEMPTY", t)
+        walk = self._walk2(s, t)  # before anything changes
         if s == t or (sr.ino is not None and tr is not None and sr.ino is tr.ino):
-            return Changed(0)
+            return Changed(0, walk)
         is_dir = sr.kind == DIR
         if tr is not None:
             if is_dir and tr.kind != DIR:
@@ -940,6 +1441,7 @@ class OverlayEngine:
             # only after the copy-up and the redirect or opaque marking below.
             late_enotempty = True
         positive = self._lower_positive(spr, sname)
+        copied = sr.ino is None and sr.d is None
         nbytes = self._copy_up(s, sr, meta=True)
         spd = self._up_dir(sparent)
         tpd = self._up_dir(tparent)
@@ -956,11 +1458,11 @@ class OverlayEngine:
             if entry.low is not None and not (
                 entry.redirect and (samedir or entry.redirect[0] == "/")
             ):
-                entry.redirect = sname if samedir else entry.lpath
+                self._redirect_inode(entry, sname if samedir else entry.lpath)
         if late_enotempty:
             # The new marks leave the entry's lower mapping as it was.
             self._mark_cut(s, entry)
-            raise FsError("ENOTEMPTY", t)
+            raise FsError("ENOTEMPTY", t, walk=walk, copied_up=copied)
         old = self._up.get(t)
         if isinstance(old, _Dir):
             self._drop_tree(t, old, tpd, tname)
@@ -980,38 +1482,48 @@ class OverlayEngine:
             self._put(s, _WH, spd, sname)
         if isinstance(entry, _Dir):
             self._relink(t, entry, tpd.lp, tname)
-        return Changed(nbytes)
+        return Changed(nbytes, walk)
 
     def readdir(self, path: str) -> Listing:
         """List a directory: the union of its layers minus whiteouts.
 
+        Returns:
+            The names, and the layer directories read with their entry counts.
+
         Raises:
-            FsError: ENOENT, ENOTDIR (also for a symlink), ELOOP.
+            FsError: ENOENT, ENOTDIR (also for a symlink or a special file), ELOOP.
         """
         p = _norm(path)
-        r = self._existing(p)
-        if r.kind != DIR:
-            raise FsError("ENOTDIR", p)
-        vis = 1 if r.d is not None else 0
+        try:
+            r = self._existing(p)
+            if r.kind != DIR:
+                raise FsError("ENOTDIR", p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
+        d = r.d
+        entries = [] if d is None else [len(d.names) + len(d.wh)]
         if r.lp is not None and r.le is not None:
             stack = r.le.stack
-            vis += len(stack)
-            if r.d is None and len(stack) == 1:
+            layers = self.lower.layers
+            raws = [layers[li - 1]._children.get(r.lp, ()) for li in stack]
+            entries.extend(len(raw) for raw in raws)
+            if d is None and len(stack) == 1:
                 # The kernel reads a directory that lives in one layer only straight from
                 # that layer, whiteouts and all (ovl_dir_is_real): ghost names that stat
                 # then reports as ENOENT.
-                raw = self.lower.layers[stack[0] - 1]._children.get(r.lp, ())
-                return Listing(tuple(sorted(raw)), vis)
-        return Listing(tuple(self._names(r)), vis)
+                return Listing(tuple(sorted(raws[0])), 1, tuple(entries))
+        return Listing(tuple(self._names(r)), len(entries), tuple(entries))
 
     # ---------------------------------------------------------------- introspection
 
     def _node(self, r: _R) -> Node:
         if r.ino is not None:
             i = r.ino
-            return Node(i.kind, i.size, i.mode, target=i.target)
+            return Node(i.kind, i.size, i.mode, target=i.target, rdev=i.rdev,
+                        xattrs=_pairs(i.xattrs))  # fmt: skip
         if r.d is not None:
-            return Node(DIR, 0, r.d.mode)
+            return Node(DIR, 0, r.d.mode, xattrs=_pairs(r.d.xattrs))
         assert r.le is not None
         assert r.le.node is not None
         return r.le.node
@@ -1048,17 +1560,24 @@ class OverlayEngine:
 
     def upper_tree(self) -> dict[str, Node]:
         """The writable tree as the kernel's upperdir holds it: whiteouts, opaque dirs and
-        metacopy files included (root excluded), sorted by path."""
+        metacopy files included (root excluded), sorted by path; on an overlay, attribute
+        names ``trusted.overlay.*`` appear escaped (``trusted.overlay.overlay.*``), and its
+        own attributes (opaque, metacopy, origin, redirect) are the Node's flags, not
+        attributes."""
         out: dict[str, Node] = {}
+        esc = self._overlay
         for path, e in sorted(self._up.items()):
             if path == "/":
                 continue
             if isinstance(e, _Inode):
                 out[path] = Node(
-                    e.kind, e.size, e.mode, target=e.target, metacopy=e.low is not None
-                )
+                    e.kind, e.size, e.mode, target=e.target, metacopy=e.low is not None,
+                    rdev=e.rdev, xattrs=_pairs(e.xattrs, escape=esc),
+                )  # fmt: skip
             elif isinstance(e, _Dir):
-                out[path] = Node(DIR, 0, e.mode, opaque=e.opaque)
+                out[path] = Node(
+                    DIR, 0, e.mode, opaque=e.opaque, xattrs=_pairs(e.xattrs, escape=esc)
+                )
             else:
                 out[path] = Node(WHITEOUT)
         return out
@@ -1101,7 +1620,9 @@ class OverlayFS(OverlayEngine):
     def __init__(
         self, lower: LowerStack, *, metacopy: bool = False, redirect_dir: bool = False
     ) -> None:
-        super().__init__(lower, metacopy=metacopy, redirect_dir=redirect_dir or metacopy)
+        super().__init__(
+            lower, metacopy=metacopy, redirect_dir=redirect_dir or metacopy, overlay=True
+        )
 
     def __repr__(self) -> str:
         return (

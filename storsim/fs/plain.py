@@ -39,7 +39,7 @@ class PlainFS(OverlayEngine):
 
     def __init__(self) -> None:
         # No directory has a lower part, so neither option changes anything here.
-        super().__init__(_NO_LAYERS, metacopy=False, redirect_dir=True)
+        super().__init__(_NO_LAYERS, metacopy=False, redirect_dir=True, overlay=False)
 
     def populate(self, entries: Mapping[str, Node]) -> int:
         """Add entries directly, parents implied (mode 0o755), like Docker copying an
@@ -66,6 +66,7 @@ class PlainFS(OverlayEngine):
                 if node.kind != DIR:
                     raise ValueError(f"{path} is a directory, cannot populate a {node.kind}")
                 existing.mode = node.mode
+                existing.xattrs = dict(node.xattrs) if node.xattrs else None
                 continue
             parent, name = _split(path)
             pd = self._makedirs(parent)
@@ -75,10 +76,14 @@ class PlainFS(OverlayEngine):
                 self._unlink_inode(existing)
                 self._drop(path, pd, name)
             entry: _Entry
+            xattrs = dict(node.xattrs) if node.xattrs else None
             if node.kind == DIR:
-                entry = _Dir(node.mode)
+                entry = _Dir(node.mode, xattrs=xattrs)
             else:
-                entry = _Inode(node.kind, node.size_bytes, node.mode, node.target)
+                entry = _Inode(
+                    node.kind, node.size_bytes, node.mode, node.target, rdev=node.rdev,
+                    xattrs=xattrs,
+                )  # fmt: skip
                 if node.kind == FILE:
                     self._bytes += node.size_bytes
                     total += node.size_bytes
@@ -94,7 +99,9 @@ class PlainFS(OverlayEngine):
         removed = self._bytes
         root = self._up["/"]
         assert isinstance(root, _Dir)
-        self._up = {"/": _Dir(root.mode)}
+        fresh = _Dir(root.mode)
+        fresh.walk = ()
+        self._up = {"/": fresh}
         self._cuts.clear()
         self._bytes = 0
         return removed

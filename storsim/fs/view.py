@@ -15,6 +15,12 @@ into errors on the container's path, and imposes what each mount says:
   parents' mounts, as the kernel does);
 - removing or renaming a mount point, or renaming a directory that contains one, gives
   EBUSY (the table is keyed by path, so it cannot follow a renamed ancestor).
+
+Every error carries the walk of the lookups made before it (``FsError.walk``), each
+component named in the file system that serves it: a mounted file system's, or, for the
+checks the view makes itself, the walk of the path in the file system that serves it
+(EROFS and an unsupported operation come after the lookup); what the mount table decides
+alone (EXDEV across mounts for ``rename``, EBUSY) is charged the parents' walks or none.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import NoReturn
 from storsim.fs.mounts import Mount, MountTable
 from storsim.fs.nodes import (
     DIR,
+    FIFO,
     SYMLINK,
     Changed,
     FileSystem,
@@ -33,11 +40,15 @@ from storsim.fs.nodes import (
     Lookup,
     Opened,
     Read,
+    Walk,
     Written,
     Wrote,
+    Xattr,
     _norm,
     _split,
+    _xattr_args_errno,
 )
+from storsim.fs.overlay import _mknod_kind
 
 __all__ = ["ContainerView"]
 
@@ -56,7 +67,7 @@ class _OnPath:
 
     def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
         if isinstance(error, FsError):
-            raise FsError(error.errno, self.path) from None
+            raise error.on(self.path) from None
 
 
 class ContainerView(MountTable):
@@ -85,14 +96,14 @@ class ContainerView(MountTable):
         return not self._ro(m) and (m is None or not m.unsupported)
 
     @staticmethod
-    def _unsupported(m: Mount | None, op: str, path: str) -> None:
+    def _unsupported(m: Mount | None, op: str, path: str, fs: FileSystem, inner: str) -> None:
         if m is not None and op in m.unsupported:
-            raise FsError(m.unsupported_errno, path)
+            raise _fail(m.unsupported_errno, path, fs, inner)
 
     def _serve(self, op: str, p: str) -> tuple[Mount | None, FileSystem, str]:
         """Route ``p``; the mount's errno if it does not support ``op``."""
         m, fs, inner = self._route(p)
-        self._unsupported(m, op, p)
+        self._unsupported(m, op, p, fs, inner)
         return m, fs, inner
 
     def _writable(self, op: str, p: str) -> tuple[FileSystem, str]:
@@ -108,8 +119,8 @@ class ContainerView(MountTable):
         m, fs, inner = self._serve(op, p)
         if self._ro(m):
             if self._exists(fs, inner, p):
-                raise FsError("EEXIST", p)
-            raise FsError("EROFS", p)
+                raise _fail("EEXIST", p, fs, inner)
+            raise _fail("EROFS", p, fs, inner)
         return fs, inner
 
     def _removable(self, op: str, p: str, *, is_dir: bool) -> tuple[FileSystem, str]:
@@ -117,12 +128,12 @@ class ContainerView(MountTable):
         EISDIR), then, on a read-only mount, the parent's errors and EROFS."""
         if self._is_target(p):
             if (self._stat(*self._route(p)[1:], p).kind == DIR) != is_dir:
-                raise FsError("ENOTDIR" if is_dir else "EISDIR", p)
-            raise FsError("EBUSY", p)
+                raise FsError("ENOTDIR" if is_dir else "EISDIR", p, walk=())
+            raise FsError("EBUSY", p, walk=())
         m, fs, inner = self._serve(op, p)
         if self._ro(m):
             self._check_parent(fs, inner, p)
-            raise FsError("EROFS", p)
+            raise _fail("EROFS", p, fs, inner)
         return fs, inner
 
     def _is_target(self, path: str) -> bool:
@@ -134,7 +145,7 @@ class ContainerView(MountTable):
         with _OnPath(path):
             kind = fs.stat(parent).kind
         if kind != DIR:
-            raise FsError("ELOOP" if kind == SYMLINK else "ENOTDIR", path)
+            raise _fail("ELOOP" if kind == SYMLINK else "ENOTDIR", path, fs, inner)
 
     @staticmethod
     def _stat(fs: FileSystem, inner: str, path: str) -> Lookup:
@@ -147,10 +158,10 @@ class ContainerView(MountTable):
         first (ENOENT, EISDIR, ELOOP...), else EROFS."""
         kind = ContainerView._stat(fs, inner, path).kind
         if kind == DIR:
-            raise FsError("EISDIR", path)
+            raise _fail("EISDIR", path, fs, inner)
         if kind == SYMLINK:
-            raise FsError("ELOOP", path)
-        raise FsError("EROFS", path)
+            raise _fail("ELOOP", path, fs, inner)
+        raise _fail("EROFS", path, fs, inner)
 
     @staticmethod
     def _exists(fs: FileSystem, inner: str, path: str) -> bool:
@@ -159,7 +170,7 @@ class ContainerView(MountTable):
             fs.stat(inner)
         except FsError as e:
             if e.errno != "ENOENT":
-                raise FsError(e.errno, path) from None
+                raise e.on(path) from None
             ContainerView._check_parent(fs, inner, path)
             return False
         return True
@@ -197,12 +208,12 @@ class ContainerView(MountTable):
             if self._exists(fs, inner, p):
                 if ro and (write or trunc):
                     if create and excl:
-                        raise FsError("EEXIST", p)
+                        raise _fail("EEXIST", p, fs, inner)
                     self._refuse_write(fs, inner, p)
             elif create:
-                self._unsupported(m, "create", p)
+                self._unsupported(m, "create", p, fs, inner)
                 if ro:
-                    raise FsError("EROFS", p)
+                    raise _fail("EROFS", p, fs, inner)
         with _OnPath(p):
             return fs.open(inner, write=write, create=create, excl=excl, trunc=trunc, mode=mode)
 
@@ -265,6 +276,7 @@ class ContainerView(MountTable):
             opened.copied_up or bool(copy),
             source if opened.copied_up or copy else 0,
             offset,
+            walk=opened.walk,  # the open made the lookups
         )
 
     def route(self, path: str) -> tuple[Mount | None, FileSystem, str, bool]:
@@ -294,9 +306,52 @@ class ContainerView(MountTable):
         m, fs, inner = self._serve("chmod", p)
         if self._ro(m):
             kind = self._stat(fs, inner, p).kind
-            raise FsError("EOPNOTSUPP" if kind == SYMLINK else "EROFS", p)
+            raise _fail("EOPNOTSUPP" if kind == SYMLINK else "EROFS", p, fs, inner)
         with _OnPath(p):
             return fs.chmod(inner, mode)
+
+    def setxattr(
+        self, path: str, name: str, value: bytes = b"", *, create: bool = False,
+        replace: bool = False,
+    ) -> Changed:  # fmt: skip
+        """``setxattr`` through the mount table: ERANGE and E2BIG first, then a mount's
+        refusal, then on a read-only mount the lookup's errors and EROFS."""
+        p = _norm(path)
+        bad = _xattr_args_errno(name, value)
+        if bad is not None:
+            raise FsError(bad, p, walk=())
+        m, fs, inner = self._serve("setxattr", p)
+        if self._ro(m):
+            self._stat(fs, inner, p)
+            raise _fail("EROFS", p, fs, inner)
+        with _OnPath(p):
+            return fs.setxattr(inner, name, value, create=create, replace=replace)
+
+    def getxattr(self, path: str, name: str) -> Xattr:
+        """``getxattr`` through the mount table (ERANGE before a mount's refusal)."""
+        p = _norm(path)
+        bad = _xattr_args_errno(name, None)
+        if bad is not None:
+            raise FsError(bad, p, walk=())
+        _, fs, inner = self._serve("getxattr", p)
+        with _OnPath(p):
+            return fs.getxattr(inner, name)
+
+    def mknod(
+        self, path: str, kind: str = FIFO, mode: int = 0o644, rdev: tuple[int, int] = (0, 0)
+    ) -> Changed:
+        """``mknod`` through the mount table (EPERM for a directory before anything)."""
+        p = _norm(path)
+        _mknod_kind(kind, p)
+        fs, inner = self._creatable("mknod", p)
+        with _OnPath(p):
+            return fs.mknod(inner, kind, mode, rdev)
+
+    def walk(self, path: str) -> Walk:
+        """The walk of ``path`` in the file system that serves it (see ``OverlayFS.walk``);
+        its components are that file system's paths."""
+        _, fs, inner = self._route(_norm(path))
+        return fs.walk(inner)
 
     def unlink(self, path: str) -> Changed:
         """``unlink`` through the mount table; EBUSY for a file mount point."""
@@ -331,14 +386,15 @@ class ContainerView(MountTable):
         s, t = _norm(src), _norm(dst)
         sm, sfs, sinner = self._route(s)
         tm, tfs, tinner = self._route(t)
-        self._unsupported(sm, "link", s)
+        self._unsupported(sm, "link", s, sfs, sinner)
         self._stat(sfs, sinner, s)
+        walk = sfs.walk(sinner) + tfs.walk(tinner)  # do_linkat: the source, then the target
         if self._exists(tfs, tinner, t):
-            raise FsError("EEXIST", t)
+            raise FsError("EEXIST", t, walk=walk)
         if sm is not tm:
-            raise FsError("EXDEV", s)
+            raise FsError("EXDEV", s, walk=walk)
         if self._ro(sm):
-            raise FsError("EROFS", t)
+            raise FsError("EROFS", t, walk=walk)
         with _OnPath(s):
             return sfs.link(sinner, tinner)
 
@@ -350,20 +406,20 @@ class ContainerView(MountTable):
         keyed by path, so it cannot follow a renamed ancestor).
         """
         s, t = _norm(src), _norm(dst)
-        sm = self._route(_split(s)[0])[0]
-        tm = self._route(_split(t)[0])[0]
-        self._unsupported(sm, "rename", s)
-        if sm is not tm:
-            raise FsError("EXDEV", s)
-        if self._ro(sm):
-            raise FsError("EROFS", s)
+        sm, sfs, sinner = self._route(_split(s)[0])
+        tm, tfs, tinner = self._route(_split(t)[0])
+        self._unsupported(sm, "rename", s, sfs, sinner)
+        if sm is not tm or self._ro(sm):
+            # do_renameat2 walks both parents, then compares their mounts
+            walk = sfs.walk(sinner) + tfs.walk(tinner)
+            raise FsError("EXDEV" if sm is not tm else "EROFS", s, walk=walk)
         prefix = s + "/"
         if (
             self._is_target(s)
             or self._is_target(t)
             or any(target.startswith(prefix) for target, _, _ in self._table)
         ):
-            raise FsError("EBUSY", s)
+            raise FsError("EBUSY", s, walk=())
         _, fs, sinner = self._route(s)
         tinner = self._route(t)[2]
         with _OnPath(s):
@@ -378,3 +434,8 @@ class ContainerView(MountTable):
 
     def __repr__(self) -> str:
         return f"ContainerView({self.root!r}, {len(self.mounts)} mounts)"
+
+
+def _fail(errno: str, path: str, fs: FileSystem, inner: str) -> FsError:
+    """A view's own refusal of ``path``, after the lookups of ``inner`` in ``fs``."""
+    return FsError(errno, path, walk=fs.walk(inner))

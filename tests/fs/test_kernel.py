@@ -1,15 +1,24 @@
 """Differential test: ``storsim.fs`` against the real Linux overlayfs and a plain directory.
 
-Hypothesis draws random image layers and random operation sequences over a small path
-alphabet. Each sequence is applied both to the model and to a real overlay mount (or a
-real plain directory), one system call at a time; after every operation the outcomes
-(ok or errno name, plus what the call returned) must agree, and at the end the visible
-trees and the upper directories (whiteouts as 0:0 character devices, opaque, metacopy,
-origin and redirect xattrs) must agree too. Where they disagree, the kernel is right.
+Hypothesis draws random image layers (files and directories with extended attributes,
+whiteouts, opaque directories, symlinks, FIFOs, device nodes) and random operation
+sequences over a small path alphabet. Each sequence is applied both to the model and to a
+real overlay mount (or a real plain directory), one system call at a time; after every
+operation the outcomes (ok or errno name, plus what the call returned) must agree, and at
+the end the visible trees and the upper directories (whiteouts as 0:0 character devices,
+opaque, metacopy, origin and redirect xattrs, the other attributes, device numbers) must
+agree too. Where they disagree, the kernel is right.
+
+The kernel does not say how many layer directories a lookup consulted, so those counts are
+checked by the kernel's own rule instead: every operation's walk against ``ovl_walk`` (a
+transcription of ``ovl_lookup``) on the model's upper tree, and at the end every path's
+walk and every directory's entries per layer against ``ovl_walk`` on the kernel's upperdir.
 
 The model never follows symlinks, so the harness resolves every parent directory with
-``openat2(RESOLVE_NO_SYMLINKS)`` and opens with ``O_NOFOLLOW``: then the kernel answers the
-very question the model answers.
+``openat2(RESOLVE_NO_SYMLINKS)`` and opens with ``O_NOFOLLOW`` (and ``O_NONBLOCK``, so
+that a FIFO does not wait for its peer): then the kernel answers the very question the
+model answers. Attributes are set and read through ``/proc/self/fd/N/name`` of the resolved
+parent, without following the last component (``lsetxattr``).
 
 Needs root and ``mount -t overlay``; skips otherwise.
 """
@@ -25,23 +34,34 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from storsim.fs import (
+    BLOCKDEV,
+    CHARDEV,
     DIR,
+    FIFO,
     FILE,
     SYMLINK,
     WHITEOUT,
-    FsError,
+    XATTR_SIZE_MAX,
+    Component,
     Layer,
     LowerStack,
     Node,
     OverlayFS,
     PlainFS,
+)
+from tests.fs.support import (
+    UpperEntry,
+    apply_checked,
+    draw_special_op,
+    ovl_dir_entries,
+    ovl_walk,
 )
 
 pytestmark = pytest.mark.kernel
@@ -53,6 +73,9 @@ _RESOLVE_NO_SYMLINKS = 0x04
 _RESOLVE_BENEATH = 0x08
 _AT_SYMLINK_NOFOLLOW = 0x100
 _MNT_DETACH = 2
+_SPECIAL_IFMT = {FIFO: stat.S_IFIFO, CHARDEV: stat.S_IFCHR, BLOCKDEV: stat.S_IFBLK}
+_OVL = "trusted.overlay."
+_OVL_ESCAPED = "trusted.overlay.overlay."
 
 OFF = "redirect_dir=off,metacopy=off,index=off"
 ON = "redirect_dir=on,metacopy=on,index=off"
@@ -124,10 +147,16 @@ def base_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 _entry = st.tuples(
     st.sampled_from(PATHS),
-    st.sampled_from([FILE, FILE, DIR, WHITEOUT, "opaque", SYMLINK]),
+    st.sampled_from([FILE, FILE, DIR, WHITEOUT, "opaque", SYMLINK, FIFO, CHARDEV]),
     st.integers(0, 12),
     st.sampled_from(TARGETS),
 )
+# Attributes of lower files and directories, by the drawn size: a process's user and
+# trusted ones, and its trusted.overlay.* (stored escaped in the layer).
+LAYER_XATTRS = (
+    (), (), (("user.a", b"L"),), (("trusted.t", b"T"), ("user.b", b"")),
+    (("trusted.overlay.x", b"O"), ("security.s", b"S")),
+)  # fmt: skip
 
 
 def _layer_entries(raw: list[tuple[str, str, int, str]]) -> dict[str, Node]:
@@ -141,14 +170,19 @@ def _layer_entries(raw: list[tuple[str, str, int, str]]) -> dict[str, Node]:
         ancestors = ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
         if any(a in entries and entries[a].kind != DIR for a in ancestors):
             continue
+        xattrs = LAYER_XATTRS[size % len(LAYER_XATTRS)]
         if kind == FILE:
-            entries[path] = Node(FILE, size)
+            entries[path] = Node(FILE, size, xattrs=xattrs)
         elif kind == DIR:
-            entries[path] = Node(DIR)
+            entries[path] = Node(DIR, xattrs=xattrs)
         elif kind == "opaque":
-            entries[path] = Node(DIR, opaque=True)
+            entries[path] = Node(DIR, opaque=True, xattrs=xattrs)
         elif kind == WHITEOUT:
             entries[path] = Node(WHITEOUT)
+        elif kind == FIFO:
+            entries[path] = Node(FIFO, mode=0o600 if size % 2 else 0o644)
+        elif kind == CHARDEV:
+            entries[path] = Node(CHARDEV, rdev=(240, size))  # a major no driver registers
         else:
             entries[path] = Node(SYMLINK, target=target)
     return entries
@@ -167,8 +201,12 @@ def draw_op(data: st.DataObject, visible: list[str]) -> tuple[Any, ...]:
             + ["rename"] * 3
             + ["open_write"]
             + ["chmod", "link", "symlink", "stat", "readdir", "fsync"]
+            + ["mknod", "setxattr", "setxattr", "getxattr", "getxattr"]
         )
     )
+    special = draw_special_op(data, name, path)
+    if special is not None:
+        return special
     if name == "open":
         flags = data.draw(st.tuples(st.booleans(), st.booleans(), st.booleans(), st.booleans()))
         return (name, data.draw(path), *flags)
@@ -214,9 +252,16 @@ def _build_layer(root: Path, entries: dict[str, Node]) -> None:
                 os.setxattr(full, "trusted.overlay.opaque", b"y")
         elif node.kind == WHITEOUT:
             os.mknod(full, stat.S_IFCHR | 0o000, os.makedev(0, 0))
+        elif node.kind in _SPECIAL_IFMT:
+            os.mknod(full, _SPECIAL_IFMT[node.kind] | node.mode, os.makedev(*node.rdev))
+            full.chmod(node.mode)
         else:
             assert node.target is not None
             os.symlink(node.target, full)
+        for name, value in node.xattrs:
+            # A process's trusted.overlay.* is stored escaped in the layers (Linux 6.7).
+            raw = _OVL_ESCAPED + name[len(_OVL) :] if name.startswith(_OVL) else name
+            os.setxattr(full, raw, value, follow_symlinks=False)
 
 
 @contextlib.contextmanager
@@ -274,8 +319,9 @@ class Kernel:
 
     @contextlib.contextmanager
     def opened(self, path: str, flags: int) -> Iterator[int]:
+        flags |= os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         with self.parent(path) as (pfd, name):
-            fd = os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=pfd)
+            fd = os.open(name, flags, 0o644, dir_fd=pfd)
         try:
             yield fd
         finally:
@@ -293,6 +339,9 @@ class Kernel:
             return DIR
         if stat.S_ISLNK(mode):
             return SYMLINK
+        for kind, ifmt in _SPECIAL_IFMT.items():
+            if stat.S_IFMT(mode) == ifmt:
+                return kind
         return FILE
 
     def _stat(self, path: str) -> object:
@@ -376,6 +425,35 @@ class Kernel:
             _check(ret, path)
         return "ok"
 
+    def _arguments_first(self, call: Callable[[str], object]) -> None:
+        """Let the kernel judge a call's arguments before any lookup, as the syscall does
+        (the harness resolves the parent first): ``call`` on a path that does not exist
+        fails with ENOENT, unless the arguments alone are refused (ERANGE, E2BIG, EPERM)."""
+        try:
+            call(f"/proc/self/fd/{self.root}/.missing/x")
+        except OSError as e:
+            if e.errno != errno.ENOENT:
+                raise
+
+    def _mknod(self, path: str, kind: str, mode: int, rdev: tuple[int, int]) -> object:
+        ifmt = stat.S_IFDIR if kind == DIR else _SPECIAL_IFMT.get(kind, stat.S_IFREG)
+        self._arguments_first(lambda p: os.mknod(p, ifmt | mode, os.makedev(*rdev)))
+        with self.parent(path) as (pfd, name):
+            os.mknod(name, ifmt | mode, os.makedev(*rdev), dir_fd=pfd)
+        return "ok"
+
+    def _setxattr(self, path: str, name: str, value: bytes, create: bool, replace: bool) -> object:
+        flags = (os.XATTR_CREATE if create else 0) | (os.XATTR_REPLACE if replace else 0)
+        self._arguments_first(lambda p: os.setxattr(p, name, value, flags))
+        with self.parent(path) as (pfd, last):
+            os.setxattr(f"/proc/self/fd/{pfd}/{last}", name, value, flags, follow_symlinks=False)
+        return "ok"
+
+    def _getxattr(self, path: str, name: str) -> object:
+        self._arguments_first(lambda p: os.getxattr(p, name))
+        with self.parent(path) as (pfd, last):
+            return ("ok", os.getxattr(f"/proc/self/fd/{pfd}/{last}", name, follow_symlinks=False))
+
     def _rename(self, src: str, dst: str) -> object:
         with self.parent(src) as (sfd, sname), self.parent(dst) as (dfd, dname):
             os.rename(sname, dname, src_dir_fd=sfd, dst_dir_fd=dfd)
@@ -393,35 +471,33 @@ class Kernel:
 # --------------------------------------------------------------------------- the model side
 
 
-def model_apply(fs: OverlayFS | PlainFS, op: tuple[Any, ...]) -> object:
-    """Apply ``op`` to the model; returns what ``Kernel.apply`` returns for the kernel."""
-    name, args = op[0], op[1:]
-    try:
-        if name == "stat":
-            r = fs.stat(args[0])
-            return ("ok", r.kind, 0 if r.kind == DIR else r.size_bytes)
-        if name == "open":
-            path, write, create, excl, trunc = args
-            o = fs.open(path, write=write, create=create, excl=excl, trunc=trunc)
-            return ("ok", o.kind, 0 if o.kind == DIR else o.size_bytes)
-        if name == "read":
-            return ("ok", fs.read(*args).nbytes)
-        if name in ("write", "append"):
-            return ("ok", getattr(fs, name)(*args).size_bytes)
-        if name == "open_write":
-            path, offset, nbytes, append = args
-            return ("ok", fs.open_write(path, offset, nbytes, append=append).size_bytes)
-        if name == "readdir":
-            return ("ok", fs.readdir(args[0]).names)
-        getattr(fs, name)(*args)
-    except FsError as e:
-        return e.errno
-    return "ok"
+def model_apply(
+    fs: OverlayFS | PlainFS, op: tuple[Any, ...], lowers: list[dict[str, Node]] | None = None
+) -> object:
+    """Apply ``op`` to the model, checking its lookups (``apply_checked``); returns what
+    ``Kernel.apply`` returns for the kernel (readdir's ghost names included)."""
+    if lowers is None:
+        lowers = [dict(layer.entries) for layer in fs.lower.layers]
+    return apply_checked(fs, lowers, op)
 
 
 # --------------------------------------------------------------------------- trees
 
-Row = tuple[str, int, int, str | None]
+Xattrs = tuple[tuple[str, bytes], ...]
+Row = tuple[str, int, int, str | None, tuple[int, int], Xattrs]
+
+
+def _xattrs(path: Path, *, private: bool = True) -> Xattrs:
+    """``path``'s attributes (its own, if a symlink); without overlay's private ones (its
+    ``trusted.overlay.*``, but not a process's, escaped) unless ``private``."""
+    names = os.listxattr(path, follow_symlinks=False)
+    if not private:
+        names = [n for n in names if not n.startswith(_OVL) or n.startswith(_OVL_ESCAPED)]
+    return tuple(sorted((n, os.getxattr(path, n, follow_symlinks=False)) for n in names))
+
+
+def _rdev(s: os.stat_result) -> tuple[int, int]:
+    return (os.major(s.st_rdev), os.minor(s.st_rdev)) if s.st_rdev else (0, 0)
 
 
 def _kernel_tree(root: Path) -> dict[str, Row]:
@@ -430,14 +506,15 @@ def _kernel_tree(root: Path) -> dict[str, Row]:
     def walk(rel: str) -> None:
         for name in os.listdir(root / rel.lstrip("/") if rel else root):
             path = f"{rel}/{name}"
+            full = root / path.lstrip("/")
             try:
-                s = os.lstat(root / path.lstrip("/"))
+                s = os.lstat(full)
             except FileNotFoundError:
                 continue  # a whiteout listed by a one-layer directory (see OverlayFS.readdir)
             kind = Kernel._kind(s.st_mode)
-            target = os.readlink(root / path.lstrip("/")) if kind == SYMLINK else None
+            target = os.readlink(full) if kind == SYMLINK else None
             size = 0 if kind == DIR else s.st_size
-            out[path] = (kind, size, stat.S_IMODE(s.st_mode), target)
+            out[path] = (kind, size, stat.S_IMODE(s.st_mode), target, _rdev(s), _xattrs(full))
             if kind == DIR:
                 walk(path)
 
@@ -446,10 +523,10 @@ def _kernel_tree(root: Path) -> dict[str, Row]:
 
 
 def _model_tree(tree: dict[str, Node]) -> dict[str, Row]:
-    return {p: (n.kind, n.size_bytes, n.mode, n.target) for p, n in tree.items()}
+    return {p: (n.kind, n.size_bytes, n.mode, n.target, n.rdev, n.xattrs) for p, n in tree.items()}
 
 
-UpperRow = tuple[str, int, int, str | None, bool, bool, bool, str | None]
+UpperRow = tuple[str, int, int, str | None, bool, bool, bool, str | None, tuple[int, int], Xattrs]
 
 
 def _xattr(path: Path, name: str) -> bytes | None:
@@ -462,7 +539,8 @@ def _xattr(path: Path, name: str) -> bytes | None:
 
 
 def _kernel_upper(upper: Path) -> dict[str, UpperRow]:
-    """The upperdir as rows: (kind, size, mode, target, opaque, metacopy, origin, redirect)."""
+    """The upperdir as rows: (kind, size, mode, target, opaque, metacopy, origin, redirect,
+    rdev, the other attributes)."""
     out: dict[str, UpperRow] = {}
     for dirpath, dirnames, filenames in os.walk(upper):
         for name in dirnames + filenames:
@@ -470,7 +548,8 @@ def _kernel_upper(upper: Path) -> dict[str, UpperRow]:
             path = "/" + str(full.relative_to(upper))
             s = os.lstat(full)
             if stat.S_ISCHR(s.st_mode) and s.st_rdev == os.makedev(0, 0):
-                out[path] = (WHITEOUT, 0, stat.S_IMODE(s.st_mode), None, False, False, False, None)
+                mode = stat.S_IMODE(s.st_mode)
+                out[path] = (WHITEOUT, 0, mode, None, False, False, False, None, (0, 0), ())
                 continue
             kind = Kernel._kind(s.st_mode)
             redirect = _xattr(full, "trusted.overlay.redirect")
@@ -483,6 +562,8 @@ def _kernel_upper(upper: Path) -> dict[str, UpperRow]:
                 _xattr(full, "trusted.overlay.metacopy") is not None,
                 _xattr(full, "trusted.overlay.origin") is not None,
                 redirect.decode() if redirect is not None else None,
+                _rdev(s),
+                _xattrs(full, private=False),
             )
     return dict(sorted(out.items()))
 
@@ -492,22 +573,36 @@ def _model_upper(fs: OverlayFS) -> dict[str, UpperRow]:
     redirects = fs.redirects()
     return {
         p: (n.kind, n.size_bytes, n.mode, n.target, n.opaque, n.metacopy, p in origins,
-            redirects.get(p))
+            redirects.get(p), n.rdev, n.xattrs)
         for p, n in fs.upper_tree().items()
     }  # fmt: skip
+
+
+def _check_walks(fs: OverlayFS, lowers: list[dict[str, Node]], upper: Path) -> None:
+    """Every path's walk and every directory's entries per layer are what the kernel's
+    lookup loop gives on the kernel's own upperdir (the lowers are the layers as built)."""
+    rows = _kernel_upper(upper)
+    entries = {p: UpperEntry(r[0], r[4], r[5], r[7]) for p, r in rows.items()}
+    for path in PATHS:
+        walk, state = ovl_walk(lowers, entries, path)
+        assert list(fs.walk(path)) == [Component(*c) for c in walk], path
+        if state is not None:
+            assert fs.readdir(path).layer_entries == ovl_dir_entries(lowers, entries, path), path
 
 
 # --------------------------------------------------------------------------- the tests
 
 
 def _run(kernel: Kernel, fs: OverlayFS | PlainFS, data: st.DataObject, steps: int) -> None:
-    """Apply ``steps`` random operations to both sides, comparing each outcome."""
+    """Apply ``steps`` random operations to both sides, comparing each outcome (and each
+    walk with the lookup loop's, on the model's upper tree)."""
+    lowers = [dict(layer.entries) for layer in fs.lower.layers]
     ops: list[tuple[Any, ...]] = []
     for _ in range(steps):
         op = draw_op(data, list(fs.visible_tree()))
         ops.append(op)
         want = kernel.apply(op)
-        got = model_apply(fs, op)
+        got = model_apply(fs, op, lowers)
         event(f"{op[0]} -> {want if isinstance(want, str) else 'ok'}")
         assert got == want, f"op {len(ops)} {op}: model {got!r}, kernel {want!r}\nops: {ops}"
 
@@ -515,6 +610,7 @@ def _run(kernel: Kernel, fs: OverlayFS | PlainFS, data: st.DataObject, steps: in
 def _check_trees(fs: OverlayFS, mnt: Path, upper: Path) -> None:
     assert _model_tree(fs.visible_tree()) == _kernel_tree(mnt)
     assert _model_upper(fs) == _kernel_upper(upper)
+    _check_walks(fs, [dict(layer.entries) for layer in fs.lower.layers], upper)
 
 
 def _differential(
@@ -615,6 +711,117 @@ def test_regressions_match_kernel(
         _check_trees(fs, mnt, upper)
 
 
+# Behaviours of the operations added for issue 10 (mknod, setxattr, getxattr) and of
+# special files, each found against the kernel: (layers, ops, opts, the outcomes, the paths
+# the upper holds at the end).
+_F = (False, False)  # setxattr with neither XATTR_CREATE nor XATTR_REPLACE
+_LONG = "trusted.overlay." + "x" * 233  # escaped, 256 bytes
+FOUND = [
+    pytest.param(
+        [{"/f": Node(FILE, 3)}],
+        [("setxattr", "/f", "foo.x", b"1", *_F), ("setxattr", "/f", "user.", b"1", *_F),
+         ("getxattr", "/f", "foo.x")],
+        OFF, ["EOPNOTSUPP", "EINVAL", "EOPNOTSUPP"], {"/f"},
+        id="setxattr-copies-up-before-the-upper-refuses-the-name",
+    ),
+    pytest.param(
+        [{"/f": Node(FILE, 3)}],
+        [("setxattr", "/f", "user.q", b"1", False, True),
+         ("setxattr", "/f", "user.q", b"1", True, False),
+         ("setxattr", "/f", "user.q", b"2", True, False), ("getxattr", "/f", "user.q")],
+        ON, ["ENODATA", "ok", "EEXIST", ("ok", b"1")], {"/f"},
+        id="setxattr-flags-are-judged-after-a-metacopy-copy-up",
+    ),
+    pytest.param(
+        [{"/d": Node(DIR, opaque=True), "/d/x": Node(FILE), "/y": Node(FILE)}],
+        [("setxattr", "/d/x", "trusted.overlay.x", b"1", *_F),
+         ("getxattr", "/d/x", "trusted.overlay.x"), ("getxattr", "/d", "trusted.overlay.opaque"),
+         ("setxattr", "/y", "trusted.overlay.", b"1", *_F), ("setxattr", "/y", _LONG, b"1", *_F),
+         ("getxattr", "/y", _LONG)],
+        OFF, ["ok", ("ok", b"1"), "ENODATA", "EINVAL", "EOPNOTSUPP", "EOPNOTSUPP"], {"/d", "/d/x"},
+        id="trusted-overlay-names-are-escaped-and-overlays-own-are-hidden",
+    ),
+    pytest.param(
+        [{"/d": Node(DIR, xattrs=(("user.top", b"t"),))},
+         {"/d": Node(DIR, xattrs=(("user.low", b"l"),)), "/d/x": Node(FILE)}],
+        [("getxattr", "/d", "user.low"), ("getxattr", "/d", "user.top"), ("chmod", "/d", 0o700),
+         ("getxattr", "/d", "user.low")],
+        OFF, ["ENODATA", ("ok", b"t"), "ok", "ENODATA"], {"/d"},
+        id="a-merged-directory-shows-its-top-copys-attributes",
+    ),
+    pytest.param(
+        [{"/p": Node(FIFO), "/s": Node(SYMLINK, target="t")}],
+        [("setxattr", "/p", "user.a", b"1", *_F), ("getxattr", "/p", "user.a"),
+         ("setxattr", "/s", "user.a", b"1", *_F), ("setxattr", "/p", "trusted.t", b"1", *_F),
+         ("getxattr", "/p", "trusted.t")],
+        OFF, ["EPERM", "ENODATA", "EPERM", "ok", ("ok", b"1")], {"/p"},
+        id="user-attributes-live-on-files-and-directories-only",
+    ),
+    pytest.param(
+        [{}],
+        [("mknod", "/c", CHARDEV, 0o644, (0, 0)), ("mknod", "/b", BLOCKDEV, 0o644, (0, 0)),
+         ("mknod", "/no/d", DIR, 0o755, (0, 0)), ("getxattr", "/no/x", ""),
+         ("setxattr", "/no/x", "user.a", b"x" * (XATTR_SIZE_MAX + 1), *_F)],
+        ON, ["EPERM", "ok", "EPERM", "ERANGE", "E2BIG"], {"/b"},
+        id="mknod-of-the-whiteout-device-and-checks-before-the-lookup",
+    ),
+    pytest.param(
+        [{"/p": Node(FIFO), "/c": Node(CHARDEV, rdev=(240, 1))}],
+        [("open", "/p", True, False, False, False), ("open", "/p", False, False, False, True),
+         ("read", "/p", 0, 1), ("fsync", "/p"), ("write", "/c", 0, 1),
+         ("open", "/c", False, False, False, False)],
+        ON, ["ENXIO", ("ok", FIFO, 0), "ESPIPE", "EINVAL", "ENXIO", "ENXIO"], set(),
+        id="fifo-and-device-opens-copy-nothing-up",
+    ),
+]  # fmt: skip
+
+
+class Found(NamedTuple):
+    """A case of ``FOUND``."""
+
+    layers: list[dict[str, Node]]
+    ops: list[tuple[Any, ...]]
+    opts: str
+    outcomes: list[object]
+    upper: set[str]
+
+    def model(self) -> OverlayFS:
+        return OverlayFS(
+            LowerStack([Layer(f"l{i}", e) for i, e in enumerate(self.layers)]),
+            metacopy="metacopy=on" in self.opts,
+            redirect_dir="redirect_dir=on" in self.opts,
+        )
+
+
+@pytest.fixture(params=[pytest.param(Found(*case.values), id=case.id) for case in FOUND])
+def found(request: pytest.FixtureRequest) -> Found:
+    """One case of ``FOUND``."""
+    case: Found = request.param
+    return case
+
+
+def test_found_behaviours_in_the_model(found: Found) -> None:
+    """Each behaviour found against the kernel holds in the model (with or without root)."""
+    fs = found.model()
+    assert [model_apply(fs, op) for op in found.ops] == found.outcomes
+    assert set(fs.upper_tree()) == found.upper
+
+
+def test_found_behaviours_match_kernel(base_dir: Path, found: Found) -> None:
+    """Each behaviour found against the kernel: its outcomes, view and upperdir, there."""
+    fs = found.model()
+    with _overlay(base_dir, found.layers, found.opts) as (mnt, updir):
+        kernel = Kernel(mnt)
+        try:
+            assert [kernel.apply(op) for op in found.ops] == found.outcomes
+            for op in found.ops:
+                model_apply(fs, op)
+        finally:
+            kernel.close()
+        _check_trees(fs, mnt, updir)
+    assert set(fs.upper_tree()) == found.upper
+
+
 def test_whiteout_and_copy_up_on_disk(base_dir: Path) -> None:
     """Writing a lower file copies it whole with an origin xattr; unlinking leaves a 0:0 device."""
     layers = [{"/a/b": Node(FILE, 10), "/c": Node(FILE, 4)}]
@@ -628,7 +835,7 @@ def test_whiteout_and_copy_up_on_disk(base_dir: Path) -> None:
             kernel.close()
         _check_trees(fs, mnt, upper)
     assert _model_upper(fs) == {
-        "/a": (DIR, 0, 0o755, None, False, False, True, None),
-        "/a/b": (FILE, 10, 0o644, None, False, False, True, None),
-        "/c": (WHITEOUT, 0, 0, None, False, False, False, None),
+        "/a": (DIR, 0, 0o755, None, False, False, True, None, (0, 0), ()),
+        "/a/b": (FILE, 10, 0o644, None, False, False, True, None, (0, 0), ()),
+        "/c": (WHITEOUT, 0, 0, None, False, False, False, None, (0, 0), ()),
     }

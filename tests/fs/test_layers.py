@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 
 from storsim.fs import (
+    CHARDEV,
     DIR,
+    FIFO,
     FILE,
     WHITEOUT,
     Layer,
@@ -31,6 +33,54 @@ def test_layer_build_implies_parent_directories() -> None:
         "/o": Node(DIR, opaque=True),
     }
     assert layer.size_bytes == 3
+
+
+def test_layer_build_adds_fifos_and_attributes() -> None:
+    """Layer.build makes FIFOs and attaches attributes to given or implied entries."""
+    layer = Layer.build(
+        "l",
+        files={"/a/f": 1},
+        fifos=["/p"],
+        xattrs={"/a/f": {"user.a": b"1"}, "/a": {"user.d": b""}},
+    )
+    assert layer.entries["/p"] == Node(FIFO)
+    assert layer.entries["/a/f"] == Node(FILE, 1, xattrs=(("user.a", b"1"),))
+    assert layer.entries["/a"] == Node(DIR, xattrs=(("user.d", b""),))
+
+
+def test_layer_refuses_the_whiteout_device() -> None:
+    """A 0:0 character device in a layer is what overlayfs reads as a whiteout: say so."""
+    with pytest.raises(ValueError, match="0:0 chardev: write a whiteout"):
+        Layer("l", {"/c": Node(CHARDEV)})
+    assert Layer("l", {"/c": Node(CHARDEV, rdev=(1, 3))}).entries["/c"].rdev == (1, 3)
+
+
+def test_merged_directory_keeps_its_top_copys_attributes() -> None:
+    """The merged view of a directory in several layers shows the top-most copy's mode and
+    attributes, which getxattr reads and a copy-up copies."""
+    top = Layer.build("top", dirs=["/d"], xattrs={"/d": {"user.top": b"t"}})
+    low = Layer.build("low", files={"/d/x": 1}, xattrs={"/d": {"user.low": b"l"}})
+    entry = LowerStack([top, low]).lookup("/d")
+    assert entry is not None
+    assert entry.node == Node(DIR, xattrs=(("user.top", b"t"),))
+
+
+def test_absolute_layers_counts_the_root_stack_search() -> None:
+    """An absolute redirect is searched in every layer from the root, top-most first, until
+    a layer stops it: a non-directory or whiteout on the way, an opaque directory on the
+    way or as the target, or (for a file's data) the target itself."""
+    stack = LowerStack(
+        [
+            Layer.build("l1", files={"/x/d/f": 1}),
+            Layer.build("l2", files={"/y": 1}),
+            Layer.build("l3", files={"/x": 1}),
+            Layer.build("l4", dirs=["/x/d"]),
+        ]
+    )
+    assert stack.absolute_layers("/x/d", is_dir=True) == 3  # /x is a file in layer 3
+    assert stack.absolute_layers("/x/d/f", is_dir=False) == 1  # the data, in layer 1
+    assert stack.absolute_layers("/nowhere", is_dir=True) == 4
+    assert LowerStack([Layer.build("o", opaque=["/x"])]).absolute_layers("/x/d", is_dir=True) == 1
 
 
 def test_layer_rejects_entry_below_a_file() -> None:

@@ -12,8 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from storsim.fs import (
+    BLOCKDEV,
+    CHARDEV,
     DIR,
+    FIFO,
     FILE,
+    SPECIAL,
     SYMLINK,
     WHITEOUT,
     Changed,
@@ -30,8 +34,19 @@ from storsim.fs import (
     PlainFS,
     Read,
     Written,
+    Xattr,
 )
-from tests.fs.support import PATHS, Reference, draw_op, errno_of, extract, layers_st, model_apply
+from tests.fs.support import (
+    PATHS,
+    Reference,
+    bare,
+    call_op,
+    draw_op,
+    errno_of,
+    extract,
+    layers_st,
+    model_apply,
+)
 
 # --------------------------------------------------------------------------- lookup
 
@@ -56,14 +71,15 @@ def test_whiteout_hides_lower_entry(fs: OverlayFS) -> None:
 
 def test_opaque_directory_stops_the_merge(fs: OverlayFS) -> None:
     """An opaque directory hides everything the layers below have in it."""
-    assert fs.readdir("/e") == Listing(("new",), 1)
+    assert fs.readdir("/e") == Listing(("new",), 1, (1,))
     assert errno_of(lambda: fs.stat("/e/x")) == "ENOENT"
 
 
 def test_directories_merge_across_layers(fs: OverlayFS) -> None:
     """readdir shows the union of a directory's layers minus whiteouts."""
-    assert fs.readdir("/d") == Listing(("f", "h"), 2)
-    assert fs.readdir("/") == Listing(("app", "d", "data", "e", "etc", "lib", "s", "z"), 3)
+    assert fs.readdir("/d") == Listing(("f", "h"), 2, (3, 2))  # app: f, g (a whiteout), h
+    names = ("app", "d", "data", "e", "etc", "lib", "s", "z")
+    assert fs.readdir("/") == Listing(names, 3, (0, 3, 7))  # upper root, app, base
 
 
 def test_layers_visited_counts_the_lookup_loop() -> None:
@@ -92,7 +108,7 @@ def test_one_layer_directory_lists_its_whiteouts() -> None:
 
 def test_open_for_write_copies_the_whole_file(fs: OverlayFS) -> None:
     """The first write-open of a lower file copies all of it, parents as metadata only."""
-    assert fs.open("/data/big.db", write=True) == Opened(FILE, 1000, 0, 1, False, 1000, True)
+    assert bare(fs.open("/data/big.db", write=True)) == Opened(FILE, 1000, 0, 1, False, 1000, True)
     assert fs.upper_tree() == {"/data": Node(DIR), "/data/big.db": Node(FILE, 1000)}
     assert fs.upper_bytes() == 1000
     assert fs.copied_up_paths() == {"/data", "/data/big.db"}
@@ -100,13 +116,15 @@ def test_open_for_write_copies_the_whole_file(fs: OverlayFS) -> None:
 
 def test_o_trunc_open_copies_no_data(fs: OverlayFS) -> None:
     """An O_TRUNC open copies the file up without its data."""
-    assert fs.open("/data/big.db", write=True, trunc=True) == Opened(FILE, 0, 0, 1, False, 0, True)
+    assert bare(fs.open("/data/big.db", write=True, trunc=True)) == Opened(
+        FILE, 0, 0, 1, False, 0, True
+    )
     assert fs.upper_tree()["/data/big.db"] == Node(FILE, 0)
 
 
 def test_read_only_opens_never_copy_up(fs: OverlayFS) -> None:
     """Opening and reading a lower file leaves the upper layer empty."""
-    assert fs.open("/data/big.db") == Opened(FILE, 1000, 2, 1, False, 0, False)
+    assert bare(fs.open("/data/big.db")) == Opened(FILE, 1000, 2, 1, False, 0, False)
     assert fs.read("/data/big.db", 900, 500) == Read(100, 2)
     fs.fsync("/data/big.db")
     assert fs.readdir("/d").names == ("f", "h")
@@ -115,8 +133,8 @@ def test_read_only_opens_never_copy_up(fs: OverlayFS) -> None:
 
 def test_later_writes_hit_the_copy(fs: OverlayFS) -> None:
     """Only the first write copies up; later ones write into the copy."""
-    assert fs.write("/data/big.db", 0, 1) == Written(1000, 1000)
-    assert fs.write("/data/big.db", 1000, 24) == Written(1024, 0)
+    assert bare(fs.write("/data/big.db", 0, 1)) == Written(1000, 1000)
+    assert bare(fs.write("/data/big.db", 1000, 24)) == Written(1024, 0)
     assert fs.open("/data/big.db", write=True).copy_up_bytes == 0
     assert fs.read("/data/big.db", 0, 4096) == Read(1024, 0)
 
@@ -142,11 +160,11 @@ def test_metacopy_chmod_copies_metadata_only(image: LowerStack) -> None:
     """With metacopy, chmod copies no data and reads still come from the lower layer until
     the first data write copies the data."""
     fs = OverlayFS(image, metacopy=True)
-    assert fs.chmod("/data/big.db", 0o600) == Changed(0)
+    assert bare(fs.chmod("/data/big.db", 0o600)) == Changed(0)
     assert fs.upper_tree()["/data/big.db"] == Node(FILE, 1000, 0o600, metacopy=True)
     assert fs.read("/data/big.db", 0, 10) == Read(10, 2)
     assert fs.upper_bytes() == 0
-    assert fs.write("/data/big.db", 0, 1) == Written(1000, 1000)
+    assert bare(fs.write("/data/big.db", 0, 1)) == Written(1000, 1000)
     assert fs.upper_tree()["/data/big.db"] == Node(FILE, 1000, 0o600)
     assert fs.read("/data/big.db", 0, 10) == Read(10, 0)
     assert fs.upper_bytes() == 1000
@@ -158,14 +176,14 @@ def test_metacopy_file_lookup_continues_below(image: LowerStack) -> None:
     fs = OverlayFS(image, metacopy=True)
     fs.chmod("/data/big.db", 0o600)
     assert fs.stat("/data/big.db") == Lookup(FILE, 1000, 0, 2)
-    assert fs.open("/data/big.db") == Opened(FILE, 1000, 0, 2, False, 0, False)
+    assert bare(fs.open("/data/big.db")) == Opened(FILE, 1000, 0, 2, False, 0, False)
 
 
 def test_metacopy_truncate_copies_the_data(image: LowerStack) -> None:
     """Truncating a metacopy file copies its data up first, as truncate(2) does."""
     fs = OverlayFS(image, metacopy=True)
     fs.chmod("/etc/app.conf", 0o600)
-    assert fs.truncate("/etc/app.conf", 10) == Changed(100)
+    assert bare(fs.truncate("/etc/app.conf", 10)) == Changed(100)
     assert fs.upper_tree()["/etc/app.conf"] == Node(FILE, 10, 0o600)
 
 
@@ -173,14 +191,14 @@ def test_metacopy_implies_redirect_dir(image: LowerStack) -> None:
     """metacopy turns redirect_dir on, as the kernel does (it refuses them apart)."""
     fs = OverlayFS(image, metacopy=True)
     assert fs.redirect_dir
-    assert fs.rename("/lib", "/lib2") == Changed(0)
+    assert bare(fs.rename("/lib", "/lib2")) == Changed(0)
 
 
 def test_metacopy_rename_and_link_keep_data_below(image: LowerStack) -> None:
     """With metacopy, rename and link copy metadata only and store a redirect to the data."""
     fs = OverlayFS(image, metacopy=True)
-    assert fs.rename("/data/big.db", "/data/old.db") == Changed(0)
-    assert fs.link("/etc/app.conf", "/app.conf") == Changed(0)
+    assert bare(fs.rename("/data/big.db", "/data/old.db")) == Changed(0)
+    assert bare(fs.link("/etc/app.conf", "/app.conf")) == Changed(0)
     assert fs.redirects() == {"/app.conf": "/etc/app.conf", "/data/old.db": "big.db",
                               "/etc/app.conf": "/etc/app.conf"}  # fmt: skip
     assert fs.read("/data/old.db", 0, 2000) == Read(1000, 2)
@@ -188,15 +206,15 @@ def test_metacopy_rename_and_link_keep_data_below(image: LowerStack) -> None:
 
 def test_link_copies_a_lower_file_up_first(fs: OverlayFS) -> None:
     """A hard link to a lower file copies it up, and both names then share one inode."""
-    assert fs.link("/etc/app.conf", "/app.conf") == Changed(100)
-    assert fs.append("/app.conf", 10) == Written(110, 0)
+    assert bare(fs.link("/etc/app.conf", "/app.conf")) == Changed(100)
+    assert bare(fs.append("/app.conf", 10)) == Written(110, 0)
     assert fs.stat("/etc/app.conf") == Lookup(FILE, 110, 0, 1)
     assert fs.upper_bytes() == 110  # one inode, counted once
 
 
 def test_rename_lower_file_copies_it_up_and_whiteouts_the_source(fs: OverlayFS) -> None:
     """Renaming a lower file copies it up, moves it, and leaves a whiteout at the source."""
-    assert fs.rename("/etc/app.conf", "/app.conf") == Changed(100)
+    assert bare(fs.rename("/etc/app.conf", "/app.conf")) == Changed(100)
     assert fs.upper_tree() == {
         "/app.conf": Node(FILE, 100),
         "/etc": Node(DIR),
@@ -252,7 +270,7 @@ def test_mkdir_over_a_whiteout_is_opaque(fs: OverlayFS) -> None:
     fs.rmdir("/d")
     fs.mkdir("/d")
     assert fs.upper_tree() == {"/d": Node(DIR, opaque=True)}
-    assert fs.readdir("/d") == Listing((), 1)
+    assert fs.readdir("/d") == Listing((), 1, (0,))  # opaque, and empty in the upper
 
 
 def test_mkdir_opacity_depends_on_redirect_dir(image: LowerStack) -> None:
@@ -275,18 +293,18 @@ def test_rename_lower_directory_is_exdev_without_redirect_dir(fs: OverlayFS) -> 
     fs.write("/d/f", 0, 1)  # /d is merged now
     assert errno_of(lambda: fs.rename("/d", "/d2")) == "EXDEV"
     fs.mkdir("/n")
-    assert fs.rename("/n", "/n2") == Changed(0)
+    assert bare(fs.rename("/n", "/n2")) == Changed(0)
 
 
 def test_rename_lower_directory_with_redirect_dir(image: LowerStack) -> None:
     """With redirect_dir the rename works, records a redirect and whiteouts the source."""
     fs = OverlayFS(image, redirect_dir=True)
-    assert fs.rename("/d", "/lib/d") == Changed(0)
+    assert bare(fs.rename("/d", "/lib/d")) == Changed(0)
     assert fs.readdir("/lib/d").names == ("f", "h")
     assert fs.stat("/lib/d/f") == Lookup(FILE, 7, 1, 2)  # upper /lib/d, then layer 1
     assert fs.redirects() == {"/lib/d": "/d"}
     assert fs.upper_tree() == {"/d": Node(WHITEOUT), "/lib": Node(DIR), "/lib/d": Node(DIR)}
-    assert fs.rename("/lib/d", "/lib/e") == Changed(0)  # an absolute redirect is kept
+    assert bare(fs.rename("/lib/d", "/lib/e")) == Changed(0)  # an absolute redirect is kept
     assert fs.redirects() == {"/lib/e": "/d"}
 
 
@@ -326,11 +344,70 @@ def test_rename_upper_directory_into_merged_directory_marks_it_opaque(fs: Overla
 
 def test_rename_onto_own_hard_link_does_nothing(fs: OverlayFS) -> None:
     """rename(a, b) where b is a hard link of a (or a itself) is a no-op, with no copy-up."""
-    assert fs.rename("/z", "/z") == Changed(0)
+    assert bare(fs.rename("/z", "/z")) == Changed(0)
     assert fs.upper_tree() == {}
     fs.link("/z", "/z2")
-    assert fs.rename("/z", "/z2") == Changed(0)
+    assert bare(fs.rename("/z", "/z2")) == Changed(0)
     assert set(fs.upper_tree()) == {"/z", "/z2"}
+
+
+# --------------------------------------------------------------------------- new operations
+
+
+def test_copy_up_keeps_the_lower_attributes() -> None:
+    """A copy-up (of data, or only metadata) gives the copy the lower entry's attributes;
+    the upper tree shows a process's trusted.overlay.* escaped, as the upperdir holds it."""
+    layer = Layer.build("l", files={"/f": 4, "/g": 4}, xattrs={"/f": {"user.a": b"1"}})
+    fs = OverlayFS(LowerStack([layer]), metacopy=True)
+    assert fs.getxattr("/f", "user.a") == Xattr(b"1", 1, 2)  # the upper root, then layer 1
+    fs.chmod("/f", 0o600)
+    assert fs.upper_tree()["/f"] == Node(FILE, 4, 0o600, metacopy=True, xattrs=(("user.a", b"1"),))
+    assert fs.getxattr("/f", "user.a") == Xattr(b"1", 0, 2)  # the upper's, after its lookup
+    fs.setxattr("/g", "trusted.overlay.x", b"o")
+    assert fs.getxattr("/g", "trusted.overlay.x").value == b"o"
+    assert fs.upper_tree()["/g"].xattrs == (("trusted.overlay.overlay.x", b"o"),)
+    assert fs.visible_tree()["/g"].xattrs == (("trusted.overlay.x", b"o"),)
+
+
+def test_plain_tree_stores_trusted_overlay_names_as_they_are() -> None:
+    """Outside an overlay, trusted.overlay.* is an attribute like any other, and a 0:0
+    character device can be made."""
+    vol = PlainFS()
+    vol.mknod("/c", CHARDEV, 0o600, (0, 0))
+    vol.setxattr("/c", "trusted.overlay.", b"1")
+    assert vol.upper_tree()["/c"] == Node(CHARDEV, 0, 0o600, xattrs=(("trusted.overlay.", b"1"),))
+    assert errno_of(lambda: vol.open("/c")) == "ENXIO"
+
+
+def test_mknod_makes_fifos_and_devices_that_hold_no_data(fs: OverlayFS) -> None:
+    """mknod (mkfifo) makes a FIFO, device or empty file; data calls on them fail the way
+    non-blocking opens of them do; chmod and rename copy a lower one up whole, 0 bytes."""
+    assert bare(fs.mknod("/p")) == Changed(0)
+    fs.mknod("/b", BLOCKDEV, 0o600, (240, 3))
+    fs.mknod("/r", FILE)
+    assert fs.stat("/p") == Lookup(FIFO, 0, 0, 1)
+    assert fs.visible_tree()["/b"] == Node(BLOCKDEV, 0, 0o600, rdev=(240, 3))
+    assert fs.stat("/r").kind == FILE
+    assert bare(fs.open("/p", trunc=True)) == Opened(FIFO, 0, 0, 1, False, 0, False)
+    calls = [
+        functools.partial(fs.write, "/p", 0, 1), functools.partial(fs.read, "/p", 0, 1),
+        functools.partial(fs.fsync, "/p"), functools.partial(fs.read, "/b", 0, 1),
+        functools.partial(fs.truncate, "/b", 0), functools.partial(fs.readdir, "/p"),
+    ]  # fmt: skip
+    assert [errno_of(c) for c in calls] == [
+        "ENXIO",
+        "ESPIPE",
+        "EINVAL",
+        "ENXIO",
+        "ENXIO",
+        "ENOTDIR",
+    ]
+    assert errno_of(lambda: fs.mknod("/c", CHARDEV)) == "EPERM"  # 0:0: overlay's whiteout
+    with pytest.raises(ValueError, match="kind must be one of"):
+        fs.mknod("/s", SYMLINK)
+    lower = OverlayFS(LowerStack([Layer.build("l", fifos=["/q"])]), metacopy=True)
+    assert bare(lower.chmod("/q", 0o600)) == Changed(0)
+    assert lower.upper_tree()["/q"] == Node(FIFO, 0, 0o600)  # no metacopy: nothing to keep
 
 
 # --------------------------------------------------------------------------- errors
@@ -467,7 +544,7 @@ def test_random_operations_match_the_reference(
     POSIX tree: layers, whiteouts, opaque dirs, redirects and copy-ups are invisible."""
     if variant == "plain":
         fs: OverlayFS | PlainFS = PlainFS()
-        ref = Reference({}, redirect_dir=True)
+        ref = Reference({}, redirect_dir=True, overlay=False)
     else:
         stack = LowerStack(layers)
         fs = OverlayFS(stack, metacopy=variant == "metacopy", redirect_dir=variant == "redirect")
@@ -492,12 +569,9 @@ def test_each_lower_file_is_copied_up_at_most_once(
         op = draw_op(data, list(fs.visible_tree()))
         before = fs.upper_tree()
         try:
-            result = (
-                getattr(fs, op[0])(*op[1:])
-                if op[0] != "open"
-                else fs.open(op[1], write=op[2], create=op[3], excl=op[4], trunc=op[5])
-            )
-        except FsError:
+            result = call_op(fs, op)
+        except FsError as e:
+            total += e.copy_up_bytes  # a setxattr the upper refuses copies up first
             continue
         copied = getattr(result, "copy_up_bytes", 0)
         total += copied
@@ -561,9 +635,16 @@ def test_stat_and_read_agree_with_the_general_lookup(
             assert opened == read == looked, path
         elif looked.kind == SYMLINK:
             assert opened == read == "ELOOP", path
+        elif looked.kind in SPECIAL:  # a FIFO opens to read, but has no offsets
+            assert read == ("ESPIPE" if looked.kind == FIFO else "ENXIO"), path
+            if looked.kind != FIFO:
+                assert opened == "ENXIO", path
+            else:
+                assert isinstance(opened, Opened)
+                assert looked[:4] == opened[:4], path
         else:
             assert isinstance(opened, Opened)
-            assert looked == opened[:4], path
+            assert looked[:4] == opened[:4], path
             if looked.kind == DIR:
                 assert read == "EISDIR", path
             else:

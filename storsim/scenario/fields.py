@@ -60,6 +60,11 @@ def one_or_list(value: Any) -> Any:
 
 
 class Spec(BaseModel):
-    """Base of every scenario object: frozen, and unknown keys are errors."""
+    """Base of every scenario object: frozen, and unknown keys are errors.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    A string literal right under a field is its documentation: pydantic reads it
+    (``use_attribute_docstrings``) into the field's description, which ``storsim
+    schema`` shows editors. Write the unit, the default and its source there.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)

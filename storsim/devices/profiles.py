@@ -32,6 +32,15 @@ not hold come from the sources below, keyed ``[X1]``..``[X11]``:
 * [X11] Linux ``fs/nfs/inode.c`` ``nfs_update_inode()``: the attribute timeout doubles at
   each revalidation that finds the file unchanged, capped at acregmax, and resets to
   acregmin when the file changed (see ``storsim.devices.AttrCache``).
+* [X12] European patent application EP 1 850 348 A1, background: Micron NAND flash
+  "typical program time is specified to 300 us, whereas the maximum program time is
+  specified to 700 us". A cache flush of a consumer SSD waits for its write cache to be
+  programmed; a datacenter SSD with power-loss protection acknowledges it from its
+  capacitor-backed cache in tens of microseconds (set ``flush_latency`` then).
+
+[X3] also gives the write figures: average write seek 8.2 ms, single-track seek 0.23 ms
+(read) and 0.32 ms (write). [X13]-[X15] and [W1], the sources of the service-time
+shapes, are listed in :mod:`storsim.devices.service`.
 """
 
 from __future__ import annotations
@@ -65,32 +74,43 @@ PAGE_CACHE: PageCacheParams = PageCacheParams()
 DISK_PROFILES: Mapping[str, DiskParams] = MappingProxyType(
     {
         "nvme": DiskParams(
-            latency_s=1 / 14_000,  # [X1] 14K IOPS 4 KB random read at QD1: 71 us each
+            read_latency_s=1 / 14_000,  # [X1] 14K IOPS 4 KB random read at QD1: 71 us each
+            write_latency_s=1 / 50_000,  # [X1] 50K IOPS 4 KB random write at QD1: 20 us each
+            # [X12] a flush waits for the write cache to reach flash: one page program.
+            flush_latency_s=300e-6,
             read_bytes_per_s=3_200e6,  # [X1] sequential read
             write_bytes_per_s=1_800e6,  # [X1] sequential write (500 GB model)
             # [X1] 330K IOPS at QD32 / 14K at QD1: the flash serves ~24 requests at once.
             queue_depth=round(330_000 / 14_000),
         ),
         "ssd": DiskParams(
-            latency_s=1 / 10_000,  # [X2] 10K IOPS 4 KB random read at QD1: 100 us each
+            read_latency_s=1 / 10_000,  # [X2] 10K IOPS 4 KB random read at QD1: 100 us each
+            write_latency_s=1 / 40_000,  # [X2] 40K IOPS 4 KB random write at QD1: 25 us each
+            flush_latency_s=300e-6,  # [X12] one page program, as for nvme
             read_bytes_per_s=540e6,  # [X2] sequential read, the SATA 6 Gb/s ceiling
             write_bytes_per_s=520e6,  # [X2] sequential write
             queue_depth=round(98_000 / 10_000),  # [X2] QD32 IOPS / QD1 IOPS: ~10 in parallel
         ),
         "hdd": DiskParams(
-            # [X3] a random access = average seek 7.4 ms + half a turn at 7,200 rpm 4.16 ms.
-            latency_s=7.4e-3 + 4.16e-3,
+            # [X3] a random access = average seek 7.4 ms (read) + half a turn at 7,200 rpm.
+            read_latency_s=7.4e-3 + 4.16e-3,
+            write_latency_s=8.2e-3 + 4.16e-3,  # [X3] average write seek 8.2 ms + half a turn
+            # [X3] a flush writes the drive's cache to the platters: a write's positioning.
+            flush_latency_s=8.2e-3 + 4.16e-3,
             read_bytes_per_s=(83e6 + 175e6) / 2,  # [X4] sustained 83-175 MB/s: zone average
             write_bytes_per_s=(83e6 + 175e6) / 2,  # [X4] same media rate for writes
             queue_depth=1,  # one actuator: the heads serve one request at a time
         ),
         "tmpfs": DiskParams(
-            latency_s=5e-6,  # [D10] native per-operation latency under 10 us (low end)
+            read_latency_s=5e-6,  # [D10] native per-operation latency under 10 us (low end)
+            write_latency_s=5e-6,  # [D10] the same for a write into memory
+            flush_latency_s=0.0,  # nothing to flush: the pages are the storage
             read_bytes_per_s=1000e6 / 0.57,  # [B4] bench.local: 1000 MB into memory in 0.57 s
             write_bytes_per_s=1000e6 / 0.57,  # [B4] same memory copy
             # Assumption, no figure: RAM has no device queue; CPU cores copy in parallel,
             # so any depth beyond the number of concurrent writers means "no queueing".
             queue_depth=64,
+            volatile=True,  # fsync on tmpfs is a no-op (shmem's noop_fsync)
         ),
     }
 )
@@ -102,7 +122,10 @@ DISK_PROFILES: Mapping[str, DiskParams] = MappingProxyType(
 _LAN_RTT_S = 500e-6  # [X5] round trip within one datacenter
 _TEN_GBE_BYTES_PER_S = 10e9 / 8  # [X10] 10 Gb/s Ethernet
 _SERVER_OP_S = 10e-6  # [D10] a warm local file-system operation on the server, < 10 us
-_SERVER_STABLE_S = _SERVER_OP_S + DISK_PROFILES["ssd"].latency_s  # plus one SSD write [X2]
+# plus a stable write on the export's SSD: its write and the cache flush after it [X2] [X12]
+_SERVER_STABLE_S = (
+    _SERVER_OP_S + DISK_PROFILES["ssd"].write_latency_s + DISK_PROFILES["ssd"].flush_latency_s
+)
 
 # S3 through s3fs, bucket in the same region [B4]: each measured per-operation time
 # includes one round trip, taken as 1 ms because S3 Express One Zone answers a whole

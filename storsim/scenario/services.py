@@ -147,7 +147,9 @@ class Step(Spec):
     flags: Literal["r", "r+", "w", "a"] = "r"  # for open: as fopen(3) modes
     to: str | None = None  # destination of rename and link, the link path of symlink
     mode: Annotated[int, Field(ge=0, le=0o7777)] = 0o640  # for chmod
-    think: Duration = 0.0  # the application's own time after this step (e.g. the "modify")
+    think: Duration = 0.0
+    """The application's own computation after this step (s), e.g. the "modify" of a
+    read-modify-write: CPU time, run on one of the host's ``cpus`` cores."""
 
     @model_validator(mode="after")
     def _needs_destination(self) -> Step:
@@ -172,7 +174,9 @@ class WorkloadSpec(Spec):
     ops: Annotated[list[Step], Field(min_length=1)]
     rate: Rate | None = None
     threads: Annotated[int, Field(gt=0, le=100_000)] | None = None
-    think: Duration = 0.0  # closed loop: each thread's pause between iterations (mean)
+    think: Duration = 0.0
+    """Closed loop: each thread's pause between iterations (s, mean): idle time (a user,
+    a timer), which holds no core."""
     # exponential (the convention of closed queueing models, and what keeps independent
     # clients from marching in lockstep) or fixed
     think_dist: Literal["exponential", "fixed"] = "exponential"

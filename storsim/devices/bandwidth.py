@@ -79,6 +79,7 @@ class SharedBandwidth:
         "_since",
         "_started_s",
         "_timeout",
+        "_timer_s",
         "_vtime",
     )
 
@@ -91,6 +92,7 @@ class SharedBandwidth:
         self._vtime = 0.0  # shared mode: work each active job has received
         self._since = 0.0  # when _vtime was last brought up to date
         self._generation = 0  # the live timer's number (older timers do nothing)
+        self._timer_s = float("inf")  # when the live timer fires
         self._started_s = 0.0  # work of every request started so far
 
     def start(
@@ -202,8 +204,9 @@ class SharedBandwidth:
         self._since = now
 
     def _reschedule(self, now: float) -> None:
-        """Set the one timer at the next entry or completion."""
-        self._generation += 1
+        """Set the one timer at the next entry or completion, unless the live timer fires
+        no later: it then finds nothing to do and sets the next one itself (an arrival
+        only delays the completions, so most arrivals schedule nothing)."""
         next_s = float("inf")
         active = self._active
         if active:
@@ -212,6 +215,10 @@ class SharedBandwidth:
         pending = self._pending
         if pending and pending[0].entry_s < next_s:
             next_s = pending[0].entry_s
+        if next_s >= self._timer_s:
+            return
+        self._generation += 1
+        self._timer_s = next_s
         timer = self._timeout(max(next_s - now, 0.0), self._generation)
         timer.callbacks.append(self._tick)
 
@@ -219,6 +226,7 @@ class SharedBandwidth:
         """The timer fired: complete the jobs done, start the transfers due."""
         if timer._value != self._generation:  # a timer replaced since it was set
             return
+        self._timer_s = float("inf")
         now = self._env.now
         self._advance(now)
         vtime = self._vtime
@@ -242,6 +250,7 @@ class SharedBandwidth:
             self._reschedule(now)
         else:  # idle: back to serving requests alone
             self._vtime = 0.0
+            self._generation += 1  # (no timer is live)
 
 
 def schedule_completion(

@@ -113,6 +113,7 @@ class Locking:
         wait = lock.acquire()
         if wait is not None:
             yield wait  # asleep until the holder's unlock hands the lock over
+            yield self._cpu.compute(self._wakeup_s)  # then scheduled again, on a core
         it.lock = (lock, backend)
         backend.locked(where.inner)  # an NFS client revalidates its cache then
         self._record_lock(t0, path, storage, self._ok, env.now - waited_from)

@@ -228,7 +228,7 @@ def _disk_shorthand(value: Any) -> Any:
 class HostSpec(Spec):
     """The machine the containers run on."""
 
-    cpus: Annotated[int, Field(gt=0)] = 1024
+    cpus: Annotated[int, Field(gt=0)] = 2
     """CPU cores shared by every process of every container (the CPU part of each
     operation and each step's ``think`` runs on them, FIFO). Default 2."""
     disk: Annotated[

@@ -5,9 +5,12 @@ name (``nvme``, ``ssd``, ``hdd``, ``tmpfs``; ``nfs``, ``smb``, ``s3-fuse``, ``ef
 override single figures with ``dataclasses.replace``. The sheets' form (the parameter
 classes and their validation) is :mod:`storsim.devices.params`; this module fills it in.
 
-Every default cites its source. Keys in brackets without an ``X`` ([D10], [K9], [B4]...)
-are those of ``shared/reference/published-figures.md``; the figures that document does
-not hold come from the sources below, keyed ``[X1]``..``[X11]``:
+Every default cites its source. Service times vary around each mean: flash disks and
+remote servers by the hyper-exponential ``h2``, a disk head by its seek and rotation
+(``hdd``), memory not at all (:mod:`storsim.devices.service`). Keys in brackets
+without an ``X`` ([D10], [K9], [B4]...) are those of
+``shared/reference/published-figures.md``; the figures that document does not hold come
+from the sources below, keyed ``[X1]``..``[X15]`` and ``[W1]``:
 
 * [X1] Samsung SSD 960 EVO (NVMe, 500 GB) spec sheet: 3,200 MB/s sequential read,
   1,800 MB/s write; 4 KB random read 14K IOPS at QD1, 330K IOPS at QD32
@@ -55,6 +58,7 @@ from storsim.devices.params import (
     PageCacheParams,
     RemoteParams,
 )
+from storsim.devices.service import FIXED, FLASH, HDD
 
 __all__ = [
     "DISK_PROFILES",
@@ -82,6 +86,7 @@ DISK_PROFILES: Mapping[str, DiskParams] = MappingProxyType(
             write_bytes_per_s=1_800e6,  # [X1] sequential write (500 GB model)
             # [X1] 330K IOPS at QD32 / 14K at QD1: the flash serves ~24 requests at once.
             queue_depth=round(330_000 / 14_000),
+            service=FLASH,  # [W1] H2: flash accesses, 1 % behind an erase 20x slower
         ),
         "ssd": DiskParams(
             read_latency_s=1 / 10_000,  # [X2] 10K IOPS 4 KB random read at QD1: 100 us each
@@ -90,6 +95,7 @@ DISK_PROFILES: Mapping[str, DiskParams] = MappingProxyType(
             read_bytes_per_s=540e6,  # [X2] sequential read, the SATA 6 Gb/s ceiling
             write_bytes_per_s=520e6,  # [X2] sequential write
             queue_depth=round(98_000 / 10_000),  # [X2] QD32 IOPS / QD1 IOPS: ~10 in parallel
+            service=FLASH,  # [W1] as for nvme
         ),
         "hdd": DiskParams(
             # [X3] a random access = average seek 7.4 ms (read) + half a turn at 7,200 rpm.
@@ -100,6 +106,7 @@ DISK_PROFILES: Mapping[str, DiskParams] = MappingProxyType(
             read_bytes_per_s=(83e6 + 175e6) / 2,  # [X4] sustained 83-175 MB/s: zone average
             write_bytes_per_s=(83e6 + 175e6) / 2,  # [X4] same media rate for writes
             queue_depth=1,  # one actuator: the heads serve one request at a time
+            service=HDD,  # [X3] [X15] seek (square root of a random distance) + rotation
         ),
         "tmpfs": DiskParams(
             read_latency_s=5e-6,  # [D10] native per-operation latency under 10 us (low end)
@@ -111,6 +118,7 @@ DISK_PROFILES: Mapping[str, DiskParams] = MappingProxyType(
             # so any depth beyond the number of concurrent writers means "no queueing".
             queue_depth=64,
             volatile=True,  # fsync on tmpfs is a no-op (shmem's noop_fsync)
+            service=FIXED,  # memory copies: no mechanical or flash variance
         ),
     }
 )
@@ -167,6 +175,7 @@ REMOTE_PROFILES: Mapping[str, RemoteParams] = MappingProxyType(
             unsupported_ops=frozenset(),  # [K9] NFSv4 supports every workload operation
             unsupported_errno="EOPNOTSUPP",
             locks="nlm",  # [K9] NLM / NFSv4 advisory locks unless mounted nolock
+            service=FLASH,  # [W1] H2: the best fit to storage and Internet traces
         ),
         # SMB3 (Linux cifs client) to a Samba server on the same LAN, exporting an SSD.
         "smb": RemoteParams(
@@ -196,6 +205,7 @@ REMOTE_PROFILES: Mapping[str, RemoteParams] = MappingProxyType(
             unsupported_ops=frozenset({"symlink"}),
             unsupported_errno="EOPNOTSUPP",
             locks="brl",  # [K10] byte-range locks sent to the server unless nobrl
+            service=FLASH,  # [W1] H2: the best fit to storage and Internet traces
         ),
         # S3 bucket mounted with s3fs-fuse, same region.
         "s3-fuse": RemoteParams(
@@ -231,6 +241,7 @@ REMOTE_PROFILES: Mapping[str, RemoteParams] = MappingProxyType(
             # [B6] "no coordination between multiple clients": s3fs has no lock handler, so
             # the FUSE kernel module grants POSIX locks locally.
             locks="local",
+            service=FLASH,  # [W1] H2: the best fit to storage and Internet traces
         ),
         # Amazon EFS, Regional, General Purpose mode, NFSv4.1 from the same region.
         "efs": RemoteParams(
@@ -259,6 +270,7 @@ REMOTE_PROFILES: Mapping[str, RemoteParams] = MappingProxyType(
             unsupported_ops=frozenset(),
             unsupported_errno="EOPNOTSUPP",
             locks="nlm",  # [B7] N5 NFSv4 advisory locks
+            service=FLASH,  # [W1] H2: the best fit to storage and Internet traces
         ),
     }
 )

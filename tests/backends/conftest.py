@@ -44,6 +44,7 @@ def remote_params(**changes: Any) -> RemoteParams:
         "unsupported_ops": frozenset(),
         "unsupported_errno": "EOPNOTSUPP",
         "locks": "nlm",
+        "service": "fixed",  # constant times: exact logs
     }
     fields.update(changes)
     return RemoteParams(**fields)

@@ -68,7 +68,7 @@ def test_fixed_service_draws_no_random_numbers(env: simpy.Environment) -> None:
     """A fixed-service disk leaves its random generator untouched."""
     rng = np.random.default_rng(7)
     before = rng.bit_generator.state
-    disk = Disk(env, DISK_PROFILES["ssd"], rng)
+    disk = Disk(env, dataclasses.replace(DISK_PROFILES["ssd"], service="fixed"), rng)
     run_jobs(env, {"a": lambda: disk.read(4096)})
     assert rng.bit_generator.state == before
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 import simpy
 
 if TYPE_CHECKING:
+    from storsim.devices import Cpu
     from storsim.run.context import SimContext
 
 __all__ = [
@@ -49,19 +50,24 @@ latest commit: a stale read), or None for "the latest", what local storage alway
 serves."""
 
 Cost = float | Served
-"""What :meth:`Backend.charge` returns: seconds of CPU time to spend in one timeout
-(most operations: nothing to wait for but the CPU), or a :data:`Served` generator (an
-operation that waits for a device)."""
+"""What :meth:`Backend.charge` returns: seconds of CPU time to spend in one burst on the
+host's cores (most operations: nothing to wait for but the CPU), or a :data:`Served`
+generator (an operation that waits for a device, and spends its CPU parts itself with
+``yield host.cpu.compute(seconds)``)."""
 
 
-def spend(env: simpy.Environment, cost: Cost) -> Served:
-    """Spend a :data:`Cost` in a process: ``served = yield from spend(env, cost)``.
+def spend(cpu: Cpu, cost: Cost) -> Served:
+    """Spend a :data:`Cost` in a process: ``served = yield from spend(host.cpu, cost)``.
+
+    Args:
+        cpu: the host's cores: CPU seconds run there as one burst.
+        cost: what a backend's ``charge`` or ``lock_cost`` returned.
 
     Returns:
         The file version the charge served (None: the latest, or no data served).
     """
     if isinstance(cost, int | float):
-        yield env.timeout(cost)
+        yield cpu.compute(cost)
         return None
     return (yield from cost)
 
@@ -159,7 +165,7 @@ class Backend(Protocol):
 
         Returns:
             Seconds of CPU time when the operation waits for no device (the caller
-            spends them in one timeout, see :func:`spend`), else a :data:`Served`
+            spends them in one burst on the host's CPUs, see :func:`spend`), else a :data:`Served`
             generator that spends all of its time when run with ``yield from``. The
             backend's state (caches, dirty pages) is updated by the call itself in the
             first case.

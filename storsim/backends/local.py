@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, Version, spend
-from storsim.devices import Disk
+from storsim.devices import Cpu, Disk
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
@@ -35,7 +35,7 @@ CHUNK_BYTES = 128 * 1024
 class LocalBackend:
     """A plain local file system (ext4/xfs) on the host disk: volumes and local binds."""
 
-    __slots__ = ("_dirty", "_disk", "_env", "_host", "fs_key")
+    __slots__ = ("_cpu", "_dirty", "_disk", "_env", "_host", "fs_key")
 
     #: a lock on a local file system excludes every process of the host's kernel
     lock_semantics = "host"
@@ -47,6 +47,7 @@ class LocalBackend:
         self._env = ctx.env
         self._host = ctx.host
         self._disk: Disk = ctx.host.disk
+        self._cpu: Cpu = ctx.host.cpu
         self.fs_key = at.key  # identifies this file system in the host's caches
         self._dirty: dict[str, int] = {}
 
@@ -101,7 +102,8 @@ class LocalBackend:
                 delay += host.metadata_s
         elif op.flushes:
             pending = self._dirty.pop(path, 0)
-            if pending:
+            # On a disk that is memory (tmpfs) the pages are the storage: nothing to do.
+            if pending and not self._disk.volatile:
                 return self._fsync(pending, delay)
         elif op.metadata:
             delay += host.metadata_s
@@ -120,17 +122,17 @@ class LocalBackend:
             seen.add(parent)
             yield self._disk.submit_meta()
         yield self._disk.submit_meta()
-        yield from spend(self._env, self.warm(0.0, op, path, nbytes, offset))
+        yield from spend(self._cpu, self.warm(0.0, op, path, nbytes, offset))
 
     def _then(self, access: simpy.Event, delay: float) -> ProcessGen:
         """Wait for a device access, then spend ``delay`` of CPU time."""
         yield access
-        yield self._env.timeout(delay)
+        yield self._cpu.compute(delay)
 
     def _fsync(self, dirty: int, delay: float) -> ProcessGen:
-        yield self._disk.submit_write(dirty)
-        yield self._disk.submit_meta()  # journal commit
-        yield self._env.timeout(delay)
+        yield self._disk.submit_write(dirty)  # the dirty pages written back
+        yield self._disk.submit_flush()  # the journal commit and the drive's cache flush
+        yield self._cpu.compute(delay)
 
     def missing_chunks(self, key: object, path: str, offset: int, nbytes: int) -> int:
         """Read through the page cache: the bytes of the chunks not cached, which the

@@ -91,6 +91,7 @@ class OverlayBackend(LocalBackend):
         """A first lookup through the layers, a copy-up, or a wait for another's."""
         host = self._host
         env = self._env
+        cpu = self._cpu
         copyups = self._copyups
         owed = 0.0  # CPU time not spent yet: spent at the next device access or the end
         copy_bytes = getattr(result, "copy_up_bytes", 0) or 0
@@ -106,18 +107,18 @@ class OverlayBackend(LocalBackend):
                 yield self._disk.submit_meta()
             owed = visited * host.lookup_per_layer_s
         if result is None:
-            yield env.timeout(owed + host.syscall_s)
+            yield cpu.compute(owed + host.syscall_s)
             return
         if copy is None:
             other = copyups.pending(path) if copyups.by_path else None
             if other is not None:  # someone is copying this file up: wait for it
                 if owed:
-                    yield env.timeout(owed)
+                    yield cpu.compute(owed)
                     owed = 0.0
                 yield from copyups.wait(path, other)
         else:
             if owed:
-                yield env.timeout(owed)
+                yield cpu.compute(owed)
             disk = self._disk
             try:  # the device part of the copy-up
                 if copy_bytes:
@@ -133,9 +134,9 @@ class OverlayBackend(LocalBackend):
                 copyups.finish(copy, env.now + 2 * host.metadata_s)
             owed = 2 * host.metadata_s  # creating it in the workdir and renaming it [K1]
         if owed and (op.reads or op.flushes):  # they consult the cache or the disk first
-            yield env.timeout(owed)
+            yield cpu.compute(owed)
             owed = 0.0
-        yield from spend(env, self._after_lookup(owed, op, path, result, nbytes, offset))
+        yield from spend(cpu, self._after_lookup(owed, op, path, result, nbytes, offset))
 
     def _cold_reads(self, path: str, visited: int, *, found: bool) -> int:
         """Metadata blocks a first lookup of ``path`` must read from disk.

@@ -89,7 +89,7 @@ class RemoteBackend:
         if result is None:  # refused locally (unsupported) or a failed lookup
             if not self._attr.fresh(path, env.now):
                 yield from server.request("meta")
-            yield env.timeout(delay)
+            yield host.cpu.compute(delay)
             return None
         served = None
         if op.attributes:
@@ -103,7 +103,7 @@ class RemoteBackend:
             payload = nbytes if op.writes else 0
             yield from server.request(OP_CLASS_OF.get(op.name, "meta"), payload)
             self._attr.invalidate(path)
-        yield env.timeout(delay)
+        yield host.cpu.compute(delay)  # the syscall (and a cached read's copy) on a core
         return served
 
     def _read(self, path: str, offset: int, nbytes: int, *, reopens: bool) -> Served:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Literal, get_args
 
+from storsim.devices.service import FIXED, ServiceShape, service_shape
 from storsim.names import UNSUPPORTABLE_OPS
 
 __all__ = [
@@ -31,12 +32,13 @@ __all__ = [
     "ServiceDistribution",
 ]
 
-ServiceDistribution = Literal["fixed", "exponential"]
-"""Distribution of a device's service time around its mean.
+ServiceDistribution = Literal["fixed", "exponential", "h2", "hdd"]
+"""The names of the service-time shapes (:mod:`storsim.devices.service`).
 
-``"fixed"``: always the mean (the realistic default: a device does the same work in
-the same time). ``"exponential"``: memoryless with that mean, for checks against
-M/M/c queueing theory.
+``"fixed"``: always the mean. ``"exponential"``: memoryless with that mean, for checks
+against M/M/c queueing theory. ``"h2"``: the two-phase hyper-exponential of flash
+accesses. ``"hdd"``: a disk head's seek plus its rotational latency. A parameter class
+given one of these names gets that shape with its default parameters.
 """
 
 LockSemantics = Literal["nlm", "brl", "local", "none"]
@@ -66,6 +68,9 @@ OP_CLASS_OF: Mapping[str, str] = MappingProxyType({
     "create": "create", "mkdir": "create", "link": "create", "symlink": "create",
     "unlink": "remove", "rmdir": "remove", "rename": "rename", "readdir": "readdir",
     "chmod": "setattr", "truncate": "setattr", "fsync": "commit", "lock": "lock",
+    # NFSv4 SETXATTR/GETXATTR (RFC 8276): an attribute update and an attribute read;
+    # mknod is a CREATE of a special file (RFC 7530 section 18.4)
+    "setxattr": "setattr", "getxattr": "meta", "mknod": "create",
 })  # fmt: skip
 """Operation name -> the server's operation class."""
 
@@ -140,29 +145,49 @@ class LatencyTable(Mapping[str, float]):
 class DiskParams:
     """A block device (or RAM for tmpfs) seen as a multi-server queue.
 
-    One request waits for one of ``queue_depth`` slots and holds it for
-    ``latency_s + nbytes / bandwidth`` seconds (the mean, see ``service``).
+    One request waits for one of ``queue_depth`` slots and holds it for its access
+    latency (the mean of its kind, scaled by a draw from ``service``), then for its
+    bytes at the device's bandwidth, which it shares with every other request
+    transferring at the same time (:mod:`storsim.devices.bandwidth`).
 
     Attributes:
-        latency_s: fixed cost of one request (seek, flash read, command overhead), s.
+        read_latency_s: mean access time of a read (a data block, a directory block, an
+            inode), s: seek and rotation, or a flash page read, and command overhead.
+        write_latency_s: mean access time of a write, s (a drive's write cache
+            acknowledges a write before its media has it: flash writes are faster
+            than flash reads at queue depth 1).
+        flush_latency_s: mean time of a cache flush or journal commit, s (what an
+            ``fsync`` waits for after its data: the drive's write cache reaching stable
+            media).
         read_bytes_per_s: sequential read bandwidth, bytes/s.
         write_bytes_per_s: sequential write bandwidth, bytes/s.
         queue_depth: requests the device serves at once (its internal parallelism).
-        service: distribution of the service time around its mean.
+        service: the shape of the access time around its mean (a name of
+            :data:`ServiceDistribution` is accepted and replaced by its shape).
+        volatile: the device is memory (tmpfs): file pages are the storage, so an
+            ``fsync`` has nothing to write back and nothing to commit (the kernel's
+            ``noop_fsync`` for shmem).
     """
 
-    latency_s: float
+    read_latency_s: float
+    write_latency_s: float
+    flush_latency_s: float
     read_bytes_per_s: float
     write_bytes_per_s: float
     queue_depth: int
-    service: ServiceDistribution = "fixed"
+    service: ServiceShape = FIXED
+    volatile: bool = False
 
     def __post_init__(self) -> None:
-        _non_negative("latency_s", self.latency_s)
+        _non_negative("read_latency_s", self.read_latency_s)
+        _non_negative("write_latency_s", self.write_latency_s)
+        _non_negative("flush_latency_s", self.flush_latency_s)
         _positive("read_bytes_per_s", self.read_bytes_per_s)
         _positive("write_bytes_per_s", self.write_bytes_per_s)
         _integer("queue_depth", self.queue_depth, 1)
-        _one_of("service", self.service, get_args(ServiceDistribution))
+        # Frozen dataclasses need object.__setattr__ to normalise a field once.
+        object.__setattr__(self, "service", service_shape(self.service))
+        _check(isinstance(self.volatile, bool), "volatile", "a bool", self.volatile)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,7 +239,8 @@ class RemoteParams:
         locks: what ``lock`` does on this mount (see ``LockSemantics``).
         server_write_bytes_per_s: server's bandwidth for uploads (``write``, ``create``,
             ``commit`` payloads), bytes/s; ``None`` means ``server_bytes_per_s``.
-        service: distribution of the server's work time around its mean.
+        service: the shape of the server's work time around its mean (a name of
+            :data:`ServiceDistribution` is accepted and replaced by its shape).
     """
 
     protocol: str
@@ -231,7 +257,7 @@ class RemoteParams:
     unsupported_errno: str
     locks: LockSemantics
     server_write_bytes_per_s: float | None = None
-    service: ServiceDistribution = "fixed"
+    service: ServiceShape = FIXED
 
     def __post_init__(self) -> None:
         _non_negative("rtt_s", self.rtt_s)
@@ -271,4 +297,4 @@ class RemoteParams:
         object.__setattr__(self, "unsupported_ops", ops)
         _one_of("unsupported_errno", self.unsupported_errno, tuple(sorted(_ERRNOS)))
         _one_of("locks", self.locks, get_args(LockSemantics))
-        _one_of("service", self.service, get_args(ServiceDistribution))
+        object.__setattr__(self, "service", service_shape(self.service))

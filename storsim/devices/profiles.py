@@ -5,9 +5,12 @@ name (``nvme``, ``ssd``, ``hdd``, ``tmpfs``; ``nfs``, ``smb``, ``s3-fuse``, ``ef
 override single figures with ``dataclasses.replace``. The sheets' form (the parameter
 classes and their validation) is :mod:`storsim.devices.params`; this module fills it in.
 
-Every default cites its source. Keys in brackets without an ``X`` ([D10], [K9], [B4]...)
-are those of ``shared/reference/published-figures.md``; the figures that document does
-not hold come from the sources below, keyed ``[X1]``..``[X11]``:
+Every default cites its source. Service times vary around each mean: flash disks and
+remote servers by the hyper-exponential ``h2``, a disk head by its seek and rotation
+(``hdd``), memory not at all (:mod:`storsim.devices.service`). Keys in brackets
+without an ``X`` ([D10], [K9], [B4]...) are those of
+``shared/reference/published-figures.md``; the figures that document does not hold come
+from the sources below, keyed ``[X1]``..``[X15]`` and ``[W1]``:
 
 * [X1] Samsung SSD 960 EVO (NVMe, 500 GB) spec sheet: 3,200 MB/s sequential read,
   1,800 MB/s write; 4 KB random read 14K IOPS at QD1, 330K IOPS at QD32
@@ -32,6 +35,15 @@ not hold come from the sources below, keyed ``[X1]``..``[X11]``:
 * [X11] Linux ``fs/nfs/inode.c`` ``nfs_update_inode()``: the attribute timeout doubles at
   each revalidation that finds the file unchanged, capped at acregmax, and resets to
   acregmin when the file changed (see ``storsim.devices.AttrCache``).
+* [X12] European patent application EP 1 850 348 A1, background: Micron NAND flash
+  "typical program time is specified to 300 us, whereas the maximum program time is
+  specified to 700 us". A cache flush of a consumer SSD waits for its write cache to be
+  programmed; a datacenter SSD with power-loss protection acknowledges it from its
+  capacitor-backed cache in tens of microseconds (set ``flush_latency`` then).
+
+[X3] also gives the write figures: average write seek 8.2 ms, single-track seek 0.23 ms
+(read) and 0.32 ms (write). [X13]-[X15] and [W1], the sources of the service-time
+shapes, are listed in :mod:`storsim.devices.service`.
 """
 
 from __future__ import annotations
@@ -46,6 +58,7 @@ from storsim.devices.params import (
     PageCacheParams,
     RemoteParams,
 )
+from storsim.devices.service import FIXED, FLASH, HDD
 
 __all__ = [
     "DISK_PROFILES",
@@ -65,32 +78,47 @@ PAGE_CACHE: PageCacheParams = PageCacheParams()
 DISK_PROFILES: Mapping[str, DiskParams] = MappingProxyType(
     {
         "nvme": DiskParams(
-            latency_s=1 / 14_000,  # [X1] 14K IOPS 4 KB random read at QD1: 71 us each
+            read_latency_s=1 / 14_000,  # [X1] 14K IOPS 4 KB random read at QD1: 71 us each
+            write_latency_s=1 / 50_000,  # [X1] 50K IOPS 4 KB random write at QD1: 20 us each
+            # [X12] a flush waits for the write cache to reach flash: one page program.
+            flush_latency_s=300e-6,
             read_bytes_per_s=3_200e6,  # [X1] sequential read
             write_bytes_per_s=1_800e6,  # [X1] sequential write (500 GB model)
             # [X1] 330K IOPS at QD32 / 14K at QD1: the flash serves ~24 requests at once.
             queue_depth=round(330_000 / 14_000),
+            service=FLASH,  # [W1] H2: flash accesses, 1 % behind an erase 20x slower
         ),
         "ssd": DiskParams(
-            latency_s=1 / 10_000,  # [X2] 10K IOPS 4 KB random read at QD1: 100 us each
+            read_latency_s=1 / 10_000,  # [X2] 10K IOPS 4 KB random read at QD1: 100 us each
+            write_latency_s=1 / 40_000,  # [X2] 40K IOPS 4 KB random write at QD1: 25 us each
+            flush_latency_s=300e-6,  # [X12] one page program, as for nvme
             read_bytes_per_s=540e6,  # [X2] sequential read, the SATA 6 Gb/s ceiling
             write_bytes_per_s=520e6,  # [X2] sequential write
             queue_depth=round(98_000 / 10_000),  # [X2] QD32 IOPS / QD1 IOPS: ~10 in parallel
+            service=FLASH,  # [W1] as for nvme
         ),
         "hdd": DiskParams(
-            # [X3] a random access = average seek 7.4 ms + half a turn at 7,200 rpm 4.16 ms.
-            latency_s=7.4e-3 + 4.16e-3,
+            # [X3] a random access = average seek 7.4 ms (read) + half a turn at 7,200 rpm.
+            read_latency_s=7.4e-3 + 4.16e-3,
+            write_latency_s=8.2e-3 + 4.16e-3,  # [X3] average write seek 8.2 ms + half a turn
+            # [X3] a flush writes the drive's cache to the platters: a write's positioning.
+            flush_latency_s=8.2e-3 + 4.16e-3,
             read_bytes_per_s=(83e6 + 175e6) / 2,  # [X4] sustained 83-175 MB/s: zone average
             write_bytes_per_s=(83e6 + 175e6) / 2,  # [X4] same media rate for writes
             queue_depth=1,  # one actuator: the heads serve one request at a time
+            service=HDD,  # [X3] [X15] seek (square root of a random distance) + rotation
         ),
         "tmpfs": DiskParams(
-            latency_s=5e-6,  # [D10] native per-operation latency under 10 us (low end)
+            read_latency_s=5e-6,  # [D10] native per-operation latency under 10 us (low end)
+            write_latency_s=5e-6,  # [D10] the same for a write into memory
+            flush_latency_s=0.0,  # nothing to flush: the pages are the storage
             read_bytes_per_s=1000e6 / 0.57,  # [B4] bench.local: 1000 MB into memory in 0.57 s
             write_bytes_per_s=1000e6 / 0.57,  # [B4] same memory copy
             # Assumption, no figure: RAM has no device queue; CPU cores copy in parallel,
             # so any depth beyond the number of concurrent writers means "no queueing".
             queue_depth=64,
+            volatile=True,  # fsync on tmpfs is a no-op (shmem's noop_fsync)
+            service=FIXED,  # memory copies: no mechanical or flash variance
         ),
     }
 )
@@ -102,7 +130,10 @@ DISK_PROFILES: Mapping[str, DiskParams] = MappingProxyType(
 _LAN_RTT_S = 500e-6  # [X5] round trip within one datacenter
 _TEN_GBE_BYTES_PER_S = 10e9 / 8  # [X10] 10 Gb/s Ethernet
 _SERVER_OP_S = 10e-6  # [D10] a warm local file-system operation on the server, < 10 us
-_SERVER_STABLE_S = _SERVER_OP_S + DISK_PROFILES["ssd"].latency_s  # plus one SSD write [X2]
+# plus a stable write on the export's SSD: its write and the cache flush after it [X2] [X12]
+_SERVER_STABLE_S = (
+    _SERVER_OP_S + DISK_PROFILES["ssd"].write_latency_s + DISK_PROFILES["ssd"].flush_latency_s
+)
 
 # S3 through s3fs, bucket in the same region [B4]: each measured per-operation time
 # includes one round trip, taken as 1 ms because S3 Express One Zone answers a whole
@@ -144,6 +175,7 @@ REMOTE_PROFILES: Mapping[str, RemoteParams] = MappingProxyType(
             unsupported_ops=frozenset(),  # [K9] NFSv4 supports every workload operation
             unsupported_errno="EOPNOTSUPP",
             locks="nlm",  # [K9] NLM / NFSv4 advisory locks unless mounted nolock
+            service=FLASH,  # [W1] H2: the best fit to storage and Internet traces
         ),
         # SMB3 (Linux cifs client) to a Samba server on the same LAN, exporting an SSD.
         "smb": RemoteParams(
@@ -173,6 +205,7 @@ REMOTE_PROFILES: Mapping[str, RemoteParams] = MappingProxyType(
             unsupported_ops=frozenset({"symlink"}),
             unsupported_errno="EOPNOTSUPP",
             locks="brl",  # [K10] byte-range locks sent to the server unless nobrl
+            service=FLASH,  # [W1] H2: the best fit to storage and Internet traces
         ),
         # S3 bucket mounted with s3fs-fuse, same region.
         "s3-fuse": RemoteParams(
@@ -208,6 +241,7 @@ REMOTE_PROFILES: Mapping[str, RemoteParams] = MappingProxyType(
             # [B6] "no coordination between multiple clients": s3fs has no lock handler, so
             # the FUSE kernel module grants POSIX locks locally.
             locks="local",
+            service=FLASH,  # [W1] H2: the best fit to storage and Internet traces
         ),
         # Amazon EFS, Regional, General Purpose mode, NFSv4.1 from the same region.
         "efs": RemoteParams(
@@ -236,6 +270,7 @@ REMOTE_PROFILES: Mapping[str, RemoteParams] = MappingProxyType(
             unsupported_ops=frozenset(),
             unsupported_errno="EOPNOTSUPP",
             locks="nlm",  # [B7] N5 NFSv4 advisory locks
+            service=FLASH,  # [W1] H2: the best fit to storage and Internet traces
         ),
     }
 )

@@ -92,7 +92,8 @@ class RemoteServer(QueuedDevice):
 
     One request costs, in order: a round trip on the link; for an upload, the payload's
     transfer on the link; a wait for one of ``server_queue_depth`` server slots; the
-    server's work ``server_latency_s[op_class] + nbytes / bandwidth``; for a download,
+    server's work ``server_latency_s[op_class]`` (scaled by a draw of its service shape)
+    ``+ nbytes / bandwidth``; for a download,
     the payload's transfer on the link. Transfers are store-and-forward: a backend
     that wants pipelining splits a large transfer into several requests (as the NFS
     client does with ``rsize``/``wsize`` [K9]).
@@ -100,7 +101,7 @@ class RemoteServer(QueuedDevice):
     Args:
         env: the simulation environment.
         params: the server's profile.
-        rng: random generator, used only when ``params.service == "exponential"``.
+        rng: random generator, drawn from unless ``params.service`` is fixed.
         name: label for reports.
         link: the network link to share; a new one from ``params`` if None.
 
@@ -168,9 +169,9 @@ class RemoteServer(QueuedDevice):
         upload = op_class not in _DOWNLOADS
         if upload:
             yield from link.transfer(nbytes)
-            mean_s = latency_s + nbytes * self._write_s_per_byte
+            bytes_s = nbytes * self._write_s_per_byte
         else:
-            mean_s = latency_s + nbytes * self._read_s_per_byte
+            bytes_s = nbytes * self._read_s_per_byte
         # Held, not timed (station.request(mean_s)): a timed request would start the next
         # waiter's service in the completion callback, not in the waiter's process, which
         # reorders same-instant events and the draws from the host's shared generator.
@@ -178,7 +179,9 @@ class RemoteServer(QueuedDevice):
         slot = station.acquire()
         if slot is not None:
             yield slot
-        service_s = station.service_s(mean_s)
+        # The work varies around its mean (the service shape); its bytes at the server's
+        # bandwidth do not, as on a disk (storsim.devices.service).
+        service_s = station.service_s(latency_s) + bytes_s
         yield env.timeout(service_s)
         station.release(service_s)
         if not upload:

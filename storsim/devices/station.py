@@ -9,10 +9,13 @@ one station; only what happens at the counter differs.
 A customer comes in one of two ways:
 
 * **timed** (``request(mean_s)``): the station knows the service time when service
-  starts (a disk access), so it serves the request itself as one timeout event and
-  hands the slot on when that timeout fires. A request that finds a free slot costs one
-  event: no generator, no ``simpy.Resource`` (whose request, grant and release events
-  cost more than the rest of a simulated disk access).
+  starts (a disk access, a CPU burst), so it serves the request itself as one
+  scheduled event and hands the slot on when that event fires. A request that finds a
+  free slot costs one event (a timeout), and so does one that waits: the event it waits
+  on is itself scheduled as its completion when a slot is handed to it. No generator,
+  no ``simpy.Resource`` (whose request, grant and release events cost more than the
+  rest of a simulated disk access). A disk's station also has a transfer stage whose
+  bandwidth the requests share (:mod:`storsim.devices.bandwidth`).
 * **held** (``acquire()`` ... ``release()``): the caller holds the slot for as long as it
   likes (a lock over an operation, a payload on the wire inside a process) and gives it
   back itself. ``acquire()`` returns None when a slot was free (held from now, no event)
@@ -32,32 +35,65 @@ from typing import Any, overload
 import numpy as np
 import simpy
 
-from storsim.devices.params import ServiceDistribution
-from storsim.draws import BlockDraws
+from storsim.devices.bandwidth import SharedBandwidth, schedule_completion
+from storsim.devices.service import ServiceShape, service_shape
 
-__all__ = ["ProcessGen", "QueuedDevice", "Slots", "Station", "service_factors"]
+__all__ = ["QueueMarks", "ProcessGen", "QueuedDevice", "Slots", "Station", "service_factors"]
 
 ProcessGen = Generator[simpy.Event, Any, None]
 """What a device access returns: a generator to run with ``yield from``."""
 
 
 def service_factors(
-    service: ServiceDistribution, rng: np.random.Generator
-) -> BlockDraws[float] | None:
+    service: ServiceShape | str, rng: np.random.Generator
+) -> Callable[[], float] | None:
     """The service-time factors (mean 1) of a station whose service is ``service``.
 
     Args:
-        service: ``"fixed"`` (every request takes its mean) or ``"exponential"``.
+        service: a shape of :mod:`storsim.devices.service`, or its name.
         rng: the generator to draw from (the devices of one host share one).
 
     Returns:
-        None for fixed service; else a stream of Exp(1) factors drawn in blocks
-        (:mod:`storsim.draws`), each block handed out last draw first, the order the
-        devices have always used (the golden outputs depend on it).
+        None for fixed service (nothing drawn); else a stream of factors drawn in
+        blocks (:mod:`storsim.draws`).
     """
-    if service == "fixed":
-        return None
-    return BlockDraws(lambda n: rng.standard_exponential(n)[::-1])
+    return service_shape(service).factors(rng)
+
+
+class QueueMarks:
+    """How long a station's queue was at a few instants: enough to tell a queue that
+    grows through the run (an overloaded device) from one that comes and goes.
+
+    The station notes its queue's length at the first change of the queue after each
+    mark instant, and the next mark instant is a quarter later (1.25 times the time), so
+    a run of T seconds has about ``log(T / 1 us) / log(1.25)`` marks (60 for an hour)
+    and one of them falls in every stretch [0.8 t, t]. No event is scheduled: marks are
+    taken only when a request joins or leaves the queue (the queue cannot change
+    otherwise), so a run ends at the same instant with or without them.
+
+    Attributes:
+        marks: ``(instant, queue length)`` pairs, oldest first.
+    """
+
+    __slots__ = ("marks", "next_s")
+
+    def __init__(self) -> None:
+        self.marks: list[tuple[float, int]] = []
+        self.next_s = 0.0
+
+    def note(self, now: float, length: int) -> None:
+        """The queue is ``length`` long at ``now``, a mark instant or later."""
+        self.marks.append((now, length))
+        self.next_s = max(1.25 * now, now + 1e-6)
+
+    def before(self, t: float) -> tuple[float, int]:
+        """The last mark at or before ``t`` (``(0.0, 0)``: the queue starts empty)."""
+        last = (0.0, 0)
+        for mark in self.marks:
+            if mark[0] > t:
+                break
+            last = mark
+        return last
 
 
 class Station:
@@ -75,11 +111,18 @@ class Station:
         ...  # holding one slot
         station.release(held_s)
 
+    A station with ``bandwidth=True`` has a transfer stage after its servers
+    (:class:`~storsim.devices.bandwidth.SharedBandwidth`): a timed request may then
+    carry ``transfer_s`` of work at full bandwidth, which it does after its own service
+    time, still holding its slot, sharing the bandwidth with the other requests
+    transferring at the same time.
+
     Args:
         env: the simulation environment.
         capacity: number of servers (>= 1).
         factors: service-time factors for timed requests and :meth:`service_s` (mean 1,
             e.g. :func:`service_factors`); None serves every request in its mean time.
+        bandwidth: give the station a shared transfer stage.
 
     Raises:
         ValueError: ``capacity`` < 1.
@@ -88,10 +131,13 @@ class Station:
         capacity: number of servers.
         count: slots in use now (in service or held).
         queue: the requests waiting now, oldest first, as (event, mean service time in
-            s, or None for a held request).
+            s or None for a held request, transfer work in s).
         busy_s: total service time of the requests that have left, s (slot-seconds).
         completed: number of requests that have left (timed ones served, held ones
             released).
+        bandwidth: the transfer stage, or None.
+        peak_queued: the longest the queue has been.
+        marks: the queue's length at a few instants (:class:`QueueMarks`).
     """
 
     __slots__ = (
@@ -99,10 +145,13 @@ class Station:
         "_event",
         "_factors",
         "_timeout",
+        "bandwidth",
         "busy_s",
         "capacity",
         "completed",
         "count",
+        "marks",
+        "peak_queued",
         "queue",
     )
 
@@ -111,14 +160,19 @@ class Station:
         env: simpy.Environment,
         capacity: int,
         factors: Callable[[], float] | None = None,
+        *,
+        bandwidth: bool = False,
     ) -> None:
         if capacity < 1:
             raise ValueError(f"capacity must be >= 1 (got {capacity!r})")
         self.capacity = capacity
         self.count = 0
-        self.queue: deque[tuple[simpy.Event, float | None]] = deque()
+        self.queue: deque[tuple[simpy.Event, float | None, float]] = deque()
         self.busy_s = 0.0
         self.completed = 0
+        self.peak_queued = 0
+        self.marks = QueueMarks()
+        self.bandwidth = SharedBandwidth(env) if bandwidth else None
         self._env = env
         self._factors = factors
         # Bound methods are looked up once: request and _start are the disk's hot path.
@@ -129,25 +183,35 @@ class Station:
     def request(self) -> simpy.Event | None: ...
 
     @overload
-    def request(self, mean_s: float) -> simpy.Event: ...
+    def request(self, mean_s: float, transfer_s: float = 0.0) -> simpy.Event: ...
 
-    def request(self, mean_s: float | None = None) -> simpy.Event | None:
+    def request(self, mean_s: float | None = None, transfer_s: float = 0.0) -> simpy.Event | None:
         """Join the station: served by it (``mean_s`` given) or held by the caller (None).
 
         Args:
             mean_s: mean service time, s, for a timed request; None to hold a slot
                 until :meth:`release`.
+            transfer_s: a timed request's transfer work at full bandwidth, s, done after
+                its service time in the shared stage (a station with ``bandwidth``;
+                without one, it is added to the service time).
 
         Returns:
             Timed: an event that triggers when the request has been served, with its
-            service time (s) as value. Held: None if a slot was free (held now), else an
+            slot time (s) as value. Held: None if a slot was free (held now), else an
             event to yield, which triggers when a slot is handed over.
         """
         if self.count < self.capacity:  # a free slot, so nobody waits: no queue, no event
             self.count += 1
-            return None if mean_s is None else self._start(mean_s)
+            return None if mean_s is None else self._start(mean_s, transfer_s, None)
         wait = self._event()
-        self.queue.append((wait, mean_s))
+        queue = self.queue
+        queue.append((wait, mean_s, transfer_s))
+        if len(queue) > self.peak_queued:
+            self.peak_queued = len(queue)
+        marks = self.marks
+        now = self._env.now
+        if now >= marks.next_s:
+            marks.note(now, len(queue))
         return wait
 
     acquire = request  # the name the holders (locks, the link, the remote server) use
@@ -163,11 +227,15 @@ class Station:
         self.completed += 1
         queue = self.queue
         if queue:
-            wait, mean_s = queue.popleft()  # the slot passes on: count is unchanged
+            wait, mean_s, transfer_s = queue.popleft()  # the slot passes on: count unchanged
+            marks = self.marks
+            now = self._env.now
+            if now >= marks.next_s:
+                marks.note(now, len(queue))
             if mean_s is None:
                 wait.succeed()  # a holder: it resumes at this instant, holding the slot
             else:
-                self._start(mean_s).callbacks.append(wait.trigger)  # served from now
+                self._start(mean_s, transfer_s, wait)  # served from now
         else:
             self.count -= 1
 
@@ -176,17 +244,28 @@ class Station:
         factors = self._factors
         return mean_s if factors is None else mean_s * factors()
 
-    def _start(self, mean_s: float) -> simpy.Event:
-        """Begin serving a timed request now: its service is one timeout event."""
+    def _start(self, mean_s: float, transfer_s: float, wait: simpy.Event | None) -> simpy.Event:
+        """Begin serving a timed request now: its service is one scheduled event (its
+        own ``wait`` event if it waited in the queue, a new timeout otherwise)."""
         factors = self._factors  # service_s() inlined: this is the disk's hot path
         service_s = mean_s if factors is None else mean_s * factors()
-        service = self._timeout(service_s, service_s)
-        service.callbacks.append(self._finish)  # runs before the requester resumes
-        return service
+        if transfer_s:
+            bandwidth = self.bandwidth
+            if bandwidth is not None:
+                return bandwidth.start(service_s, transfer_s, self._finish, wait)
+            service_s += transfer_s
+        if wait is None:
+            service = self._timeout(service_s, service_s)
+            service.callbacks.append(self._finish)  # runs before the requester resumes
+            return service
+        # A waiter's own event becomes its completion: one event, not a timeout that
+        # then triggers it (the release path of every queued request).
+        schedule_completion(self._env, wait, self._finish, service_s)
+        return wait
 
     def _finish(self, service: simpy.Event) -> None:
         """A timed request has been served: its slot goes to the next in line."""
-        # Its value is its service time (_start), read as ``_value`` like SimPy's own
+        # Its value is its slot time (_start), read as ``_value`` like SimPy's own
         # callbacks do: the ``value`` property and a ``cast`` would be two more Python
         # calls, a tenth of the instructions of a disk access (valgrind: 14,090 vs 12,752).
         self.release(service._value)
@@ -209,6 +288,17 @@ class Station:
         if elapsed <= 0:
             return 0.0
         return self.busy_s / (self.capacity * elapsed)
+
+    def bandwidth_utilisation(self, elapsed_s: float | None = None) -> float:
+        """Fraction of the time the transfer stage moved bytes (0.0 without one).
+
+        Args:
+            elapsed_s: observation window, s; defaults to the simulation time so far.
+        """
+        elapsed = self._env.now if elapsed_s is None else elapsed_s
+        if self.bandwidth is None or elapsed <= 0:
+            return 0.0
+        return min(self.bandwidth.busy_s() / elapsed, 1.0)
 
     def __repr__(self) -> str:
         return f"Station(capacity={self.capacity}, count={self.count}, queued={self.queued})"

@@ -2,8 +2,8 @@
 
 Like the stage, lights and clock of a theatre, shared by every actor of one
 performance: the SimPy environment, the random generator (seeded once, never global),
-the recorder, and the host's devices (its disk, page cache and the remote servers it
-reaches).
+the recorder, and the host's devices (its CPUs, disk, page cache and the remote servers
+it reaches).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
-from storsim.devices import Disk, PageCache, RemoteServer
+from storsim.devices import Cpu, Disk, PageCache, RemoteServer
 from storsim.records import Recorder
 from storsim.run.conflicts import ConflictTracker
 
@@ -22,8 +22,15 @@ __all__ = ["Host", "SimContext"]
 
 @dataclass(slots=True, kw_only=True)
 class Host:
-    """The machine's shared devices and kernel caches."""
+    """The machine's shared devices and kernel caches.
 
+    CPU times (``syscall_s``, ``metadata_s``, ``lookup_per_layer_s``, ``cache_hit_s``, a
+    memory copy at ``copy_bytes_per_s``, ``wakeup_s``) are spent on ``cpu``: a backend
+    returns them as seconds, and the operation path runs them there
+    (:func:`storsim.backends.spend`).
+    """
+
+    cpu: Cpu  # the cores every process of every container shares
     disk: Disk
     page_cache: PageCache
     remotes: dict[str, RemoteServer]
@@ -32,6 +39,7 @@ class Host:
     lookup_per_layer_s: float  # CPU cost of consulting one layer directory (warm)
     copy_bytes_per_s: float  # memory copy bandwidth (page cache hits, tmpfs)
     cache_hit_s: float  # fixed cost of a page-cache hit
+    wakeup_s: float = 0.0  # CPU time a woken thread (a lock waiter) needs to run again
     # Metadata the host kernel has read from disk once: (fs key, path); the dentry and
     # inode caches are per host, shared by every container and mount of the same fs.
     metadata_seen: set[tuple[object, str]] = field(default_factory=set)

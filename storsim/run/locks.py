@@ -9,6 +9,13 @@ this container's processes when the mount emulates locks locally (NFS ``nolock``
 CIFS ``nobrl``); and nothing when the mount refuses locks (ENOLCK): the iteration is
 then abandoned, as an application whose lock call fails abandons its update.
 
+A waiter sleeps, holding no CPU, until the holder's unlock hands it the lock; then it
+must be scheduled again before its ``flock`` returns: it spends ``host.wakeup_latency``
+of CPU time on a core (a context switch and its cache refill), after any burst already
+queued for the cores. So a lock hand-off costs the critical section plus one wake-up,
+and on a host with fewer cores than busy processes the wake-up also waits for a core:
+the tail of a lock wait comes from the scheduler.
+
 Each lock taken is one ``lock`` record: how long taking it took, and how much of that
 was spent waiting for another holder.
 """
@@ -43,6 +50,7 @@ class Locking:
 
     __slots__ = (
         "_client",
+        "_cpu",
         "_enolck",
         "_env",
         "_flock",
@@ -51,11 +59,14 @@ class Locking:
         "_record",
         "_source",
         "_tracker",
+        "_wakeup_s",
         "_writable",
     )
 
     def __init__(self, ctx: SimContext, client: str, spec: WorkloadSpec, source: Source) -> None:
         self._env = ctx.env
+        self._cpu = ctx.host.cpu
+        self._wakeup_s = ctx.host.wakeup_s
         self._tracker = ctx.tracker
         self._client = client
         self._flock = spec.lock == "flock"
@@ -82,7 +93,7 @@ class Locking:
         semantics = backend.lock_semantics
         t0 = env.now
         if semantics == "none":
-            yield from spend(env, backend.lock_cost())
+            yield from spend(self._cpu, backend.lock_cost())
             self._record_lock(t0, path, storage, self._enolck, 0.0)
             return False
         # What the lock excludes: the whole file (flock) or a byte range (fcntl), for
@@ -94,14 +105,15 @@ class Locking:
             key = ("client", self._client, *key)
         cost = backend.lock_cost()
         if type(cost) is float:
-            yield env.timeout(cost)
+            yield self._cpu.compute(cost)
         else:
-            yield from spend(env, cost)
+            yield from spend(self._cpu, cost)
         lock = self._tracker.lock(key)
         waited_from = env.now
         wait = lock.acquire()
         if wait is not None:
-            yield wait
+            yield wait  # asleep until the holder's unlock hands the lock over
+            yield self._cpu.compute(self._wakeup_s)  # then scheduled again, on a core
         it.lock = (lock, backend)
         backend.locked(where.inner)  # an NFS client revalidates its cache then
         self._record_lock(t0, path, storage, self._ok, env.now - waited_from)

@@ -158,6 +158,7 @@ class Operation:
         "_account",
         "_at",
         "_code",
+        "_compute",
         "_env",
         "_image",
         "_locate",
@@ -207,6 +208,7 @@ class Operation:
             else row.account(ctx.tracker, run.name, o_append=spec.o_append, feeds_write=feeds_write)
         )
         self._env: simpy.Environment = ctx.env
+        self._compute = ctx.host.cpu.compute  # the host's cores: every CPU part runs there
         self._run = run
         self._rand = rand
         self._locate = locate
@@ -298,9 +300,9 @@ class Operation:
         if account is not None and result is not None:
             token = account.before(where, offset, nbytes)
         cost = where.backend.charge(self.cost, where.inner, result, nbytes, offset)
-        if type(cost) is float:  # CPU time only, the common case: one timeout
+        if type(cost) is float:  # CPU time only, the common case: one burst on a core
             served = None
-            yield env.timeout(cost)
+            yield self._compute(cost)
         else:  # a generator: it returns the file version it served (None: the latest)
             served = yield from cast(Served, cost)
         lost = 0

@@ -120,6 +120,27 @@ def _chmod(
     return op.view.chmod(path, op.step.mode), path, offset, n
 
 
+def _setxattr(
+    op: Operation, where: Where, path: str, to: str | None, offset: int, n: int, at: Any
+) -> Decided:
+    # one byte past XATTR_SIZE_MAX is enough to get E2BIG: never allocate a huge draw
+    value = bytes(min(op.size(), 65_537)) if op.step.size is not None else b""
+    return op.view.setxattr(path, op.step.xattr, value), path, offset, len(value)
+
+
+def _getxattr(
+    op: Operation, where: Where, path: str, to: str | None, offset: int, n: int, at: Any
+) -> Decided:
+    result = op.view.getxattr(path, op.step.xattr)
+    return result, path, offset, n
+
+
+def _mknod(
+    op: Operation, where: Where, path: str, to: str | None, offset: int, n: int, at: Any
+) -> Decided:
+    return op.view.mknod(path, op.step.node, op.step.mode), path, offset, n
+
+
 def _symlink(
     op: Operation, where: Where, path: str, to: str | None, offset: int, n: int, at: Any
 ) -> Decided:
@@ -173,11 +194,14 @@ OP_TABLE: Mapping[str, OpRow] = MappingProxyType(
         "rmdir": OpRow(_on_path(ContainerView.rmdir), OpCost(name="rmdir", metadata=True)),
         "readdir": OpRow(_on_path(ContainerView.readdir), OpCost(name="readdir")),
         "chmod": OpRow(_chmod, OpCost(name="chmod", metadata=True)),
+        "setxattr": OpRow(_setxattr, OpCost(name="setxattr", metadata=True)),
+        "getxattr": OpRow(_getxattr, OpCost(name="getxattr", attributes=True)),
         "fsync": OpRow(_on_path(ContainerView.fsync), OpCost(name="fsync", flushes=True)),
         "link": OpRow(
             _on_two_paths(ContainerView.link), OpCost(name="link", metadata=True), to=True
         ),
         "symlink": OpRow(_symlink, OpCost(name="symlink", metadata=True), to=True),
+        "mknod": OpRow(_mknod, OpCost(name="mknod", metadata=True)),
         "truncate": OpRow(_truncate, OpCost(name="truncate", discards=True, metadata=True)),
     }
 )

@@ -217,10 +217,15 @@ class Workload:
             if i is None:
                 return
             yield from self.iteration(i, thread)
-            if think:
+            if think:  # idle between iterations (waiting for a user, a timer): no CPU
                 yield env.timeout(think * self.rand.exponential() if exponential else think)
 
     def iteration(self, i: int, thread: int) -> ProcessGen:
+        """One iteration: its steps in order, each step's ``think`` after it, then the
+        unlock if it took a lock. A step's ``think`` is the application's computation on
+        what the step read (a read-modify-write's modify): it runs on one of the host's
+        cores, like the operations' own CPU parts."""
+        compute = self.ctx.host.cpu.compute
         default = self.default_paths.choose(i, thread) if self.default_paths else None
         it = Iteration()
         run = self.run
@@ -237,13 +242,13 @@ class Workload:
             if not go_on:
                 break
             if op.step.think:
-                yield self.env.timeout(op.step.think)
+                yield compute(op.step.think)
         if it.lock is not None:
             cost = unlock(it)
             if type(cost) is float:
-                yield self.env.timeout(cost)
+                yield compute(cost)
             else:
-                yield from spend(self.env, cost)
+                yield from spend(self.ctx.host.cpu, cost)
 
 
 def start_workload(

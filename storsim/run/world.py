@@ -17,7 +17,7 @@ import numpy as np
 import simpy
 
 from storsim.backends import BACKENDS, Attachment, Backend, BackendFactory, backend_factory
-from storsim.devices import Disk, PageCache, RemoteServer, profiles
+from storsim.devices import Cpu, Disk, PageCache, RemoteServer, profiles, service
 from storsim.fs import Layer, LowerStack, Node, PlainFS
 from storsim.records import Recorder
 from storsim.run.conflicts import ConflictTracker
@@ -94,33 +94,90 @@ def _given(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def service_shape(spec: Any, base: service.ServiceShape) -> service.ServiceShape:
+    """The service-time shape a scenario's ``service`` key gives (``base`` when it gives
+    none; a parameter it leaves out keeps the default of its shape).
+
+    Args:
+        spec: a :data:`storsim.scenario.host.ServiceSpec` or None.
+        base: the profile's shape.
+    """
+    if spec is None:
+        return base
+    default = service.SERVICE_NAMES[spec.dist]
+    if spec.dist == "h2":
+        return dataclasses.replace(
+            default,
+            **_given({"slow_fraction": spec.slow_fraction, "slow_ratio": spec.slow_ratio}),
+        )
+    if spec.dist == "hdd":
+        return dataclasses.replace(
+            default,
+            **_given(
+                {
+                    "single_track_seek_s": spec.single_track_seek,
+                    "average_seek_s": spec.average_seek,
+                    "revolution_s": spec.revolution,
+                }
+            ),
+        )
+    return default
+
+
 def build_host(scenario: Scenario, env: simpy.Environment, rng: np.random.Generator) -> Host:
     """The host's devices from ``scenario.host``: its profiles with the values it gives.
 
     Args:
         scenario: the scenario.
         env: the run's environment.
-        rng: the devices' random generator (exponential service times).
+        rng: the devices' random generator (service times).
+
+    Raises:
+        ValueError: a combination of figures a device refuses (an ``hdd`` shape whose
+            average seek is not above its single-track seek).
     """
     h = scenario.host
     base = profiles.DISK_PROFILES[h.disk.profile]
+    latency = h.disk.latency  # the shorthand: read, write and flush at once
     disk_params = dataclasses.replace(
         base,
         **_given(
             {
-                "latency_s": h.disk.latency,
-                "read_bytes_per_s": h.disk.read_bandwidth,
-                "write_bytes_per_s": h.disk.write_bandwidth,
-                "queue_depth": h.disk.queue_depth,
-                "service": h.disk.service,
+                "read_latency_s": latency,
+                "write_latency_s": latency,
+                "flush_latency_s": latency,
             }
         ),
     )
-    cache_params = dataclasses.replace(profiles.PAGE_CACHE, size_bytes=h.page_cache)
+    disk_params = dataclasses.replace(
+        disk_params,
+        **_given(
+            {
+                "read_latency_s": h.disk.read_latency,
+                "write_latency_s": h.disk.write_latency,
+                "flush_latency_s": h.disk.flush_latency,
+                "read_bytes_per_s": h.disk.read_bandwidth,
+                "write_bytes_per_s": h.disk.write_bandwidth,
+                "queue_depth": h.disk.queue_depth,
+            }
+        ),
+        service=service_shape(h.disk.service, base.service),
+    )
+    cache_params = dataclasses.replace(
+        profiles.PAGE_CACHE,
+        size_bytes=h.page_cache,
+        **_given(
+            {
+                "copy_bytes_per_s": h.memory.copy_bandwidth,
+                "hit_latency_s": h.memory.cache_hit_latency,
+            }
+        ),
+    )
     remotes: dict[str, RemoteServer] = {}
     for name, spec in h.remotes.items():
+        profile = profiles.REMOTE_PROFILES[spec.profile]
         params = dataclasses.replace(
-            profiles.REMOTE_PROFILES[spec.profile],
+            profile,
             **_given(
                 {
                     "rtt_s": spec.rtt,
@@ -135,9 +192,11 @@ def build_host(scenario: Scenario, env: simpy.Environment, rng: np.random.Genera
                     else None,
                 }
             ),
+            service=service_shape(spec.service, profile.service),
         )
         remotes[name] = RemoteServer(env, params, rng, name)
     return Host(
+        cpu=Cpu(env, h.cpus, "cpu"),
         disk=Disk(env, disk_params, rng, "disk"),
         page_cache=PageCache(cache_params),
         remotes=remotes,
@@ -146,6 +205,7 @@ def build_host(scenario: Scenario, env: simpy.Environment, rng: np.random.Genera
         lookup_per_layer_s=LOOKUP_PER_LAYER_S,
         copy_bytes_per_s=cache_params.copy_bytes_per_s,
         cache_hit_s=cache_params.hit_latency_s,
+        wakeup_s=h.wakeup_latency,
     )
 
 

@@ -164,6 +164,13 @@ def one_or_list(value: Any) -> Any:
 
 class Spec(BaseModel):
     """Base of every scenario object: frozen, unknown keys are errors, and a float field
-    refuses infinities and NaN (YAML's ``.inf`` and ``.nan``)."""
+    refuses infinities and NaN (YAML's ``.inf`` and ``.nan``).
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    A string literal right under a field is its documentation: pydantic reads it
+    (``use_attribute_docstrings``) into the field's description, which ``storsim
+    schema`` shows editors. Write the unit, the default and its source there.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, use_attribute_docstrings=True
+    )

@@ -1,9 +1,11 @@
-"""The host of a scenario: its local disk, the remote servers it mounts, overlay2's options.
+"""The host of a scenario: its CPUs, memory, local disk, remote servers, overlay2's options.
 
 Like the spec sheet of a server before anything is deployed on it, ``host:`` names the
-hardware the containers share: a disk profile (``nvme``, ``ssd``, ``hdd``...) with some
-of its figures overridden, the page cache, the per-syscall cost, and the remote storage
-servers that distributed bind mounts point at (``nas:/export``).
+hardware the containers share: the cores, the memory's copy speed and the page cache, a
+disk profile (``nvme``, ``ssd``, ``hdd``...) with some of its figures overridden, the
+per-syscall and scheduler costs, and the remote storage servers that distributed bind
+mounts point at (``nas:/export``). Every figure that shapes a time is a key here (or in
+a remote's profile), documented with its unit, default and source (``storsim schema``).
 """
 
 # ruff: noqa: RUF012  (pydantic copies a mutable field default for each instance; ruff
@@ -18,7 +20,18 @@ from pydantic import BeforeValidator, Field, field_validator, model_validator
 from storsim.names import Op
 from storsim.scenario.fields import Bandwidth, Duration, Size, Spec
 
-__all__ = ["DiskSpec", "HostSpec", "OverlaySpec", "RemoteSpec"]
+__all__ = [
+    "DiskSpec",
+    "ExponentialService",
+    "FixedService",
+    "H2Service",
+    "HddService",
+    "HostSpec",
+    "MemorySpec",
+    "OverlaySpec",
+    "RemoteSpec",
+    "ServiceSpec",
+]
 
 
 def _profile_names(kind: str) -> tuple[str, ...]:
@@ -37,20 +50,131 @@ def _known(value: str, kind: str) -> str:
     return value
 
 
+class FixedService(Spec):
+    """Every access takes exactly its mean latency (an M/D/c queue)."""
+
+    dist: Literal["fixed"]
+    """``fixed``."""
+
+
+class ExponentialService(Spec):
+    """Exponential access times of the mean latency (M/M/c, for checks against theory)."""
+
+    dist: Literal["exponential"]
+    """``exponential``."""
+
+
+class H2Service(Spec):
+    """Two exponential phases, the best fit to storage traces' service times ([W1]
+    Wajahat et al., Performance Evaluation 142, 2020): a fast phase, and a slow one (an
+    access that waits behind a flash block erase). The mean stays the latency."""
+
+    dist: Literal["h2"]
+    """``h2``."""
+    slow_fraction: Annotated[float, Field(ge=0, lt=1)] | None = None
+    """Share of accesses in the slow phase. Default 0.01: an assumption (an idle drive
+    has fewer, a write-heavy drive's garbage collection many more)."""
+    slow_ratio: Annotated[float, Field(ge=1)] | None = None
+    """Mean of the slow phase over the mean of the fast one. Default 20: a 2 ms block
+    erase (NAND datasheets) against a 100 us flash access."""
+
+
+class HddService(Spec):
+    """A disk head's seek (growing as the square root of the distance between two
+    random tracks) plus a rotational latency uniform over one revolution. The mean is
+    then scaled to the disk's latency of each kind."""
+
+    dist: Literal["hdd"]
+    """``hdd``."""
+    single_track_seek: Duration | None = None
+    """Seek to the next track (s). Default 0.23 ms (WD Ultrastar HC310, read)."""
+    average_seek: Duration | None = None
+    """Mean seek between random tracks (s). Default 7.4 ms (HC310, read)."""
+    revolution: Duration | None = None
+    """One turn of the platters (s). Default 8.33 ms (7,200 rpm)."""
+
+    @model_validator(mode="after")
+    def _seek_order(self) -> HddService:
+        # the defaults of storsim.devices.service.HDD, for a key left out
+        single = 0.23e-3 if self.single_track_seek is None else self.single_track_seek
+        average = 7.4e-3 if self.average_seek is None else self.average_seek
+        if not average > single:
+            raise ValueError(
+                f"average_seek must be > single_track_seek ({single!r} s) (got {average!r} s)"
+            )
+        return self
+
+
+ServiceSpec = Annotated[
+    FixedService | ExponentialService | H2Service | HddService, Field(discriminator="dist")
+]
+"""A service-time shape: ``{dist: h2, slow_fraction: 0.02}`` and the like."""
+
+
+def _service_shorthand(value: Any) -> Any:
+    return {"dist": value} if isinstance(value, str) else value
+
+
+Service = Annotated[
+    ServiceSpec,
+    BeforeValidator(
+        _service_shorthand,
+        json_schema_input_type=Literal["fixed", "exponential", "h2", "hdd"] | ServiceSpec,
+    ),
+]
+"""A service-time shape, or its name alone for its default parameters (``service: hdd``)."""
+
+
 class DiskSpec(Spec):
     """The host's local disk: a profile, optionally with some of its figures overridden."""
 
     profile: str = "nvme"
+    """The disk's profile: ``nvme``, ``ssd``, ``hdd`` or ``tmpfs`` (a RAM disk: the
+    Docker data root on tmpfs). Each figure of a profile cites its source."""
     latency: Duration | None = None
+    """Shorthand that sets ``read_latency``, ``write_latency`` and ``flush_latency`` to
+    one value (s); a specific key given as well wins over it."""
+    read_latency: Duration | None = None
+    """Mean access time of a read: data, a directory block, an inode (s). Default: the
+    profile's (nvme 71 us, ssd 100 us: 4 KiB random reads at queue depth 1; hdd 11.56
+    ms: average seek and half a turn)."""
+    write_latency: Duration | None = None
+    """Mean access time of a write (s). Default: the profile's (nvme 20 us, ssd 25 us:
+    4 KiB random writes at queue depth 1, into the drive's cache; hdd 12.36 ms)."""
+    flush_latency: Duration | None = None
+    """Mean time of a cache flush or journal commit, what ``fsync`` waits for after its
+    data (s). Default: the profile's (nvme, ssd 300 us: one NAND page program; hdd 12.36
+    ms; tmpfs 0). A drive with power-loss protection flushes in tens of microseconds."""
     read_bandwidth: Bandwidth | None = None
+    """Sequential read bandwidth (bytes/s), shared by the reads transferring at once.
+    Default: the profile's."""
     write_bandwidth: Bandwidth | None = None
+    """Sequential write bandwidth (bytes/s), shared by the writes transferring at once.
+    Default: the profile's."""
     queue_depth: Annotated[int, Field(gt=0)] | None = None
-    service: Literal["fixed", "exponential"] | None = None
+    """Requests the device serves at once (latency and IOPS; their bytes share the
+    bandwidth). Default: the profile's (QD32 over QD1 IOPS of its drive)."""
+    service: Service | None = None
+    """Shape of the access times around their means: ``fixed``, ``exponential``,
+    ``h2`` or ``hdd``, or a mapping with ``dist`` and its parameters. Default: the
+    profile's (``h2`` for flash, ``hdd`` for a disk, ``fixed`` for tmpfs)."""
 
     @field_validator("profile")
     @classmethod
     def _known_profile(cls, value: str) -> str:
         return _known(value, "disk")
+
+
+class MemorySpec(Spec):
+    """The host's memory: what a page-cache hit and a memory copy cost."""
+
+    copy_bandwidth: Bandwidth | None = None
+    """Memory copy bandwidth between the page cache and an application, or within the
+    kernel (bytes/s). Default 1.75 GB/s: 1000 MB written into the page cache by dd in
+    0.57 s (goofys bench.local)."""
+    cache_hit_latency: Duration | None = None
+    """Fixed cost of a read served from the page cache (s). Default 5 us: the low end
+    of native per-operation latency "under 10 us" (Docker osxfs docs)."""
 
 
 class RemoteSpec(Spec):
@@ -67,6 +191,10 @@ class RemoteSpec(Spec):
     # what flock/fcntl do: "nlm" (NFS lock manager) or "brl" (SMB byte-range locks) lock
     # on the server; "local" (NFS nolock, CIFS nobrl) only on the client; "none" fails
     locks: Literal["nlm", "brl", "local", "none"] | None = None
+    service: Service | None = None
+    """Shape of the server's work times around their means (``fixed``, ``exponential``,
+    ``h2``, ``hdd`` or a mapping with ``dist``). Default ``h2``: the hyper-exponential
+    that fits storage and Internet traces best ([W1] Wajahat et al., 2020)."""
 
     @field_validator("profile")
     @classmethod
@@ -106,11 +234,27 @@ def _disk_shorthand(value: Any) -> Any:
 class HostSpec(Spec):
     """The machine the containers run on."""
 
+    cpus: Annotated[int, Field(gt=0)] = 2
+    """CPU cores shared by every process of every container (the CPU part of each
+    operation and each step's ``think`` runs on them, FIFO). Default 2."""
     disk: Annotated[
         DiskSpec, BeforeValidator(_disk_shorthand, json_schema_input_type=str | DiskSpec)
     ] = DiskSpec()
+    """The local disk: a profile name, or a mapping with ``profile`` and overrides."""
+    memory: MemorySpec = MemorySpec()
+    """Memory copy bandwidth and page-cache hit cost."""
     page_cache: Size = 4 * 2**30
-    # [D10] native per-syscall latency, warm, "< 10 us"; 5 us is the middle of 5-10 us.
+    """Memory the page cache may hold (bytes). Default 4 GiB: an assumption, a host with
+    a few GiB reclaimable; set it to the host's free RAM."""
     syscall_latency: Duration = 5e-6
+    """CPU time of entering the kernel for one file operation (s). Default 5 us: the
+    middle of 5-10 us, native per-syscall latency warm "< 10 us" (Docker osxfs docs)."""
+    wakeup_latency: Duration = 5e-6
+    """CPU time a woken thread needs before it runs again: a context switch and its
+    cache refill (s), spent on a core by a lock waiter when the lock is handed to it
+    (so it also waits for a free core). Default 5 us: the upper end of the 1-5 us of a
+    Linux context switch; measure yours with ``storsim calibrate`` (rmw lock waits)."""
     overlay: OverlaySpec = OverlaySpec()
+    """overlay2 mount options and limits."""
     remotes: dict[str, RemoteSpec] = {}
+    """Remote storage servers by name, for distributed bind mounts (``name:/export``)."""

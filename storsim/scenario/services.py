@@ -157,8 +157,16 @@ class Step(Spec):
     offset: Literal["random", "start", "end", "same"] | Size = "random"
     flags: Literal["r", "r+", "w", "a"] = "r"  # for open: as fopen(3) modes
     to: PathPattern | None = None  # destination of rename and link, the link path of symlink
-    mode: Annotated[int, Field(ge=0, le=0o7777)] = 0o640  # for chmod
-    think: Duration = 0.0  # the application's own time after this step (e.g. the "modify")
+    mode: Annotated[int, Field(ge=0, le=0o7777)] = 0o640  # for chmod and mknod
+    xattr: Annotated[str, Field(min_length=1, max_length=255)] = "user.storsim"
+    """For setxattr and getxattr: the extended attribute's name, with its namespace
+    (``user.``, ``trusted.``...; 255 bytes at most, XATTR_NAME_MAX). setxattr writes
+    ``size`` bytes of value (0 when no size is given; 64 KiB at most, XATTR_SIZE_MAX)."""
+    node: Literal["fifo", "chardev", "blockdev"] = "fifo"
+    """For mknod: what it makes, a named pipe (``mkfifo``) or a device node."""
+    think: Duration = 0.0
+    """The application's own computation after this step (s), e.g. the "modify" of a
+    read-modify-write: CPU time, run on one of the host's ``cpus`` cores."""
 
     @model_validator(mode="after")
     def _needs_destination(self) -> Step:
@@ -184,7 +192,9 @@ class WorkloadSpec(Spec):
     ops: Annotated[list[Step], Field(min_length=1)]
     rate: Rate | None = None
     threads: Annotated[int, Field(gt=0, le=100_000)] | None = None
-    think: Duration = 0.0  # closed loop: each thread's pause between iterations (mean)
+    think: Duration = 0.0
+    """Closed loop: each thread's pause between iterations (s, mean): idle time (a user,
+    a timer), which holds no core."""
     # exponential (the convention of closed queueing models, and what keeps independent
     # clients from marching in lockstep) or fixed
     think_dist: Literal["exponential", "fixed"] = "exponential"

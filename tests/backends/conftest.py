@@ -19,7 +19,7 @@ import pytest
 import simpy
 
 from storsim.backends import Cost, spend
-from storsim.devices import Disk, PageCache, RemoteServer
+from storsim.devices import Cpu, Disk, PageCache, RemoteServer
 from storsim.devices.profiles import OP_CLASSES, DiskParams, PageCacheParams, RemoteParams
 from storsim.records import Recorder
 from storsim.run.conflicts import ConflictTracker
@@ -44,6 +44,7 @@ def remote_params(**changes: Any) -> RemoteParams:
         "unsupported_ops": frozenset(),
         "unsupported_errno": "EOPNOTSUPP",
         "locks": "nlm",
+        "service": "fixed",  # constant times: exact logs
     }
     fields.update(changes)
     return RemoteParams(**fields)
@@ -54,9 +55,15 @@ def make_ctx(**remote: Any) -> SimContext:
     env = simpy.Environment()
     rng = np.random.default_rng(0)
     disk = DiskParams(
-        latency_s=1.0, read_bytes_per_s=float(CHUNK), write_bytes_per_s=65536.0, queue_depth=1
+        read_latency_s=1.0,
+        write_latency_s=1.0,
+        flush_latency_s=1.0,
+        read_bytes_per_s=float(CHUNK),
+        write_bytes_per_s=65536.0,
+        queue_depth=1,
     )
     host = Host(
+        cpu=Cpu(env, 64),  # more cores than jobs: no CPU queueing in these tests
         disk=Disk(env, disk, rng),
         page_cache=PageCache(PageCacheParams(size_bytes=2**20)),
         remotes={"nas": RemoteServer(env, remote_params(**remote), rng, "nas")},
@@ -92,7 +99,7 @@ def run(ctx: SimContext, jobs: dict[str, list[Charge]]) -> list[tuple[str, float
 
     def job(name: str, charges: list[Charge]) -> Any:
         for charge in charges:
-            served = yield from spend(env, charge())
+            served = yield from spend(ctx.host.cpu, charge())
             log.append((name, env.now, served))
 
     for name, charges in jobs.items():

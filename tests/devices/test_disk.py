@@ -16,7 +16,12 @@ from tests.devices.jobs import run_jobs
 
 def _disk(env: simpy.Environment, **changes: Any) -> Disk:
     params = DiskParams(
-        latency_s=1.0, read_bytes_per_s=100.0, write_bytes_per_s=50.0, queue_depth=1
+        read_latency_s=1.0,
+        write_latency_s=1.0,
+        flush_latency_s=1.0,
+        read_bytes_per_s=100.0,
+        write_bytes_per_s=50.0,
+        queue_depth=1,
     )
     return Disk(env, dataclasses.replace(params, **changes), np.random.default_rng(0))
 
@@ -63,7 +68,7 @@ def test_fixed_service_draws_no_random_numbers(env: simpy.Environment) -> None:
     """A fixed-service disk leaves its random generator untouched."""
     rng = np.random.default_rng(7)
     before = rng.bit_generator.state
-    disk = Disk(env, DISK_PROFILES["ssd"], rng)
+    disk = Disk(env, dataclasses.replace(DISK_PROFILES["ssd"], service="fixed"), rng)
     run_jobs(env, {"a": lambda: disk.read(4096)})
     assert rng.bit_generator.state == before
 
@@ -74,7 +79,9 @@ def test_exponential_service_is_reproducible_and_varies() -> None:
     def completions(seed: int) -> list[float]:
         env = simpy.Environment()
         params = DiskParams(
-            latency_s=1.0,
+            read_latency_s=1.0,
+            write_latency_s=1.0,
+            flush_latency_s=1.0,
             read_bytes_per_s=1.0,
             write_bytes_per_s=1.0,
             queue_depth=1,
@@ -88,3 +95,40 @@ def test_exponential_service_is_reproducible_and_varies() -> None:
     gaps = np.diff([0.0, *first])
     assert len(set(gaps.tolist())) == len(gaps)
     assert (gaps > 0).all()
+
+
+def test_each_kind_of_request_has_its_own_latency(env: simpy.Environment) -> None:
+    """On one slot, with read, write and flush latencies 1, 2 and 4 s: a metadata read
+    ends at 1, a 100-byte write (2 + 100/50 s) at 5, a flush at 9, a 100-byte read
+    (1 + 100/100 s) at 11."""
+    disk = _disk(env, read_latency_s=1.0, write_latency_s=2.0, flush_latency_s=4.0)
+    log = run_jobs(
+        env,
+        {
+            "meta": disk.meta,
+            "write": lambda: disk.write(100),
+            "flush": disk.flush,
+            "read": lambda: disk.read(100),
+        },
+    )
+    assert log == [("meta", 1.0), ("write", 5.0), ("flush", 9.0), ("read", 11.0)]
+
+
+def test_submit_flush_is_one_event_of_the_flush_latency(env: simpy.Environment) -> None:
+    """``yield disk.submit_flush()`` ends after the flush latency, as ``disk.flush()``."""
+    disk = _disk(env, flush_latency_s=0.25)
+
+    def job() -> Any:
+        yield disk.submit_flush()
+
+    env.process(job())
+    env.run()
+    assert (env.now, disk.completed, disk.busy_s) == (0.25, 1, 0.25)
+
+
+def test_only_memory_is_volatile() -> None:
+    """The tmpfs profile is memory (an fsync has nothing to do); the other disks are not."""
+    env = simpy.Environment()
+    rng = np.random.default_rng(0)
+    volatile = {name: Disk(env, p, rng).volatile for name, p in DISK_PROFILES.items()}
+    assert volatile == {"nvme": False, "ssd": False, "hdd": False, "tmpfs": True}

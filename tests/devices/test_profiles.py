@@ -15,20 +15,34 @@ from storsim.devices.profiles import DISK_PROFILES, OP_CLASS_OF, OP_CLASSES, REM
 
 @pytest.mark.parametrize("name", sorted(DISK_PROFILES))
 def test_disk_profiles_are_positive(name: str) -> None:
-    """Every disk profile has positive, finite figures and the fixed service default."""
+    """Every disk profile has positive, finite figures (a flush may cost nothing)."""
     p = DISK_PROFILES[name]
-    for value in (p.latency_s, p.read_bytes_per_s, p.write_bytes_per_s, p.queue_depth):
+    figures = (p.read_latency_s, p.write_latency_s, p.read_bytes_per_s, p.write_bytes_per_s)
+    for value in (*figures, p.queue_depth):
         assert 0 < value < math.inf
-    assert p.service == "fixed"
+    assert 0 <= p.flush_latency_s < math.inf
 
 
 def test_disk_profiles_are_ordered_by_speed() -> None:
-    """tmpfs < nvme < ssd < hdd in latency, and the reverse in read bandwidth."""
+    """tmpfs < nvme < ssd < hdd in read latency, and the reverse in read bandwidth."""
     order = ["tmpfs", "nvme", "ssd", "hdd"]
-    latencies = [DISK_PROFILES[n].latency_s for n in order]
+    latencies = [DISK_PROFILES[n].read_latency_s for n in order]
     assert latencies == sorted(latencies)
     bandwidths = [DISK_PROFILES[n].read_bytes_per_s for n in ("nvme", "ssd", "hdd")]
     assert bandwidths == sorted(bandwidths, reverse=True)
+
+
+def test_disk_latencies_match_their_sources() -> None:
+    """Flash writes at QD1 beat reads [X1] [X2]; a flush is a page program [X12]; an hdd
+    access is a seek plus half a turn [X3]; only tmpfs is volatile and flushes for free."""
+    nvme, ssd, hdd, tmpfs = (DISK_PROFILES[n] for n in ("nvme", "ssd", "hdd", "tmpfs"))
+    assert (nvme.write_latency_s, ssd.write_latency_s) == (1 / 50_000, 1 / 40_000)
+    assert nvme.flush_latency_s == ssd.flush_latency_s == 300e-6
+    assert math.isclose(hdd.read_latency_s, 11.56e-3)
+    assert math.isclose(hdd.write_latency_s, hdd.flush_latency_s)
+    assert math.isclose(hdd.write_latency_s, 12.36e-3)
+    assert (tmpfs.flush_latency_s, tmpfs.volatile) == (0.0, True)
+    assert not any(DISK_PROFILES[n].volatile for n in ("nvme", "ssd", "hdd"))
 
 
 @pytest.mark.parametrize("name", sorted(REMOTE_PROFILES))
@@ -91,8 +105,12 @@ def test_override_replaces_one_figure() -> None:
     [
         ({"queue_depth": 0}, r"queue_depth must be an integer >= 1 \(got 0\)"),
         ({"read_bytes_per_s": 0.0}, r"read_bytes_per_s must be a finite number > 0"),
-        ({"latency_s": math.nan}, r"latency_s must be a finite number >= 0"),
-        ({"service": "normal"}, r"service must be one of fixed, exponential \(got 'normal'\)"),
+        ({"read_latency_s": math.nan}, r"read_latency_s must be a finite number >= 0"),
+        ({"flush_latency_s": -1.0}, r"flush_latency_s must be a finite number >= 0"),
+        (
+            {"service": "normal"},
+            r"service must be one of fixed, exponential, h2, hdd \(got 'normal'\)",
+        ),
     ],
 )
 def test_disk_params_reject_bad_values(changes: dict[str, Any], message: str) -> None:

@@ -60,6 +60,7 @@ def _server(env: simpy.Environment, **changes: Any) -> RemoteServer:
         server_latency_s=_LATENCIES,
         server_bytes_per_s=64.0,
         server_write_bytes_per_s=16.0,
+        service="fixed",  # constant times: exact logs
     )
     return RemoteServer(env, dataclasses.replace(params, **changes), np.random.default_rng(0))
 

@@ -63,7 +63,9 @@ def _replication(
     arrivals_seed, service_seed = seed.spawn(2)
     env = simpy.Environment()
     params = DiskParams(
-        latency_s=1 / MU,
+        read_latency_s=1 / MU,
+        write_latency_s=1 / MU,
+        flush_latency_s=1 / MU,
         read_bytes_per_s=1.0,
         write_bytes_per_s=1.0,
         queue_depth=servers,

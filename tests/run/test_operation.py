@@ -84,6 +84,44 @@ def test_a_symlink_is_charged_and_recorded_on_the_new_link() -> None:
     assert (row["path"], row["storage"], row["outcome"]) == ("/srv/link", "volume", "ok")
 
 
+def test_a_setxattr_on_an_image_file_copies_it_up_and_getxattr_reads_it_back() -> None:
+    """setxattr on a lower file changes its inode, so the overlay copies it up first
+    (ovl_setxattr calls ovl_copy_up); the value's size is the record's bytes, and a
+    getxattr of the same name then succeeds while an unset name fails ENODATA."""
+    steps = [
+        {"op": "setxattr", "xattr": "user.tag", "size": "100 B"},
+        {"op": "getxattr", "xattr": "user.tag"},
+        {"op": "getxattr", "xattr": "user.other"},
+    ]
+    world, _, w = container(scenario(ops=steps))
+    for step in range(3):
+        perform(world, w, "/data/big.db", step)
+    rows = _rows(world)
+    assert [(r["op"], r["outcome"], r["nbytes"]) for r in rows] == [
+        ("setxattr", "ok", 100),
+        ("getxattr", "ok", 0),
+        ("getxattr", "ENODATA", 0),
+    ]
+    assert rows[0]["copied_up"]
+    assert rows[0]["storage"] == "writable_layer"
+
+
+def test_mknod_makes_a_fifo_once_and_then_fails_eexist() -> None:
+    """mknod of a FIFO on the volume is charged there as a metadata update; a second
+    mknod of the same name fails EEXIST, as mknod(2) does."""
+    world, run, w = container(scenario(ops=[{"op": "mknod", "node": "fifo"}]))
+    perform(world, w, "/srv/pipe")
+    perform(world, w, "/srv/pipe")
+    assert run.backends["/srv"].calls == [
+        ("charge", "mknod", "/pipe", 0, 0, True),
+        ("charge", "mknod", "/pipe", 0, 0, False),
+    ]
+    assert [(r["op"], r["outcome"], r["storage"]) for r in _rows(world)] == [
+        ("mknod", "ok", "volume"),
+        ("mknod", "EEXIST", "volume"),
+    ]
+
+
 RMW = [{"op": "read", "size": "4 KiB", "offset": "start"}, {"op": "write", "offset": "same"}]
 
 

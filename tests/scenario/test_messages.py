@@ -81,8 +81,9 @@ ERRORS = [
     ),
     (
         {"host.disk.colour": 1},
-        r"host\.disk\.colour: unknown key 'colour'; valid keys: latency, profile, queue_depth, "
-        r"read_bandwidth, service, write_bandwidth$",
+        r"host\.disk\.colour: unknown key 'colour'; valid keys: flush_latency, latency, "
+        r"profile, queue_depth, read_bandwidth, read_latency, service, write_bandwidth, "
+        r"write_latency$",
     ),
     (  # the valid keys are those of the union member that the tag names
         {

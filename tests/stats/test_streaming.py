@@ -421,7 +421,12 @@ def test_slots_queue_is_fifo_with_capacity_servers() -> None:
 def test_disk_submit_and_generator_access_agree() -> None:
     """``yield disk.submit_read(n)`` ends when ``yield from disk.read(n)`` would."""
     params = DiskParams(
-        latency_s=1.0, read_bytes_per_s=100.0, write_bytes_per_s=50.0, queue_depth=2
+        read_latency_s=1.0,
+        write_latency_s=1.0,
+        flush_latency_s=1.0,
+        read_bytes_per_s=100.0,
+        write_bytes_per_s=50.0,
+        queue_depth=2,
     )
     ends: dict[str, list[float]] = {}
     for style in ("submit", "generator"):

@@ -1,4 +1,4 @@
-"""The disk model against queueing theory: M/M/1, M/M/c (Erlang C) and M/D/1.
+"""The disk model against queueing theory: M/M/1, M/M/c (Erlang C), M/D/1 and M/G/1.
 
 Poisson arrivals of latency-only requests (``Disk.meta``) at a disk with ``queue_depth``
 c and mean service 1/mu. Each case runs independent replications (one seed each), drops
@@ -10,6 +10,12 @@ with probability below 5 %, not 26 %.
 
 Replication lengths come from the asymptotic variance of each queue's mean response
 time, so that the standard error is about 0.75 % (2 % is 2.7 standard errors).
+
+The M/G/1 cases use the service shapes the profiles use by default
+(:mod:`storsim.devices.service`): the flash ``h2`` (1 % of accesses 20 times slower: a
+squared coefficient of variation of about 6, hence the low load and the long
+replications) and the disk head's ``hdd`` seek + rotation, each against
+Pollaczek-Khinchine with the shape's own E[S^2].
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from scipy import stats
 
 from storsim.devices import Disk, ProcessGen
 from storsim.devices.params import DiskParams, ServiceDistribution
+from storsim.devices.service import SERVICE_NAMES
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +37,7 @@ MU = 1.0  # service rate, 1/s: times are in units of the mean service time
 REPLICATIONS = 20
 WARMUP = 2_000  # customers dropped per replication: > 20 relaxation times at rho = 0.8
 FAMILY_ALPHA = 0.05
-CASES = 6
+CASES = 8
 TOLERANCE = 0.02
 ROOT_SEED = 20_241_127
 
@@ -49,6 +56,14 @@ def md1_response_s(arrival_rate: float, service_rate: float) -> float:
     """Mean response time of M/D/1, s (Pollaczek-Khinchine with E[S^2] = 1/mu^2)."""
     rho = arrival_rate / service_rate
     return 1 / service_rate + rho / (2 * service_rate * (1 - rho))
+
+
+def mg1_response_s(arrival_rate: float, service_rate: float, factor_moment2: float) -> float:
+    """Mean response time of M/G/1, s (Pollaczek-Khinchine): 1/mu + lambda E[S^2] /
+    (2 (1 - rho)), with E[S^2] = E[factor^2] / mu^2."""
+    rho = arrival_rate / service_rate
+    second = factor_moment2 / service_rate**2
+    return 1 / service_rate + arrival_rate * second / (2 * (1 - rho))
 
 
 def _replication(
@@ -98,6 +113,22 @@ _CASES: list[tuple[str, int, float, ServiceDistribution, int, float]] = [
     ("M/M/4", 4, 0.8, "exponential", 38_000, erlang_c_response_s(4 * 0.8 * MU, MU, 4)),
     ("M/D/1", 1, 0.5, "fixed", 12_000, md1_response_s(0.5 * MU, MU)),
     ("M/D/1", 1, 0.8, "fixed", 32_000, md1_response_s(0.8 * MU, MU)),
+    (
+        "M/H2/1",
+        1,
+        0.3,
+        "h2",
+        130_000,
+        mg1_response_s(0.3 * MU, MU, SERVICE_NAMES["h2"].second_moment),
+    ),
+    (
+        "M/G/1-hdd",
+        1,
+        0.8,
+        "hdd",
+        10_000,
+        mg1_response_s(0.8 * MU, MU, SERVICE_NAMES["hdd"].second_moment),
+    ),
 ]
 assert len(_CASES) == CASES
 
@@ -129,6 +160,12 @@ def test_disk_matches_queueing_theory(case: int) -> None:
     assert abs(grand - expected_s) <= half_width, (grand, expected_s, half_width)
     utilisation = float(np.mean([u for _, u in runs]))
     assert abs(utilisation - rho) <= TOLERANCE * rho, (utilisation, rho)
+
+
+def test_pollaczek_khinchine_reduces_to_md1_and_mm1() -> None:
+    """With E[factor^2] = 1 (fixed) P-K is M/D/1; with 2 (exponential) it is M/M/1."""
+    assert math.isclose(mg1_response_s(0.8, 1.0, 1.0), md1_response_s(0.8, 1.0))
+    assert math.isclose(mg1_response_s(0.8, 1.0, 2.0), 5.0)
 
 
 def test_erlang_c_reduces_to_mm1() -> None:

@@ -27,6 +27,7 @@ from storsim.records import Recorder
 from storsim.run.conflicts import ConflictTracker
 from storsim.run.containers import start_containers
 from storsim.run.context import SimContext
+from storsim.run.overload import overload_frame, overloaded_names
 from storsim.run.world import World
 from storsim.scenario import Scenario
 from storsim.stats import (
@@ -66,6 +67,9 @@ class Result:
             from it exactly; ``"summary"``: no per-operation rows were kept, and the
             tables come from streaming totals (:class:`storsim.stats.StreamingSummary`:
             counts, sums, means and maxima exact, percentiles within 0.5 %).
+        overload: one row per device (the CPUs, the disk, each remote server and its
+            link): its utilisation, how fast its queue grew over the run's second half,
+            and whether it could not keep up (:mod:`storsim.run.overload`).
     """
 
     scenario: Scenario
@@ -80,6 +84,7 @@ class Result:
     records: pd.DataFrame
     sim_time_s: float
     ops_mode: str = "full"
+    overload: pd.DataFrame | None = None
 
 
 def simulate(
@@ -141,7 +146,9 @@ def simulate(
                 max_ops=max_ops,
             )
             on_path = under(sub.ops, path)  # empty with streaming totals
-            rows.append(placement_row(label, on_path, sub.events, sub.sim_time_s, streamed))
+            row = placement_row(label, on_path, sub.events, sub.sim_time_s, streamed)
+            row["overload"] = ", ".join(overloaded_names(sub.overload))
+            rows.append(row)
         result = dataclasses.replace(result, comparison=pd.DataFrame(rows))
     return result
 
@@ -239,6 +246,7 @@ def _collect(
         records=_records(ctx.tracker),
         sim_time_s=float(env.now),
         ops_mode=ops,
+        overload=overload_frame(ctx.host, float(env.now)),
     )
     return result, streamed
 

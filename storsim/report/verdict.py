@@ -42,6 +42,7 @@ from storsim.report.placements import (
     describe_storage,
     placement_label,
 )
+from storsim.run.overload import OVERLOAD_COLUMNS as _OVERLOAD_COLUMNS
 from storsim.stats.diagnostics import error_sources, workload_health
 from storsim.stats.series import REMOTE_STORAGE, mount_series, remote_profiles, series_summary
 from storsim.stats.summary import plain_value
@@ -82,16 +83,10 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     ("lock_errors", "lock_errors"),
 )
 
-#: Columns of an overload frame (``Result.overload``, one row per device or server,
-#: once the model reports it): ``device`` (e.g. ``"remote nas (nfs)"``), ``kind``
-#: (``"disk"``, ``"remote"``, ``"link"``), ``utilisation`` (busy fraction of its
-#: servers over the run, 0 to 1), ``queue_growth_per_s`` (requests by which its queue
-#: grew per simulated second, over the run's second half) and ``overloaded`` (it cannot
-#: keep up: utilisation near 1 and a growing queue). A comparison row may carry an
-#: ``overload`` column naming the devices that could not keep up in that placement.
-OVERLOAD_COLUMNS: tuple[str, ...] = (
-    "device", "kind", "utilisation", "queue_growth_per_s", "overloaded",
-)  # fmt: skip
+#: Columns of an overload frame (``Result.overload``, one row per device or server:
+#: :mod:`storsim.run.overload`). A comparison row carries an ``overload`` column naming
+#: the devices that could not keep up in that placement.
+OVERLOAD_COLUMNS = _OVERLOAD_COLUMNS
 
 #: The metrics each verdict row carries (summary columns).
 ROW_METRICS: tuple[str, ...] = (

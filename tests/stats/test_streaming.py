@@ -83,11 +83,15 @@ def _assert_same_results(full: storsim.Result, summary: storsim.Result) -> None:
     assert summary.errors.values.tolist() == full.errors.values.tolist()
     assert summary.events.equals(full.events)
     assert summary.records.equals(full.records)
+    assert summary.overload is not None
+    assert full.overload is not None
+    assert summary.overload.equals(full.overload)  # the devices did the same either way
     if full.comparison is None:
         assert summary.comparison is None
     else:
         assert summary.comparison is not None
-        counts = [c for c in ("placement", *COUNTS) if c in full.comparison.columns]
+        keys = ("placement", *COUNTS, "overload")  # overload: the devices' names, a string
+        counts = [c for c in keys if c in full.comparison.columns]
         _assert_same_tables(full.comparison, summary.comparison, counts)
 
 

@@ -162,6 +162,13 @@ class Step(Spec):
     """For setxattr and getxattr: the extended attribute's name, with its namespace
     (``user.``, ``trusted.``...; 255 bytes at most, XATTR_NAME_MAX). setxattr writes
     ``size`` bytes of value (0 when no size is given; 64 KiB at most, XATTR_SIZE_MAX)."""
+    create: bool = True
+    """For append: whether the open has ``O_CREAT`` (``open(path, O_WRONLY | O_APPEND |
+    O_CREAT)``, a logger's or ``>>``'s open): a missing file is then created, empty, and
+    the append writes to it; false: a missing file is ENOENT and nothing is written, as
+    ``open(2)`` without ``O_CREAT`` fails [K7]. (``write`` always creates, as ``fopen``'s
+    ``"w"``; ``open`` creates with flags ``w`` or ``a``; every other operation on a
+    missing file is ENOENT.)"""
     node: Literal["fifo", "chardev", "blockdev"] = "fifo"
     """For mknod: what it makes, a named pipe (``mkfifo``) or a device node."""
     think: Duration = 0.0

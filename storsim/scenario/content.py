@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
 
 from storsim.scenario.fields import AbsPath, Count, EntryPath, LinkTarget, Size, Spec
 from storsim.units import MAX_SIZE_BYTES
@@ -131,19 +131,81 @@ class Content(Spec):
     generate: list[GenerateSpec] = []
 
 
+#: The most copies of one layer entry: the kernel's own limit on the layers of one
+#: overlay mount (500 [K2]); the image's layer count is checked against
+#: ``host.overlay.max_layers`` (128, Docker's [D8]) once the copies are made.
+MAX_REPEAT = 500
+
+
 class LayerSpec(Content):
     """One image layer (a Dockerfile instruction's result): content plus deletions."""
 
     name: str | None = None
-    delete: list[EntryPath] = []  # whiteouts: files or directories removed by this layer
-    opaque: list[EntryPath] = []  # directories replaced (not merged) by this layer
+    """The layer's name, for messages and reports (``layer{n}`` when none is given). With
+    ``repeat``, ``{i}`` in it is the copy's number from 0 (``base-{i}``: ``base-0``,
+    ``base-1``...); a name without ``{i}`` gets ``-{i}`` appended."""
+    delete: list[EntryPath] = []
+    """Whiteouts: files or directories of the layers below that this layer removes."""
+    opaque: list[EntryPath] = []
+    """Directories this layer replaces (opaque: the layers below are not merged in)."""
+    repeat: Annotated[int, Field(ge=1, le=MAX_REPEAT)] = 1
+    """How many layers this entry stands for, stacked one above the other, each with the
+    same content (``repeat: 60`` for a 60-layer image of ``generate:`` populations); each
+    copy draws its generated sizes of its own. The copies count against
+    ``host.overlay.max_layers`` and their files against the work budget."""
+
+    _entry: int = PrivateAttr(default=0)
+    _origin: LayerSpec | None = PrivateAttr(default=None)
+
+    @property
+    def entry(self) -> int:
+        """The position of this layer's entry in the file's ``layers:`` list (copies of a
+        ``repeat`` share it): the messages name the entry, not the copy."""
+        return self._entry
+
+    @property
+    def origin(self) -> LayerSpec:
+        """The first copy of this layer's entry (itself unless it is a later copy)."""
+        return self._origin or self
 
 
 class ImageSpec(Spec):
     """An image: layers from the bottom (base) up, and its Dockerfile ``VOLUME`` paths."""
 
     layers: Annotated[list[LayerSpec], Field(min_length=1)]
+    """The image's layers, base first as a Dockerfile builds them; an entry with
+    ``repeat: N`` is N layers here, once validated."""
     volumes: list[EntryPath] = []
+    """The image's Dockerfile ``VOLUME`` paths: a new anonymous volume at each of them
+    in every ``docker run``."""
+
+    @field_validator("layers", mode="after")
+    @classmethod
+    def _repeat(cls, layers: list[LayerSpec]) -> list[LayerSpec]:
+        # counted before any copy is made: 60,000 entries of `repeat: 500` would be 30
+        # million copies (an image beyond the kernel's 500 layers cannot be mounted)
+        total = sum(layer.repeat for layer in layers)
+        if total > MAX_REPEAT:
+            raise ValueError(
+                f"must stack at most {MAX_REPEAT} layers, repeats included, the kernel's "
+                f"overlayfs limit (got {total})"
+            )
+        stack: list[LayerSpec] = []
+        for entry, layer in enumerate(layers):
+            if layer.repeat == 1:
+                layer._entry = entry
+                stack.append(layer)
+                continue
+            for i in range(layer.repeat):
+                name = layer.name
+                if name is not None:
+                    name = name.replace("{i}", str(i)) if "{i}" in name else f"{name}-{i}"
+                # a shallow copy: the copies share the entry's file tables (one in memory)
+                copy = layer.model_copy(update={"name": name, "repeat": 1})
+                copy._entry = entry
+                copy._origin = stack[-1].origin if i else None
+                stack.append(copy)
+        return stack
 
 
 class VolumeSpec(Spec):

@@ -100,7 +100,7 @@ def test_no_compare_section_means_no_placement_column(ch06: storsim.Scenario) ->
     assert list(df.columns[:4]) == ["replication", "seed", "storage", "series"]
     assert "placement" not in df.columns
     assert sorted(df["replication"].unique()) == [0, 1, 2]
-    assert set(df["storage"]) == {"writable_layer", "local_bind", "volume"}
+    assert set(df["storage"]) == {"image_layer", "writable_layer", "local_bind", "volume"}
 
 
 def test_same_frame_whatever_the_executor(copy_up: storsim.Scenario) -> None:
@@ -256,7 +256,7 @@ def test_resume_retries_failed_runs(
     monkeypatch.setattr(executors, "simulate", real)
     fixed = storsim.sweep(ch06, executor="serial", progress=False, out=out)
     assert fixed["error"].isna().all()
-    assert len(fixed) == 3
+    assert len(fixed) == 4  # a row per storage choice
     assert len(out.read_text().splitlines()) == 2
 
 

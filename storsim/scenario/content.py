@@ -37,15 +37,21 @@ class FixedSize(Spec):
     """Every file has the same size."""
 
     dist: Literal["fixed"] = "fixed"
+    """The distribution: ``fixed`` (a size alone, ``4 KiB``, is this)."""
     size: Size
+    """Every file's size (bytes, or with a unit: ``4 KiB``)."""
 
 
 class LognormalSize(Spec):
     """File sizes spread over orders of magnitude, as real file populations are."""
 
     dist: Literal["lognormal"]
+    """The distribution: ``lognormal``."""
     median: Size
+    """The median size (bytes, or with a unit: ``48 KiB``)."""
     sigma: Annotated[float, Field(ge=0, le=10)] = 1.0
+    """The standard deviation of the size's natural logarithm (1.5: a tenth of the files
+    are 7 times the median or more)."""
 
     @model_validator(mode="after")
     def _fits(self) -> LognormalSize:
@@ -64,8 +70,11 @@ class UniformSize(Spec):
     """Sizes uniform between ``min`` and ``max``."""
 
     dist: Literal["uniform"]
+    """The distribution: ``uniform``."""
     min: Size
+    """The smallest size (bytes, or with a unit: ``1 KiB``)."""
     max: Size
+    """The largest size (bytes, or with a unit: ``1 MiB``), at least ``min``."""
 
     @model_validator(mode="after")
     def _ordered(self) -> UniformSize:
@@ -78,7 +87,9 @@ class ExponentialSize(Spec):
     """Sizes exponentially distributed around ``mean``."""
 
     dist: Literal["exponential"]
+    """The distribution: ``exponential``."""
     mean: Size
+    """The mean size (bytes, or with a unit: ``64 KiB``)."""
 
     @model_validator(mode="after")
     def _fits(self) -> ExponentialSize:
@@ -116,19 +127,31 @@ class GenerateSpec(Spec):
     """A generated population of files: ``count`` files below ``dir``, ``fanout`` per directory."""
 
     dir: AbsPath
+    """The directory the files are generated below (``/usr/lib``)."""
     count: Annotated[int, Field(gt=0, le=10_000_000)]
+    """How many files (``{dir}/{prefix}000000`` on)."""
     size: SizeSpec = FixedSize(size=4096)
+    """The files' sizes: a size (``4 KiB``) or a distribution (``{dist: lognormal,
+    median: 16 KiB, sigma: 1.5}``)."""
     fanout: Count = 100
+    """Files per directory: past ``fanout`` files they go into ``dNNNN`` subdirectories."""
     prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = "f"
+    """The start of every file's name (``f`` gives ``f000000``, ``f000001``...)."""
 
 
 class Content(Spec):
     """Files and directories present before the simulation starts."""
 
     files: dict[EntryPath, Size] = {}
+    """Files by path, each with its size (``{/app/main.py: 8 KiB}``); their parent
+    directories exist."""
     dirs: list[AbsPath] = []
+    """Directories, empty unless files are below them (``[/var/log/app]``)."""
     symlinks: dict[EntryPath, LinkTarget] = {}
+    """Symbolic links by path, each with its target (``{/etc/localtime:
+    /usr/share/zoneinfo/UTC}``)."""
     generate: list[GenerateSpec] = []
+    """Generated populations of files (``[{dir: /usr/lib, count: 2000}]``)."""
 
 
 #: The most copies of one layer entry: the kernel's own limit on the layers of one
@@ -212,6 +235,10 @@ class VolumeSpec(Spec):
     """A top-level named volume (compose ``volumes:``)."""
 
     driver: Literal["local"] = "local"
+    """The volume driver: ``local`` (on the host's disk)."""
     external: bool = False
+    """compose ``external``: created outside the project (it is there at the start)."""
     name: str | None = None
+    """compose ``name``: the volume's name in Docker (default: the key)."""
     labels: dict[str, str] = {}
+    """compose ``labels``: accepted, not modelled."""

@@ -36,7 +36,7 @@ def _starts(**workload: Any) -> list[float]:
     data = copy.deepcopy(TIMED)
     data["services"]["web"]["workload"][0].update(workload)
     ops = storsim.simulate(storsim.load_scenario(data)).ops
-    return [float(t) for t in ops["t_start"]]
+    return [float(t) for t in ops["t_start_s"]]
 
 
 def test_a_closed_loop_runs_duration_from_its_start() -> None:

@@ -323,20 +323,28 @@ def _image_files(scenario: Scenario, image: str) -> int:
 
 
 def _largest_content(scenario: Scenario) -> list[str | int]:
-    """The YAML path of the largest list of files (a generated population, or files)."""
-    contents: list[tuple[list[str | int], Content]] = [
-        (["images", name, "layers", i], layer)
-        for name, image in scenario.images.items()
-        for i, layer in enumerate(image.layers)
-    ]
-    contents += [(["sources", key], content) for key, content in scenario.sources.items()]
+    """The YAML path of the largest list of files (a generated population, or files), or
+    of the ``repeat`` of a layer entry whose copies together hold the most."""
+    contents: list[tuple[list[str | int], Content, int]] = []
+    for name, image in scenario.images.items():
+        copies: dict[int, int] = {}
+        for layer in image.layers:
+            copies[layer.entry] = copies.get(layer.entry, 0) + 1
+        contents += [
+            (["images", name, "layers", layer.entry], layer, copies[layer.entry])
+            for layer in image.layers
+            if layer.origin is layer
+        ]
+    contents += [(["sources", key], content, 1) for key, content in scenario.sources.items()]
     best: tuple[int, list[str | int]] = (-1, [])
-    for path, content in contents:
-        if len(content.files) > best[0]:
-            best = (len(content.files), [*path, "files"])
+    for path, content, n in contents:
+        if n > 1 and n * _content_files(content) > best[0]:
+            best = (n * _content_files(content), [*path, "repeat"])
+        if n * len(content.files) > best[0]:
+            best = (n * len(content.files), [*path, "files"])
         for g, gen in enumerate(content.generate):
-            if gen.count > best[0]:
-                best = (gen.count, [*path, "generate", g, "count"])
+            if n * gen.count > best[0]:
+                best = (n * gen.count, [*path, "generate", g, "count"])
     return best[1]
 
 

@@ -31,6 +31,8 @@ __all__ = [
     "Chunk",
     "Code",
     "EventRecord",
+    "FRAME_COLUMNS",
+    "FRAME_NAMES",
     "Recorder",
     "Source",
 ]
@@ -195,9 +197,10 @@ class Recorder:
         self._events.append(record)
 
     def frame(self) -> pd.DataFrame:
-        """All kept operations as a DataFrame, in completion order: the :data:`COLUMNS`
-        (strings as categoricals), then ``latency_s``. Empty (with every column) when
-        the rows went to a sink."""
+        """All kept operations as a DataFrame, in completion order: the
+        :data:`FRAME_COLUMNS` (the :data:`COLUMNS`, times named with their unit; strings
+        as categoricals), then ``latency_s``. Empty (with every column) when the rows
+        went to a sink."""
         self.flush()
         strings = np.array([*self.strings, ""], dtype=object)
         data: dict[str, Any] = {}
@@ -221,14 +224,22 @@ class Recorder:
             else:
                 dtype = _DTYPES[name]
                 data[name] = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-        df = pd.DataFrame(data)
-        df["latency_s"] = df["t_end"].to_numpy() - df["t_start"].to_numpy()
+        df = pd.DataFrame(data).rename(columns=FRAME_NAMES)
+        df["latency_s"] = df["t_end_s"].to_numpy() - df["t_start_s"].to_numpy()
         return df
 
     def events_frame(self) -> pd.DataFrame:
-        """All lifecycle events as a DataFrame."""
-        return pd.DataFrame.from_records(self._events, columns=EventRecord._fields).astype(
-            {"data_lost_bytes": np.int64, "orphaned_volumes": np.int64, "orphaned_bytes": np.int64}
+        """All lifecycle events as a DataFrame (the time as ``t_s``, in seconds)."""
+        return (
+            pd.DataFrame.from_records(self._events, columns=EventRecord._fields)
+            .astype(
+                {
+                    "data_lost_bytes": np.int64,
+                    "orphaned_volumes": np.int64,
+                    "orphaned_bytes": np.int64,
+                }
+            )
+            .rename(columns={"t": "t_s"})
         )
 
 
@@ -251,6 +262,13 @@ COLUMNS: tuple[str, ...] = tuple(
 )
 """The columns of the operation table (:meth:`Recorder.frame`, :data:`Chunk`): the record's
 fields, with the container, service and workload names in place of the source."""
+
+#: The operation table's columns as :meth:`Recorder.frame` names them: a time with its
+#: unit, seconds (``t_start_s`` beside ``latency_s``; the summaries give ``*_ms``).
+FRAME_NAMES: dict[str, str] = {"t_start": "t_start_s", "t_end": "t_end_s"}
+
+FRAME_COLUMNS: tuple[str, ...] = tuple(FRAME_NAMES.get(c, c) for c in COLUMNS)
+"""The columns of :meth:`Recorder.frame`, before its ``latency_s``."""
 
 CATEGORICAL: tuple[str, ...] = tuple(
     column for column in COLUMNS if column not in _HINTS or _HINTS[column] == Code

@@ -50,9 +50,12 @@ class Result:
     Attributes:
         scenario: the scenario that was run.
         seed: the seed it ran with.
-        ops: one row per file operation (:data:`storsim.records.COLUMNS` + ``latency_s``);
-            with ``ops_mode == "summary"``, an empty frame with the same columns.
-        events: one row per lifecycle event (:class:`storsim.records.EventRecord`).
+        ops: one row per file operation (:data:`storsim.records.FRAME_COLUMNS` +
+            ``latency_s``; every time in seconds, named ``*_s``: ``t_start_s``,
+            ``t_end_s``, ``lock_wait_s``); with ``ops_mode == "summary"``, an empty frame
+            with the same columns.
+        events: one row per lifecycle event (:class:`storsim.records.EventRecord`; its
+            time as ``t_s``, in seconds).
         summary: one row per storage choice (:data:`storsim.stats.SUMMARY_COLUMNS`).
         by_service: the same per service and storage choice (``service`` column first).
         errors: failed operations per storage choice and errno.

@@ -25,6 +25,7 @@ __all__ = [
     "parse_duration",
     "parse_rate",
     "parse_size",
+    "pattern",
 ]
 
 #: The largest size (8 PiB): byte counts up to 2**53 are exact in the float arithmetic
@@ -201,3 +202,38 @@ def parse_rate(value: str | int | float) -> float:
     if amount == "":
         return seconds
     return _check(_split(amount, "rate", {"": 1.0}) / seconds, "rate", value)
+
+
+def _any_case(unit: str) -> str:
+    # JSON Schema patterns are ECMA-262 regular expressions, without an ignore-case flag
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.lower() != c.upper() else c for c in unit)
+
+
+def _units(units: dict[str, float] | dict[str, int]) -> str:
+    names = sorted((u for u in units if u), key=lambda u: (-len(u), u))  # longest first
+    return "(?:" + "|".join(_any_case(u) for u in names) + ")?"
+
+
+def pattern(kind: str) -> str:
+    """The regular expression of the strings that ``parse_<kind>`` reads (the unit and
+    the number's form; not the range), for a JSON Schema's ``pattern``.
+
+    It is ECMA-262 (what JSON Schema validators and editors use) and Python ``re`` alike:
+    each unit spelled in any case by character classes, ``\\s`` for spaces.
+
+    Args:
+        kind: ``"size"``, ``"duration"``, ``"bandwidth"`` or ``"rate"``.
+
+    Raises:
+        KeyError: another ``kind``.
+    """
+    number = _NUMBER.replace("(", "(?:", 1)
+    # a time after the "/" that is a number starts with a digit ("/0.5 s", not "/.5 s")
+    per = rf"\s*(?:/|{_any_case('per')}\s+)\s*(?:(?=[0-9]){number}\s*)?{_units(_TIME_UNITS)}"
+    body = {
+        "size": rf"{number}\s*{_units(_SIZE_UNITS)}",
+        "duration": rf"{number}\s*{_units(_TIME_UNITS)}",
+        "bandwidth": rf"{number}\s*{_units(_SIZE_UNITS)}{per}",
+        "rate": rf"{number}{per}",
+    }[kind]
+    return rf"^\s*{body}\s*$"

@@ -53,6 +53,14 @@ RUNAWAYS = [
         {"images.app.layers[0].generate": [{"dir": "/g", "count": 10_000_000}]},
         "files built",
     ),
+    (
+        "a layer of 300,000 files repeated 100 times",
+        {
+            "images.app.layers[0].generate": [{"dir": "/g", "count": 300_000}],
+            "images.app.layers[0].repeat": 100,
+        },
+        "files built",
+    ),
     ("10,000 replicas", {"services.web.deploy": {"replicas": 10_000}}, "random draws"),
     (
         "copy-up of a 1 PiB image file",
@@ -116,3 +124,20 @@ def test_sweeps_check_every_point_before_running(tiny: dict[str, Any], tmp_path:
     ):
         storsim.sweep(scenario, grid, executor="serial", out=out, progress=False)
     assert not out.exists() or out.read_text() == ""
+
+
+def test_a_repeated_layer_is_blamed_at_its_repeat(tiny: dict[str, Any], write_yaml: Any) -> None:
+    """The refusal of 100 copies of a layer of 300,000 files names the entry's repeat: line
+    (its copies are counted, not one entry's files)."""
+    tiny["images"]["app"]["layers"][0] = {
+        "generate": [{"dir": "/g", "count": 300_000}],
+        "repeat": 100,
+    }
+    path = write_yaml(tiny)
+    scenario = storsim.load_scenario(path)
+    found = budget.estimate(scenario, ops="summary")
+    assert found.files == 100 * 300_000 + 1  # and the second layer's one file
+    with pytest.raises(RunawayError) as info:
+        budget.check(scenario, budget.DEFAULT_MAX_OPS, ops="summary")
+    assert info.value.where == "images.app.layers[0].repeat"
+    assert info.value.line == 8

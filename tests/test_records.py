@@ -7,7 +7,7 @@ import inspect
 import numpy as np
 import pytest
 
-from storsim.records import CATEGORICAL, COLUMNS, OP_FIELDS, Recorder
+from storsim.records import CATEGORICAL, COLUMNS, FRAME_COLUMNS, OP_FIELDS, Recorder
 
 
 def _recorder_with_one_op(**changes: object) -> Recorder:
@@ -57,11 +57,17 @@ def test_frame_columns_and_dtypes_follow_the_definition() -> None:
     """The frame has the record's columns (source expanded to three names), strings as
     categoricals, and each other column in the dtype its type gives."""
     frame = _recorder_with_one_op(copied_up=True, copy_up_bytes=8, lock_wait_s=0.25).frame()
-    assert tuple(frame.columns) == (*COLUMNS, "latency_s")
+    assert tuple(frame.columns) == (*FRAME_COLUMNS, "latency_s")
+    # a time's column names its unit (the record's field does not: Recorder.op(t_start=))
+    assert FRAME_COLUMNS[:2] == ("t_start_s", "t_end_s")
+    assert (
+        tuple(c.removesuffix("_s") if c in ("t_start_s", "t_end_s") else c for c in FRAME_COLUMNS)
+        == COLUMNS
+    )
     assert CATEGORICAL == ("container", "service", "workload", "op", "storage", "outcome")
     for column in CATEGORICAL:
         assert frame[column].dtype == "category"
-    assert frame["t_start"].dtype == np.float64
+    assert frame["t_start_s"].dtype == np.float64
     assert frame["nbytes"].dtype == np.int64
     assert frame["copied_up"].dtype == np.bool_
     assert frame["path"].dtype == object

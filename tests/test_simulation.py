@@ -69,7 +69,7 @@ def test_copy_up_happens_once_per_container(tiny: dict[str, Any]) -> None:
     """Three 4 KiB writes to a 64 MiB image file: the first copies 64 MiB up, later ones don't."""
     tiny["services"]["web"]["deploy"] = {"replicas": 2}
     result = storsim.simulate(storsim.load_scenario(tiny))
-    writes = result.ops[result.ops["op"] == "write"].sort_values(["container", "t_start"])
+    writes = result.ops[result.ops["op"] == "write"].sort_values(["container", "t_start_s"])
     per = writes.groupby("container", observed=True)["copy_up_bytes"].apply(list).to_dict()
     assert per == {"web-1": [64 * 2**20, 0, 0], "web-2": [64 * 2**20, 0, 0]}
     assert set(writes["storage"]) == {"writable_layer"}
@@ -135,7 +135,7 @@ def test_ops_frame_columns(tiny: dict[str, Any]) -> None:
     ops = storsim.simulate(storsim.load_scenario(tiny)).ops
     assert isinstance(ops, pd.DataFrame)
     assert list(ops.columns) == [
-        "t_start", "t_end", "container", "service", "workload", "op", "path", "storage",
+        "t_start_s", "t_end_s", "container", "service", "workload", "op", "path", "storage",
         "nbytes", "outcome", "copied_up", "copy_up_bytes", "layers_visited",
         "lost_updates", "torn", "stale", "lock_wait_s", "latency_s",
     ]  # fmt: skip
@@ -147,12 +147,12 @@ def test_concurrent_writers_wait_for_the_one_copy_up(tiny: dict[str, Any]) -> No
     to a file that is not there yet."""
     tiny["services"]["web"]["workload"][0].update(threads=2, count=2)
     ops = storsim.simulate(storsim.load_scenario(tiny)).ops
-    writes = ops[ops["op"] == "write"].sort_values("t_end")
+    writes = ops[ops["op"] == "write"].sort_values("t_end_s")
     copier = writes[writes["copy_up_bytes"] > 0]
     assert len(copier) == 1
-    other_first = writes[(writes["copy_up_bytes"] == 0) & (writes["t_start"] == 0.0)]
+    other_first = writes[(writes["copy_up_bytes"] == 0) & (writes["t_start_s"] == 0.0)]
     assert len(other_first) == 1
-    assert other_first["t_end"].iloc[0] >= copier["t_end"].iloc[0] - 1e-3
+    assert other_first["t_end_s"].iloc[0] >= copier["t_end_s"].iloc[0] - 1e-3
 
 
 def test_summary_mode_cli(tmp_path: Path, capsys: Any) -> None:

@@ -1,9 +1,12 @@
 """Units: quantities as people write them -> SI numbers."""
 
 import math
+import re
+from typing import Any
 
 import pytest
 
+from storsim import units
 from storsim.units import parse_bandwidth, parse_duration, parse_rate, parse_size
 
 
@@ -108,3 +111,45 @@ def test_negative_zero_is_zero() -> None:
     """-0.0 parses as 0.0 (a negative zero is no time at all), with its sign gone."""
     assert math.copysign(1.0, parse_duration(-0.0)) == 1.0
     assert parse_size(-0.0) == 0
+
+
+_NUMBERS = ["4", "1.5", ".5", "1e3", "2E-3", "0", "5.", "-1", "1e", "x", ""]
+_UNITS = [
+    "", "b", "B", "KiB", "kib", "KB", "k", "MiB", "gb", "PiB", "bytes", "Byte",
+    "s", "ms", "MS", "us", "µs", "ns", "min", "m", "h", "Hours", "d", "sec", "secs",
+    "xb", "kibi", "sx", "µ",
+]  # fmt: skip
+_SPACES = ["", " ", "  "]
+
+
+def _form_ok(parse: Any, text: str) -> bool:
+    """Whether ``parse`` reads the form of ``text`` (a value out of range has the form)."""
+    try:
+        parse(text)
+    except ValueError as exc:
+        return " from " in str(exc) or "at most" in str(exc)  # a range, not a form
+    return True
+
+
+@pytest.mark.parametrize(
+    ("kind", "parse"),
+    [
+        ("size", units.parse_size),
+        ("duration", units.parse_duration),
+        ("bandwidth", units.parse_bandwidth),
+        ("rate", units.parse_rate),
+    ],
+)
+def test_the_schema_pattern_accepts_what_the_parser_reads(kind: str, parse: Any) -> None:
+    """pattern(kind) matches a string exactly when parse_<kind> reads its form: numbers
+    and units in any case and spacing, with "/" or "per" for bandwidths and rates."""
+    regex = re.compile(units.pattern(kind))
+    texts = [f"{n}{sp}{u}" for n in _NUMBERS for u in _UNITS for sp in _SPACES]
+    if kind in ("bandwidth", "rate"):
+        amounts = [f"{n}{sp}{u}" for n in ["4", "1.5", "x"] for u in ["", "MB", "kib", "q"]
+                   for sp in ["", " "]]  # fmt: skip
+        pers = ["/s", " / ms", "/2 s", "/0.5min", "/.5 s", " per s", " PER 5 ms", "/", "/x",
+                "per s", "//s", "/1/s"]  # fmt: skip
+        texts = [a + p for a in amounts for p in pers]
+    mismatched = [t for t in texts if bool(regex.fullmatch(t)) != _form_ok(parse, t)]
+    assert mismatched == []

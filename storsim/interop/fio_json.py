@@ -166,8 +166,8 @@ def _jobs_of(result: Any, jobs: Sequence[FioJob] | None, label: str | None) -> l
         if not len(mine):
             continue
         # a job's runtime is the job's, whatever storage choices its I/O went to
-        t0 = float(mine["t_start"].min())
-        span = float(mine["t_end"].max()) - t0
+        t0 = float(mine["t_start_s"].min())
+        span = float(mine["t_end_s"].max()) - t0
         entries = [
             _job(meta["name"], meta["job"], groupid, part, str(storage), label, t0, span)
             for storage, part in mine.groupby("storage", sort=False)
@@ -315,7 +315,7 @@ def _windows(
     if not len(ops) or windows == 0:
         empty = np.zeros(0, dtype=np.float64)
         return empty, empty
-    index = ((ops["t_end"].to_numpy() - t0) // WINDOW_S).astype(np.int64)
+    index = ((ops["t_end_s"].to_numpy() - t0) // WINDOW_S).astype(np.int64)
     keep = index < windows
     nbytes = np.bincount(index[keep], weights=ops["nbytes"].to_numpy()[keep], minlength=windows)
     counts = np.bincount(index[keep], minlength=windows).astype(np.float64)
@@ -331,9 +331,9 @@ def _depths(ops: pd.DataFrame) -> dict[str, float]:
     n = len(ops)
     if not n:
         return out
-    starts = np.sort(ops["t_start"].to_numpy())
-    ends = np.sort(ops["t_end"].to_numpy())
-    issued = ops["t_start"].to_numpy()
+    starts = np.sort(ops["t_start_s"].to_numpy())
+    ends = np.sort(ops["t_end_s"].to_numpy())
+    issued = ops["t_start_s"].to_numpy()
     # started at or before t, minus ended at or before t (a zero-length I/O ends at once)
     depth = np.searchsorted(starts, issued, side="right") - np.searchsorted(
         ends, issued, side="right"

@@ -238,7 +238,7 @@ def figure_throughput(
     """Completed operations per simulated second, per storage choice, in time bins.
 
     Args:
-        ops: operation records with ``storage`` and ``t_end`` columns (file operations:
+        ops: operation records with ``storage`` and ``t_end_s`` columns (file operations:
             lock calls are left out by the caller).
         span_s: the simulated time to cover (default: the last completion).
         bins: the most bins; the width is rounded up to 1, 2 or 5 x 10^k seconds.
@@ -255,7 +255,7 @@ def figure_throughput(
         xaxis={"title": {"text": "simulated time (s)"}},
         yaxis={"title": {"text": "completed operations per second"}, "rangemode": "tozero"},
     )
-    end = float(ops["t_end"].max()) if len(ops) else 0.0
+    end = float(ops["t_end_s"].max()) if len(ops) else 0.0
     span = max(span_s or 0.0, end)
     if span <= 0:
         return fig
@@ -266,7 +266,7 @@ def figure_throughput(
     groups = _groups(ops, by)
     colors = series_colors(name for name, _ in groups)
     for name, g in groups:
-        counts, _ = np.histogram(g["t_end"].to_numpy(dtype=float), bins=edges)
+        counts, _ = np.histogram(g["t_end_s"].to_numpy(dtype=float), bins=edges)
         rate = np.append(counts, counts[-1]) / width
         fig.add_trace(
             go.Scatter(
@@ -286,11 +286,11 @@ def figure_throughput(
 
 def _mark_events(fig: Any, events: pd.DataFrame) -> None:
     shown = events[events["action"] != "end"]
-    times = sorted(set(shown["t"].astype(float)))
+    times = sorted(set(shown["t_s"].astype(float)))
     if not times or len(times) > 12:
         return
     for i, t in enumerate(times):
-        at = shown[shown["t"].astype(float) == t]
+        at = shown[shown["t_s"].astype(float) == t]
         actions = list(dict.fromkeys(at["action"].astype(str)))
         text = ", ".join(actions)
         if len(at["container"].unique()) == 1:

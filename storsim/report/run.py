@@ -251,9 +251,9 @@ def _copy_up_section(result: Result) -> Section:
     summary = result.summary
     counts = summary.loc[summary["copy_ups"] > 0, ["storage", "copy_ups", "copy_up_bytes"]]
     largest = ups.nlargest(10, "copy_up_bytes")[
-        ["t_start", "container", "op", "path", "copy_up_bytes", "latency_s"]
+        ["t_start_s", "container", "op", "path", "copy_up_bytes", "latency_s"]
     ].assign(latency_ms=lambda d: d["latency_s"] * 1e3)
-    largest = largest.drop(columns="latency_s").rename(columns={"t_start": "t_start_s"})
+    largest = largest.drop(columns="latency_s")
     return Section(
         "Copy-ups",
         [counts, figure_copy_ups(result.ops), Html("<h3>Largest copy-ups</h3>"), largest],
@@ -295,7 +295,7 @@ def _lifecycle_section(result: Result, summary: pd.DataFrame) -> Section:
     table = summary[label + list(LIFECYCLE_COLUMNS)]
     if lost or orphaned:
         parts.append(table[table[list(LIFECYCLE_COLUMNS)].sum(axis=1) > 0])
-    parts.append(events.rename(columns={"t": "t_s"}))
+    parts.append(events)
     return Section(
         "Lifecycle",
         parts,

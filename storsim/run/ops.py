@@ -79,6 +79,8 @@ def _write(
 def _append(
     op: Operation, where: Where, path: str, to: str | None, offset: int, n: int, at: Any
 ) -> Decided:
+    if not op.step.create:  # no O_CREAT: a missing file is ENOENT (open(2)), none is made
+        where.answer.stat(where.apath)
     result = where.answer.open_write(where.apath, offset, n, append=True)
     return result, path, result.offset, n  # an append's offset is the size its open finds
 

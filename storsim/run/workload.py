@@ -155,7 +155,8 @@ class Workload:
         ]
         self.started = 0
         now = self.env.now
-        self.deadline = now + spec.duration if spec.duration is not None else math.inf
+        # A workload runs `duration` from its `start`, open or closed loop alike.
+        self.deadline = now + spec.duration + spec.start if spec.duration is not None else math.inf
         rec = ctx.recorder
         locate = Locator(run, rec.code)
         source = rec.source(run.name, run.service, self.name)
@@ -198,7 +199,6 @@ class Workload:
         env = self.env
         if self.spec.start:
             yield env.timeout(self.spec.start)
-            self.deadline += self.spec.start
         while True:
             yield env.timeout(self.rand.exponential() / rate)
             i = self.take()

@@ -23,14 +23,21 @@ class CompareSpec(Spec):
     """Run the same scenario with ``path`` placed on each storage choice in turn."""
 
     path: EntryPath
+    """The path to place on each storage choice in turn (``/var/lib/app``): a mount of
+    that kind is put at it, or the image's files are kept there (``image_layer``)."""
     choices: Annotated[list[Storage], Field(min_length=1)]
-    service: str | None = None  # default: every service
-    # remote server(s) for distributed_bind, one placement each; default: the first declared
+    """The storage choices to compare, each once (``[writable_layer, volume, tmpfs]``)."""
+    service: str | None = None
+    """The service whose ``path`` is placed (default: every service)."""
     server: (
         Annotated[list[str], BeforeValidator(one_or_list, json_schema_input_type=str | list[str])]
         | None
     ) = None
-    content: Content | None = None  # what lives at path at start; default: the image's
+    """For ``distributed_bind``: the server(s) under ``host.remotes`` to place ``path`` on,
+    one placement each (``nas`` or ``[nas, s3]``; default: the first declared)."""
+    content: Content | None = None
+    """What lives at ``path`` at the start in every placement (default: the image's files
+    there)."""
 
     @field_validator("choices")
     @classmethod

@@ -57,18 +57,39 @@ def _unit(parse: Any, example: str) -> Any:
     return BeforeValidator(validate)
 
 
-def _quantity_schema(example: str) -> WithJsonSchema:
+def _quantity_schema(kind: str, examples: list[str], unit: str) -> WithJsonSchema:
+    # The string's pattern is the parser's (units.pattern): an editor flags "4 KB/s" as a
+    # size or "2 sec s" as a duration while it is typed; the range is checked at load.
     return WithJsonSchema(
-        {"anyOf": [{"type": "string", "examples": [example]}, {"type": "number", "minimum": 0}]}
+        {
+            "anyOf": [
+                {"type": "string", "pattern": units.pattern(kind), "examples": examples},
+                {"type": "number", "minimum": 0, "description": f"in {unit}"},
+            ]
+        }
     )
 
 
-Size = Annotated[int, _unit(units.parse_size, "'4 KiB'"), _quantity_schema("4 KiB")]
-Duration = Annotated[float, _unit(units.parse_duration, "'2 ms'"), _quantity_schema("2 ms")]
-Bandwidth = Annotated[
-    float, _unit(units.parse_bandwidth, "'500 MB/s'"), _quantity_schema("500 MB/s")
+Size = Annotated[
+    int,
+    _unit(units.parse_size, "'4 KiB'"),
+    _quantity_schema("size", ["4 KiB", "1.5 GB", "512"], "bytes"),
 ]
-Rate = Annotated[float, _unit(units.parse_rate, "'100/s'"), _quantity_schema("100/s")]
+Duration = Annotated[
+    float,
+    _unit(units.parse_duration, "'2 ms'"),
+    _quantity_schema("duration", ["2 ms", "150 us", "1.5 s", "2 min"], "seconds"),
+]
+Bandwidth = Annotated[
+    float,
+    _unit(units.parse_bandwidth, "'500 MB/s'"),
+    _quantity_schema("bandwidth", ["500 MB/s", "1 GiB/s"], "bytes per second"),
+]
+Rate = Annotated[
+    float,
+    _unit(units.parse_rate, "'100/s'"),
+    _quantity_schema("rate", ["100/s", "5 per ms", "3/min"], "events per second"),
+]
 #: A duration that must be longer than zero: how long a scenario or a workload lasts.
 PositiveDuration = Annotated[Duration, Field(gt=0)]
 

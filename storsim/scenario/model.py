@@ -41,20 +41,33 @@ class Scenario(Spec):
     """A whole scenario file, validated."""
 
     name: Annotated[str, Field(min_length=1)]
+    """The scenario's name, in outputs and reports (``ch06-lab``)."""
     description: str = ""
+    """One line on what the scenario is about, in outputs and reports."""
     seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = 0
+    """The random seed: the same scenario and seed give identical results."""
     duration: PositiveDuration | None = None
+    """How long the simulation runs (s, or with a unit: ``120 s``); default: until every
+    workload has ended."""
     host: HostSpec = HostSpec()
+    """The machine the containers run on: its disk, page cache, CPUs, remote servers."""
     images: Annotated[dict[str, ImageSpec], Field(min_length=1)]
+    """Images by name (``diamol/ch06-lab``), each its layers."""
     volumes: dict[
         str,
         Annotated[
             VolumeSpec, BeforeValidator(_none_to_empty, json_schema_input_type=VolumeSpec | None)
         ],
     ] = {}
+    """Named volumes by name (compose ``volumes:``; ``{}`` or nothing for defaults)."""
     sources: dict[str, Content] = {}
+    """What a named volume or a bind source holds at the start, by its name or host path
+    (``./config``)."""
     services: Annotated[dict[str, ServiceSpec], Field(min_length=1)]
+    """Services by name (compose ``services:``): an image, its mounts, lifecycle and
+    workload."""
     compare: CompareSpec | None = None
+    """Run again with one path on each storage choice, and compare the placements."""
 
     @model_validator(mode="before")
     @classmethod

@@ -88,33 +88,48 @@ class VolumeOptions(Spec):
     """Long-syntax ``volume:`` options."""
 
     nocopy: bool = False
+    """Do not fill a new volume with the image's files at its target (Docker's copy)."""
 
 
 class TmpfsOptions(Spec):
     """Long-syntax ``tmpfs:`` options."""
 
     size: Size | None = None
+    """The tmpfs's size limit (bytes, or with a unit: ``64 MiB``); default: none."""
     mode: Annotated[int, Field(ge=0, le=0o7777)] | None = None
+    """The tmpfs root's permission bits (``0o1777``)."""
 
 
 class BindOptions(Spec):
     """Long-syntax ``bind:`` options."""
 
     propagation: str | None = None
+    """Mount propagation (``rprivate``...): accepted, not modelled."""
     create_host_path: bool = True
+    """Create the host directory when it is missing: accepted, not modelled."""
 
 
 class MountSpec(Spec):
     """A mount in a service (compose long syntax; the short syntax is converted to it)."""
 
     type: Literal["volume", "bind", "tmpfs"]
-    target: EntryPath  # Docker refuses '/' as a destination
+    """The kind of mount: a named or anonymous ``volume``, a ``bind`` of a host path or a
+    remote export, or a ``tmpfs``."""
+    target: EntryPath
+    """The path in the container (Docker refuses ``/`` as a destination)."""
     source: str | None = None
+    """A volume's name (none: an anonymous volume), or a bind's host path (``./config``)
+    or remote export (``nas:/exports/media``, a server under ``host.remotes``)."""
     read_only: bool = False
+    """Mount read-only: writes fail with EROFS."""
     consistency: str | None = None
+    """compose ``consistency`` (Docker Desktop): accepted, not modelled."""
     volume: VolumeOptions | None = None
+    """Options of a ``volume`` mount."""
     tmpfs: TmpfsOptions | None = None
+    """Options of a ``tmpfs`` mount."""
     bind: BindOptions | None = None
+    """Options of a ``bind`` mount."""
 
     @model_validator(mode="after")
     def _source_fits_type(self) -> MountSpec:
@@ -137,31 +152,49 @@ class Deploy(Spec):
     """Compose ``deploy:``; storsim uses the replica count."""
 
     replicas: Annotated[int, Field(ge=0, le=10_000)] = 1
+    """How many containers run the service (``web-1``, ``web-2``...), on one host."""
 
 
 class LifecycleEvent(Spec):
     """A ``docker`` command at a simulated time: run (create + start), stop, start, rm."""
 
     at: Duration
+    """When (s, or with a unit: ``60 s``), from the start of the simulation."""
     action: Literal["run", "stop", "start", "rm"]
+    """The command: ``run`` (create and start), ``stop``, ``start`` or ``rm``."""
 
 
 class Step(Spec):
     """One file operation of a workload iteration."""
 
     op: Op
-    path: PathPattern | None = None  # defaults to the workload's path
-    size: SizeSpec | None = None  # bytes to read/write/append, new size for truncate
-    # where a read or write starts: "same" = the byte range of this iteration's previous
-    # read or write (a read-modify-write writes back what it read)
+    """The file operation (README: what each does to a missing file)."""
+    path: PathPattern | None = None
+    """This step's path (default: the workload's path); a glob or a template."""
+    size: SizeSpec | None = None
+    """Bytes to read, write or append (4 KiB by default), the new size for truncate, the
+    value's size for setxattr: a size (``4 KiB``) or a distribution."""
     offset: Literal["random", "start", "end", "same"] | Size = "random"
-    flags: Literal["r", "r+", "w", "a"] = "r"  # for open: as fopen(3) modes
-    to: PathPattern | None = None  # destination of rename and link, the link path of symlink
-    mode: Annotated[int, Field(ge=0, le=0o7777)] = 0o640  # for chmod and mknod
+    """Where a read or write starts: ``random`` (in the file), ``start``, ``end``, a
+    byte offset (``1 MiB``), or ``same``: the byte range of this iteration's previous read
+    or write (a read-modify-write writes back what it read)."""
+    flags: Literal["r", "r+", "w", "a"] = "r"
+    """For open: the mode, as fopen(3)'s (``w`` and ``a`` create a missing file)."""
+    to: PathPattern | None = None
+    """For rename and link: the destination; for symlink: the new link's path."""
+    mode: Annotated[int, Field(ge=0, le=0o7777)] = 0o640
+    """For chmod and mknod: the permission bits (``0o640``)."""
     xattr: Annotated[str, Field(min_length=1, max_length=255)] = "user.storsim"
     """For setxattr and getxattr: the extended attribute's name, with its namespace
     (``user.``, ``trusted.``...; 255 bytes at most, XATTR_NAME_MAX). setxattr writes
     ``size`` bytes of value (0 when no size is given; 64 KiB at most, XATTR_SIZE_MAX)."""
+    create: bool = True
+    """For append: whether the open has ``O_CREAT`` (``open(path, O_WRONLY | O_APPEND |
+    O_CREAT)``, a logger's or ``>>``'s open): a missing file is then created, empty, and
+    the append writes to it; false: a missing file is ENOENT and nothing is written, as
+    ``open(2)`` without ``O_CREAT`` fails [K7]. (``write`` always creates, as ``fopen``'s
+    ``"w"``; ``open`` creates with flags ``w`` or ``a``; every other operation on a
+    missing file is ENOENT.)"""
     node: Literal["fifo", "chardev", "blockdev"] = "fifo"
     """For mknod: what it makes, a named pipe (``mkfifo``) or a device node."""
     think: Duration = 0.0
@@ -185,31 +218,50 @@ class WorkloadSpec(Spec):
     """
 
     name: str | None = None
+    """The workload's name, in outputs (default: ``workload[N]``); ``--set
+    services.web.workload[NAME].rate=...`` finds it by it."""
     path: PathPattern | None = None
+    """The file each iteration works on: exact (``/data/app.db``), a glob over the
+    container's files (``/usr/lib/*``) or a template for new files (``/tmp/{i}.json``)."""
     pick: Literal["uniform", "zipf", "sequential"] = "uniform"
-    # above 10 every pick is the first file already (its weight is 1 / n**s)
+    """How a glob's file is picked per iteration: ``uniform``, ``zipf`` (a few files most
+    often) or ``sequential`` (each in turn)."""
     zipf_s: Annotated[float, Field(gt=1.0, le=10.0)] = 1.2
+    """The exponent of ``pick: zipf`` (file n's weight is 1 / n**s; above 10 every pick
+    is the first file already)."""
     ops: Annotated[list[Step], Field(min_length=1)]
+    """The steps of one iteration, in order, on one file (``[{op: read, size: 4 KiB},
+    {op: write, size: 4 KiB}]``)."""
     rate: Rate | None = None
+    """Open loop: iterations start as Poisson arrivals at this rate (``200/s``), however
+    long each takes."""
     threads: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    """Closed loop: this many threads, each starting its next iteration when the last is
+    done (and its ``think`` is over)."""
     think: Duration = 0.0
     """Closed loop: each thread's pause between iterations (s, mean): idle time (a user,
     a timer), which holds no core."""
-    # exponential (the convention of closed queueing models, and what keeps independent
-    # clients from marching in lockstep) or fixed
     think_dist: Literal["exponential", "fixed"] = "exponential"
-    # Application locking around each iteration: flock(2) on the whole file, or an
-    # fcntl(2) byte-range lock on the range of the iteration's first read or write.
+    """The think time's distribution: ``exponential`` (the convention of closed queueing
+    models, and what keeps independent clients from marching in lockstep) or ``fixed``."""
     lock: Literal["none", "flock", "fcntl"] = "none"
-    # Appends open the file with O_APPEND (atomic on one kernel [K7]); false: the
-    # application seeks to the end and then writes, which races with other appenders.
+    """Application locking around each iteration: ``flock`` (flock(2) on the whole file),
+    ``fcntl`` (an fcntl(2) byte-range lock on the range of the iteration's first read or
+    write) or ``none``."""
     o_append: bool = True
-    # Keep files open between iterations: no open() to revalidate a distributed mount's
-    # caches (close-to-open), so reads may be served stale from the client cache [K9].
+    """Appends open the file with O_APPEND (atomic on one kernel [K7]); false: the
+    application seeks to the end and then writes, which races with other appenders."""
     keep_open: bool = False
+    """Keep files open between iterations: no open() to revalidate a distributed mount's
+    caches (close-to-open), so reads may be served stale from the client cache [K9]."""
     count: Count | None = None
+    """Iterations in all, per container start (all threads together)."""
     duration: PositiveDuration | None = None
+    """How long the workload runs from its ``start`` (s, or with a unit: ``55 s``);
+    default: until ``count`` or the scenario's end."""
     start: Duration = 0.0
+    """When the workload starts, after its container starts (s, or with a unit:
+    ``10 s``)."""
 
     @model_validator(mode="after")
     def _one_arrival_model(self) -> WorkloadSpec:
@@ -235,28 +287,36 @@ class ServiceSpec(Spec):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     image: str
+    """The image it runs: a key of ``images``."""
     deploy: Deploy = Deploy()
+    """compose ``deploy:``: the replica count."""
     volumes: list[
         Annotated[
             MountSpec, BeforeValidator(_mount_shorthand, json_schema_input_type=str | MountSpec)
         ]
     ] = []
+    """Its mounts: compose short syntax (``data:/srv``, ``./config:/etc/app:ro``,
+    ``nas:/exports/media:/media``) or long syntax (``{type: bind, source: ..., target:
+    ...}``)."""
     tmpfs: Annotated[
         list[EntryPath], BeforeValidator(one_or_list, json_schema_input_type=str | list[str])
     ] = []
+    """tmpfs mounts by path (compose ``tmpfs:``, one path or a list)."""
     lifecycle: Annotated[list[LifecycleEvent], Field(min_length=1)] = [
         LifecycleEvent(at=0.0, action="run")
     ]
+    """The ``docker`` commands at simulated times, in order (default: ``run`` at 0 s)."""
     workload: Annotated[
         list[WorkloadSpec],
         BeforeValidator(
             _workload_shorthand, json_schema_input_type=WorkloadSpec | list[WorkloadSpec]
         ),
     ] = []
-    # Content the container's first-run init writes below each path at `docker run`,
-    # before its workloads start, at no simulated time: into whatever storage holds the
-    # path (the writable layer, a volume, a local bind, a tmpfs). compare: uses it.
+    """What each container runs: workloads of file operations, open or closed loop."""
     prefill: dict[AbsPath, Content] = {}
+    """Content the container's first-run init writes below each path at ``docker run``,
+    before its workloads start, at no simulated time: into whatever storage holds the
+    path (the writable layer, a volume, a local bind, a tmpfs). compare: uses it."""
 
     @model_validator(mode="after")
     def _prefill_is_writable(self) -> ServiceSpec:

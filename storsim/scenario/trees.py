@@ -34,8 +34,9 @@ DIR, FILE, SYMLINK, WHITEOUT = "directory", "file", "symlink", "whiteout"
 def tree_problems(s: Scenario) -> Iterator[Problem]:
     """Every problem of the scenario's trees, in file order (the first is reported)."""
     for name, image in s.images.items():
-        for i, layer in enumerate(image.layers):
-            yield from _layer_problems(layer, ["images", name, "layers", i])
+        for layer in image.layers:
+            if layer.origin is layer:  # the copies of a `repeat` have the same problems
+                yield from _layer_problems(layer, ["images", name, "layers", layer.entry])
     for key, content in s.sources.items():
         yield from _content_problems(content, ["sources", key])
     if s.compare is not None and s.compare.content is not None:
@@ -199,10 +200,12 @@ class _Tables:
         self._made: dict[int, tuple[object, dict[str, str]]] = {}
 
     def of(self, tree: LayerSpec | Content) -> dict[str, str]:
+        from storsim.scenario.content import LayerSpec
+
+        if isinstance(tree, LayerSpec):
+            tree = tree.origin  # the copies of a `repeat` have one table
         made = self._made.get(id(tree))
         if made is None:  # the tree is kept with its table, so that its id stays its own
-            from storsim.scenario.content import LayerSpec
-
             table = _layer_entries(tree) if isinstance(tree, LayerSpec) else _content_entries(tree)
             made = self._made[id(tree)] = (tree, table)
         return made[1]

@@ -81,7 +81,7 @@ def error_sources(ops: pd.DataFrame) -> pd.DataFrame:
                 "count": len(g),
                 "paths": int(paths.nunique()),
                 "path": path_pattern(paths.head(_SAMPLE).tolist() + paths.tail(1).tolist()),
-                "first_t_s": float(g["t_start"].min()),
+                "first_t_s": float(g["t_start_s"].min()),
             }
         )
     frame = pd.DataFrame(rows, columns=list(ERROR_SOURCE_COLUMNS))
@@ -115,7 +115,7 @@ def workload_health(ops: pd.DataFrame) -> pd.DataFrame:
         if not bad.any():
             continue
         container, service, workload = (str(k) for k in key)
-        t = g["t_start"].to_numpy(dtype=float)
+        t = g["t_start_s"].to_numpy(dtype=float)
         first = int(np.argmin(np.where(bad, t, np.inf)))
         after = t >= t[first]
         rows.append(

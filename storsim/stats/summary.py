@@ -126,7 +126,7 @@ def summarize_ops(
         ``std_ms`` is the standard deviation of the latencies observed (``ddof=0``).
     """
     if span_s is None:
-        span_s = float(ops["t_end"].max() - ops["t_start"].min()) if len(ops) else 0.0
+        span_s = float(ops["t_end_s"].max() - ops["t_start_s"].min()) if len(ops) else 0.0
     groups = dict(tuple(ops.groupby("storage", observed=True))) if len(ops) else {}
     rows = {str(storage): _row(str(storage), g, span_s) for storage, g in groups.items()}
     return summary_table(rows, events)

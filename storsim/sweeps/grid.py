@@ -23,6 +23,7 @@ import pandas as pd
 from storsim.errors import ScenarioError
 from storsim.scenario import Scenario
 from storsim.scenario.messages import plain
+from storsim.scenario.overrides import parse_path
 from storsim.scenario.text import parse_yaml
 
 __all__ = [
@@ -150,15 +151,33 @@ def grid_columns(frame: pd.DataFrame) -> list[str]:
 def check_grid(grid: Mapping[str, Sequence[Any]]) -> list[str]:
     """The grid's parameters, in order, once each is known to be a path with a value list.
 
+    The paths are those of ``--set`` (:func:`storsim.scenario.overrides.parse_path`):
+    ``workload[0].rate``, ``workload.0.rate`` and ``workload[wal].rate``.
+
     Raises:
         ScenarioError: a key that is not a dotted path or names a :data:`RUN_COLUMNS`
-            column, or a value list that is not a list, is empty or repeats a value.
+            column, two keys for one place (``workload[0].rate`` and
+            ``workload.0.rate``), or a value list that is not a list, is empty or
+            repeats a value.
     """
     params = list(grid)
+    places: dict[str, str] = {}
     for path in params:
         values = grid[path]
         if not isinstance(path, str) or not path:
             raise ScenarioError(f"grid keys must be dotted paths (got {path!r})")
+        try:
+            place = repr(parse_path(path))
+        except ValueError:
+            raise ScenarioError(
+                f"grid {path}: must be dotted keys, with [index], .index or [name] for a list item",
+                where=path,
+            ) from None
+        if place in places:
+            raise ScenarioError(
+                f"grid {path} and {places[place]} name the same value; give it once", where=path
+            )
+        places[place] = path
         if path in RUN_COLUMNS:
             why = "; replications vary the seed" if path == "seed" else ""
             raise ScenarioError(

@@ -35,8 +35,8 @@ def frame(rows: list[tuple[str, str, str, float, float, int, str]]) -> pd.DataFr
     return pd.DataFrame(
         [
             {
-                "t_start": t,
-                "t_end": t + lat,
+                "t_start_s": t,
+                "t_end_s": t + lat,
                 "service": "s",
                 "workload": w,
                 "op": op,

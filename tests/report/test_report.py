@@ -71,8 +71,8 @@ def big_ops(n: int, *, seed: int = 0) -> pd.DataFrame:
 
     return pd.DataFrame(
         {
-            "t_start": t_start,
-            "t_end": t_start + latency,
+            "t_start_s": t_start,
+            "t_end_s": t_start + latency,
             "container": category("web-1"),
             "service": category("web"),
             "workload": category("w"),

@@ -186,7 +186,7 @@ def test_lost_updates_match_the_poisson_closed_form(rate: float) -> None:
         writes = ops[ops["op"] == "write"]
         reads = ops[ops["op"] == "read"]
         per_cycle.append(writes["lost_updates"].mean())
-        windows.append(float(writes["t_end"].mean() - reads["t_end"].mean()))
+        windows.append(float(writes["t_end_s"].mean() - reads["t_end_s"].mean()))
     r = 2 * rate * float(np.mean(windows))
     expected = r / (1 + r)
     mean = float(np.mean(per_cycle))
@@ -297,9 +297,9 @@ def test_lifecycle_counts_lost_and_orphaned_data() -> None:
     ops = result.ops
     created = ops[(ops["op"] == "create") & (ops["outcome"] == "ok")]
     by_workload = created.groupby("workload", observed=True)["nbytes"].sum()
-    run1 = created[created["t_start"] < 20]
+    run1 = created[created["t_start_s"] < 20]
     assert s.loc["writable_layer", "data_lost_bytes"] == by_workload["writable layer"] - int(
-        created[(created["workload"] == "writable layer") & (created["t_start"] >= 20)][
+        created[(created["workload"] == "writable layer") & (created["t_start_s"] >= 20)][
             "nbytes"
         ].sum()
     )
@@ -309,7 +309,7 @@ def test_lifecycle_counts_lost_and_orphaned_data() -> None:
     )
     assert s.loc["volume", "data_lost_bytes"] == 0
     assert s.loc["local_bind", "data_lost_bytes"] == 0
-    tmpfs_before_rm = created[(created["workload"] == "tmpfs") & (created["t_start"] < 20)]
+    tmpfs_before_rm = created[(created["workload"] == "tmpfs") & (created["t_start_s"] < 20)]
     assert s.loc["tmpfs", "data_lost_bytes"] == int(tmpfs_before_rm["nbytes"].sum())
 
 

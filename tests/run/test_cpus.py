@@ -68,7 +68,7 @@ def _run(**changes: Any) -> Any:
     start_containers(world)
     world.ctx.env.run()
     frame = world.ctx.recorder.frame()
-    return frame.sort_values(["t_end", "container"], kind="stable")
+    return frame.sort_values(["t_end_s", "container"], kind="stable")
 
 
 def test_each_lock_hand_off_costs_the_critical_section_and_a_wake_up() -> None:
@@ -78,7 +78,7 @@ def test_each_lock_hand_off_costs_the_critical_section_and_a_wake_up() -> None:
     rows = _run()
     locks = rows[rows["op"] == "lock"]
     assert sorted(locks["lock_wait_s"].tolist()) == [0.0, 2.5, 5.0]
-    assert rows["t_end"].max() == 7.0
+    assert rows["t_end_s"].max() == 7.0
 
 
 def test_a_busy_core_delays_the_wake_up() -> None:
@@ -108,7 +108,7 @@ def test_a_busy_core_delays_the_wake_up() -> None:
     # neighbour's burst asked at 3 (4-5) and runs 5-5.5.
     assert waits == [0.0, 5.5]
     first_read = rows[(rows["op"] == "read") & (rows["container"] == "writer-1")]
-    assert first_read[["t_start", "t_end"]].values.tolist() == [[0.0, 2.0]]
+    assert first_read[["t_start_s", "t_end_s"]].values.tolist() == [[0.0, 2.0]]
 
 
 def test_unlocked_read_modify_writes_on_one_core_overlap_longer() -> None:
@@ -118,13 +118,13 @@ def test_unlocked_read_modify_writes_on_one_core_overlap_longer() -> None:
     unlocked = {"services.writer.workload.lock": "none", "services.writer.deploy.replicas": 2}
     two = _run(**unlocked)
     one = _run(**unlocked, **{"host.cpus": 1})
-    assert two[["op", "t_start", "t_end"]].values.tolist() == [
+    assert two[["op", "t_start_s", "t_end_s"]].values.tolist() == [
         ["read", 0.0, 1.0],
         ["read", 0.0, 1.0],
         ["write", 1.0, 2.0],
         ["write", 1.0, 2.0],
     ]
-    assert one[["op", "t_start", "t_end"]].values.tolist() == [
+    assert one[["op", "t_start_s", "t_end_s"]].values.tolist() == [
         ["read", 0.0, 1.0],
         ["read", 0.0, 2.0],
         ["write", 1.0, 3.0],

@@ -37,8 +37,8 @@ def test_a_write_to_an_image_file_copies_it_up() -> None:
     assert run.backends[None].calls == [("charge", "write", "/data/big.db", 4096, 0, True)]
     [row] = _rows(world)
     assert row == {
-        "t_start": 0.0,
-        "t_end": 0.0,
+        "t_start_s": 0.0,
+        "t_end_s": 0.0,
         "op": "write",
         "path": "/data/big.db",
         "storage": "writable_layer",

@@ -96,6 +96,17 @@ REFUSED = [
         r"attr_cache_min must be <= attr_cache_max \(got 120 s > 60 s; profile nfs: 3 s to 60 s\)",
     ),
     ({"services.web.x-prefill": {"/data": {}}}, r"x-prefill: x-prefill is storsim's own key"),
+    # generated layers: no more copies than the kernel stacks, nor than overlay2 mounts
+    ({f"{L0}.repeat": 10**12}, r"layers\[0\]\.repeat: must be <= 500 \(got 1000000000000\)"),
+    ({f"{L0}.repeat": 0}, r"layers\[0\]\.repeat: must be >= 1 \(got 0\)"),
+    (
+        {"images.app.layers": [{"repeat": 500}] * 3},
+        r"images\.app\.layers: must stack at most 500 layers, repeats included, .*\(got 1500\)",
+    ),
+    (
+        {f"{L0}.repeat": 200},
+        r"images\.app\.layers: must have at most 128 layers, overlay2's limit .*\(got 201\)",
+    ),
 ]
 
 

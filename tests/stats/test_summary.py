@@ -45,8 +45,8 @@ def test_latency_columns_are_exact() -> None:
     latency = rng.lognormal(-7, 1.5, 20_000)
     ops = pd.DataFrame(
         {
-            "t_start": np.zeros(len(latency)),
-            "t_end": latency,
+            "t_start_s": np.zeros(len(latency)),
+            "t_end_s": latency,
             "latency_s": latency,
             "storage": "volume",
             "op": "read",

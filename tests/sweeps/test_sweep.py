@@ -100,7 +100,7 @@ def test_no_compare_section_means_no_placement_column(ch06: storsim.Scenario) ->
     assert list(df.columns[:4]) == ["replication", "seed", "storage", "series"]
     assert "placement" not in df.columns
     assert sorted(df["replication"].unique()) == [0, 1, 2]
-    assert set(df["storage"]) == {"writable_layer", "local_bind", "volume"}
+    assert set(df["storage"]) == {"image_layer", "writable_layer", "local_bind", "volume"}
 
 
 def test_same_frame_whatever_the_executor(copy_up: storsim.Scenario) -> None:
@@ -194,6 +194,27 @@ def test_bad_grid_fails_before_any_run(ch06: storsim.Scenario, count_runs: list[
     assert count_runs == []
 
 
+def test_grid_paths_name_list_items_by_index_or_name(
+    ch06: storsim.Scenario, count_runs: list[int]
+) -> None:
+    """A grid takes --set's paths: workload.1.rate and workload[name].rate; two paths for
+    one value, or a malformed one, fail before any run."""
+    name = ch06.services["todo"].workload[1].name
+    _, runs = storsim.sweeps.grid.tasks(
+        ch06, {f"services.todo.workload[{name}].rate": ["10/s", "30/s"]}, 1
+    )
+    assert [t.scenario.services["todo"].workload[1].rate for t in runs] == [10.0, 30.0]
+    with pytest.raises(
+        ScenarioError, match=r"and services\.todo\.workload\[1\]\.rate name the same"
+    ):
+        storsim.sweep(
+            ch06, {RATE: ["10/s"], "services.todo.workload.1.rate": ["5/s"]}, progress=False
+        )
+    with pytest.raises(ScenarioError, match=r"grid services\.todo\.workload\[\]: must be dotted"):
+        storsim.sweep(ch06, {"services.todo.workload[]": [1]}, progress=False)
+    assert count_runs == []
+
+
 def test_resume_skips_finished_runs(
     ch06: storsim.Scenario, tmp_path: Path, count_runs: list[int]
 ) -> None:
@@ -235,7 +256,7 @@ def test_resume_retries_failed_runs(
     monkeypatch.setattr(executors, "simulate", real)
     fixed = storsim.sweep(ch06, executor="serial", progress=False, out=out)
     assert fixed["error"].isna().all()
-    assert len(fixed) == 3
+    assert len(fixed) == 4  # a row per storage choice
     assert len(out.read_text().splitlines()) == 2
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Literal, TypeAlias, get_args
 
-__all__ = ["LOCK", "OPS", "Op", "STORAGES", "Storage", "UNSUPPORTABLE_OPS"]
+__all__ = ["LOCK", "OPS", "PROBLEMS", "Op", "Problem", "STORAGES", "Storage", "UNSUPPORTABLE_OPS"]
 
 Storage: TypeAlias = Literal[
     "image_layer", "writable_layer", "local_bind", "distributed_bind", "volume", "tmpfs"
@@ -42,3 +42,13 @@ may refuse it like an operation (``unsupported: [lock]``), and records name it."
 
 UNSUPPORTABLE_OPS: frozenset[str] = frozenset((*OPS, LOCK))
 """What a mount (a remote profile's ``unsupported_ops``) may refuse."""
+
+Problem: TypeAlias = Literal[
+    "data_lost", "orphaned", "lost_updates", "torn", "stale_reads", "errors", "lock_errors"
+]
+"""A kind of problem that ranks a placement down in the verdict (``compare.accept`` may
+accept some): data lost at ``stop``/``rm``, data left in orphaned volumes, lost updates,
+torn or overwritten records, stale reads, failed operations, refused locks."""
+
+PROBLEMS: tuple[str, ...] = get_args(Problem)
+"""The problem kinds, in the order the verdict ranks and lists them."""

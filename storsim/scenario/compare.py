@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from storsim.names import Storage
+from storsim.names import Problem, Storage
 from storsim.scenario.content import Content
 from storsim.scenario.fields import EntryPath, Spec, one_or_list
 
@@ -38,6 +38,10 @@ class CompareSpec(Spec):
     content: Content | None = None
     """What lives at ``path`` at the start in every placement (default: the image's files
     there)."""
+    accept: list[Problem] = []  # noqa: RUF012 (pydantic copies a mutable default)
+    """Problems this comparison accepts: shown in the verdict, but they do not rank a
+    placement down (``[data_lost]`` for a cache that may be lost at ``rm``). Kinds:
+    data_lost, orphaned, lost_updates, torn, stale_reads, errors, lock_errors."""
 
     @field_validator("choices")
     @classmethod

@@ -210,3 +210,20 @@ def test_accept_rejects_unknown_problem_kinds(shipped_results: dict[str, Any]) -
     """accept= names problems of PROBLEMS only."""
     with pytest.raises(ValueError, match="accept must name problems of data_lost"):
         judge(shipped_results["copy-up"], accept=["slowness"])
+
+
+def test_compare_accept_is_a_scenario_field_with_the_verdicts_problem_kinds() -> None:
+    """compare.accept takes the verdict's problem kinds (one list, storsim.names) and
+    the verdict reads it: an accepted loss no longer ranks a placement down."""
+    from storsim.names import PROBLEMS as KINDS
+
+    assert tuple(kind for kind, _ in PROBLEMS) == KINDS
+    base = storsim.load_scenario("scenarios/lifecycle.yaml")
+    assert base.compare is None or base.compare.accept == []
+    with pytest.raises(storsim.ScenarioError, match="accept"):
+        storsim.load_scenario("scenarios/copy-up.yaml", overrides={"compare.accept": ["nonsense"]})
+    accepted = storsim.load_scenario(
+        "scenarios/copy-up.yaml", overrides={"compare.accept": ["data_lost"]}
+    )
+    assert accepted.compare is not None
+    assert accepted.compare.accept == ["data_lost"]

@@ -153,13 +153,14 @@ def parse_duration(value: str | int | float) -> float:
     return _check(_split(value, "duration", _TIME_UNITS), "duration", value)
 
 
-def _per(value: str | int | float, kind: str) -> tuple[str, float]:
+def _per(value: str | int | float, kind: str) -> tuple[str | None, float]:
+    """``(amount, seconds)`` of ``"AMOUNT/TIME"``; ``(None, value)`` for a plain number."""
     if isinstance(value, bool):
         raise ValueError(f"must be a {kind} such as {_EXAMPLES[kind]} (got {value!r})")
     if isinstance(value, int | float):
-        return "", _check(_number(value, kind), kind, value)
+        return None, _check(_number(value, kind), kind, value)
     parts = _PER.split(value.strip(), maxsplit=1)
-    if len(parts) != 2:
+    if len(parts) != 2 or not parts[0]:  # "/s" has no amount: not a rate of 1/s
         raise ValueError(f"must be a {kind} such as {_EXAMPLES[kind]} (got {value!r})")
     per = parts[1] if parts[1][:1].isdigit() else "1 " + parts[1]
     seconds = _split(per, "duration", _TIME_UNITS)
@@ -181,7 +182,7 @@ def parse_bandwidth(value: str | int | float) -> float:
         ValueError: unknown unit, malformed value, or outside 1 B/s to 8 PiB/s.
     """
     amount, seconds = _per(value, "bandwidth")
-    if amount == "":
+    if amount is None:
         return seconds  # a plain number: already bytes per second
     return _check(_split(amount, "size", _SIZE_UNITS) / seconds, "bandwidth", value)
 
@@ -199,7 +200,7 @@ def parse_rate(value: str | int | float) -> float:
         ValueError: malformed value, or not above 0/s and at most 1e9/s.
     """
     amount, seconds = _per(value, "rate")
-    if amount == "":
+    if amount is None:
         return seconds
     return _check(_split(amount, "rate", {"": 1.0}) / seconds, "rate", value)
 

@@ -107,6 +107,16 @@ def test_quantities_out_of_range(func, value, match) -> None:  # type: ignore[no
         func(value)
 
 
+def test_a_rate_or_bandwidth_needs_its_amount() -> None:
+    """ "/s" and "/2 s" are refused: an amount must come before the "/" (they read as
+    1/s and 2/s before)."""
+    for text in ("/s", "/2 s", " per s"):
+        with pytest.raises(ValueError, match="must be a rate"):
+            units.parse_rate(text)
+        with pytest.raises(ValueError, match="must be a bandwidth"):
+            units.parse_bandwidth(text)
+
+
 def test_negative_zero_is_zero() -> None:
     """-0.0 parses as 0.0 (a negative zero is no time at all), with its sign gone."""
     assert math.copysign(1.0, parse_duration(-0.0)) == 1.0
@@ -146,8 +156,12 @@ def test_the_schema_pattern_accepts_what_the_parser_reads(kind: str, parse: Any)
     regex = re.compile(units.pattern(kind))
     texts = [f"{n}{sp}{u}" for n in _NUMBERS for u in _UNITS for sp in _SPACES]
     if kind in ("bandwidth", "rate"):
-        amounts = [f"{n}{sp}{u}" for n in ["4", "1.5", "x"] for u in ["", "MB", "kib", "q"]
-                   for sp in ["", " "]]  # fmt: skip
+        amounts = [
+            f"{n}{sp}{u}"
+            for n in ["4", "1.5", "x"]
+            for u in ["", "MB", "kib", "q"]
+            for sp in ["", " "]
+        ] + [""]  # fmt: skip ("" : "/s" is no rate)
         pers = ["/s", " / ms", "/2 s", "/0.5min", "/.5 s", " per s", " PER 5 ms", "/", "/x",
                 "per s", "//s", "/1/s"]  # fmt: skip
         texts = [a + p for a in amounts for p in pers]

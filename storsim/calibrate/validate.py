@@ -568,15 +568,23 @@ def print_table(v: Validation, stream: TextIO) -> None:
         )
     for name, reason in v.not_simulated.items():
         print(f"  {name}: not simulated ({reason})", file=stream)
-    by_exp: dict[str, list[float]] = {}
-    for p in v.points:
-        if math.isfinite(p.demerit):
-            by_exp.setdefault(p.experiment, []).append(p.demerit)
     print(
-        "demerit figures (median over each experiment's points, of the measured mean):", file=stream
+        "per experiment: held-out points, their median |error|, the median demerit "
+        "figure (of the measured mean) over all its points, shapes holding:",
+        file=stream,
     )
-    for name, values in by_exp.items():
-        print(f"  {name}: {statistics.median(values) * 100:.0f} %", file=stream)
+    for name in dict.fromkeys(p.experiment for p in v.points):
+        mine = [p for p in v.points if p.experiment == name]
+        held = [abs(p.error) for p in mine if not p.calibration and math.isfinite(p.error)]
+        scores = [p.demerit for p in mine if math.isfinite(p.demerit)]
+        shapes = [s for s in v.series if s.experiment == name]
+        error = f"{statistics.median(held) * 100:.0f} %" if held else "-"
+        score = f"{statistics.median(scores) * 100:.0f} %" if scores else "-"
+        print(
+            f"  {name}: {len(held)} held out, error {error}, demerit {score}, "
+            f"shapes {sum(s.holds for s in shapes)} of {len(shapes)}",
+            file=stream,
+        )
     print(
         f"calibration points (excluded from the error): {len(v.points) - len(v.held_out)}",
         file=stream,

@@ -54,7 +54,7 @@ def _doc() -> Measurements:
         for state, t in (("fresh", fresh), ("cold", cold)):
             lookup.append(_point({"layers": layers, "result": "hit", "state": state}, t))
     copy_up = []
-    for size in (4096, 1 << 20, 16 << 20, 64 << 20, 256 << 20):
+    for size in (4096, 1 << 20, 4 << 20, 8 << 20, 16 << 20):
         cached = WRITE_LAT + 2 * READ_LAT + 2 * SYSCALL + size / WRITE_BW
         copy_up.append(_point({"size_bytes": size, "cache": "cached"}, cached))
         copy_up.append(_point({"size_bytes": size, "cache": "cold"}, cached + size / READ_BW))

@@ -1,4 +1,5 @@
-"""The commands: ``storsim run | sweep | schema``, their options, and what each does.
+"""The commands: ``storsim run | sweep | schema | calibrate | validate``, their options,
+and what each does (calibrate and validate: :mod:`storsim.calibrate.cli`).
 
 Like a car's controls, each command is one lever: ``storsim run SCENARIO`` simulates a
 scenario, ``storsim sweep`` runs it over a grid, ``storsim schema`` prints the file
@@ -78,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     try:
         try:
-            args = _parser().parse_args(argv)
+            args = _parser(argv).parse_args(argv)
         except SystemExit as exc:  # --help, --version: argparse printed what was asked
             return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
         if args.command is None:
@@ -104,7 +105,7 @@ def _say(line: str) -> None:
     sys.stderr.flush()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="storsim",
         description="Simulate container storage: where should each path of an app live?",
@@ -114,6 +115,11 @@ def _parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario and print its summary")
     run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument(
+        "--host",
+        metavar="PROFILE",
+        help="a host profile (storsim calibrate's) under the scenario's host: keys",
+    )
     run.add_argument(
         "--seed", type=_seed, default=None, help="random seed, >= 0 (default: the file's)"
     )
@@ -140,6 +146,18 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.set_defaults(func=_cmd_schema)
+
+    # storsim.calibrate's own commands (their options, messages and exit codes there)
+    from storsim.calibrate import cli as calibrate_cli
+
+    calibrate = sub.add_parser("calibrate", help="measure this host and fit a host profile")
+    calibrate_cli.add_arguments(calibrate)
+    calibrate.set_defaults(
+        func=lambda a: calibrate_cli.run(a, list(sys.argv[1:] if argv is None else argv))
+    )
+    validate = sub.add_parser("validate", help="compare a host profile with measurements")
+    calibrate_cli.add_validate_arguments(validate)
+    validate.set_defaults(func=calibrate_cli.run_validate)
     return parser
 
 
@@ -226,7 +244,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.report and args.ops == "summary":
         raise StorsimError("--report plots every operation: it needs --ops full (the default)")
-    scenario = load_scenario(args.scenario, overrides=args.overrides)
+    scenario = load_scenario(args.scenario, overrides=args.overrides, host_profile=args.host)
     json_file = args.json if args.json != "-" else None
     check_outputs({"--json": json_file, "--report": args.report})  # before the long part
     result = simulate(

@@ -17,6 +17,7 @@ from typing import Any
 
 from storsim.errors import ScenarioError
 from storsim.scenario.model import Scenario, validate
+from storsim.scenario.profile import apply_host_profile
 from storsim.scenario.text import check_data, parse_yaml, read_scenario_text
 
 __all__ = ["load_scenario"]
@@ -26,6 +27,7 @@ def load_scenario(
     source: str | os.PathLike[str] | Mapping[str, Any],
     *,
     overrides: Mapping[str, Any] | Sequence[str] | None = None,
+    host_profile: str | os.PathLike[str] | None = None,
 ) -> Scenario:
     """Load and validate a scenario.
 
@@ -34,6 +36,9 @@ def load_scenario(
         overrides: values to change before validation, as ``{"dotted.path": value}`` or
             ``["dotted.path=value", ...]`` (the value then parsed as YAML), e.g.
             ``{"services.web.deploy.replicas": 4}``.
+        host_profile: a host profile file (``storsim calibrate``'s) to use under the
+            scenario's ``host:`` instead of its ``host.profile``; the scenario's own
+            host keys still win (:mod:`.profile`).
 
     Returns:
         The validated, frozen scenario.
@@ -44,6 +49,7 @@ def load_scenario(
     """
     if isinstance(source, Mapping):
         data = copy.deepcopy(dict(check_data(source, "the scenario")))
+        apply_host_profile(data, None, _path(host_profile))
         return validate(data, None, overrides)
     path = os.fspath(source)
     tree = parse_yaml(read_scenario_text(path), path)
@@ -51,4 +57,9 @@ def load_scenario(
         raise ScenarioError(
             f"a scenario must be a mapping of keys (got {type(tree).__name__})", file=path, line=1
         )
+    apply_host_profile(tree, path, _path(host_profile))
     return validate(tree, path, overrides)
+
+
+def _path(value: str | os.PathLike[str] | None) -> str | None:
+    return None if value is None else os.fspath(value)

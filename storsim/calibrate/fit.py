@@ -1,0 +1,426 @@
+"""The fit: the model's host parameters from a measurement file, by least squares.
+
+Like a surveyor who fixes a few landmarks by triangulation and leaves the others to
+check the map against, the fit takes the model's own cost formulas (a copy-up costs the
+disk's write latency plus its size over the write bandwidth; a first lookup through L
+layers costs L directory reads and L times the per-layer CPU cost...) as linear models
+in the unknown parameters and solves each with :func:`numpy.linalg.lstsq` on a chosen
+part of the measured points (the *calibration points*); the other points are held out
+for ``storsim validate``.
+
+The fit is a table (:data:`FIT_TABLE`): one :class:`Row` per parameter, naming the
+experiment it comes from, the points, the shape (the design matrix's columns), the
+coefficient it takes and the YAML key it writes. A parameter the model gains is one
+more row. Rows are solved in order: a later row may subtract what an earlier one
+fitted (``known``), as the copy-up subtracts the syscall cost.
+
+Each point's statistic is the median of its samples (robust to the one sample a shared
+machine delays by a scheduling slice).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from storsim.calibrate.schema import Measurements, Point
+
+__all__ = ["FIT_TABLE", "Fitted", "Row", "fit", "fit_points", "point_key"]
+
+Params = Mapping[str, Any]
+Known = Mapping[str, float]
+
+
+# Params of a data-path point that its ``case`` already implies or that only describe it.
+_DESCRIPTIVE = ("fs_type", "op", "pattern", "size_bytes", "file_bytes", "ops_per_rep", "reps")
+
+
+def point_key(experiment: str, params: Params) -> str:
+    """A point's name, ``copy_up[size_bytes=4096,cache=cold]``: the same in fit and
+    validation, so the calibration points can be excluded by name."""
+    skip = _DESCRIPTIVE if "case" in params else ()
+    inner = ",".join(f"{k}={v}" for k, v in params.items() if k not in skip)
+    return f"{experiment}[{inner}]"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One fitted parameter.
+
+    Attributes:
+        key: its dotted key under ``host:`` (``disk.write_bandwidth``).
+        experiment: the experiments its points come from (one or several).
+        select: which points take part (a predicate on their params).
+        columns: the shape, one function per design-matrix column, of the point's
+            params (``lambda p: 1.0`` for an intercept, ``lambda p: p["size_bytes"]``).
+        coefficient: which column's coefficient the parameter is.
+        value: turns that coefficient (and the parameters fitted before) into the
+            parameter's value in its unit (bytes/s from a slope in s/byte...).
+        offset: the part of each point's time already explained by earlier rows,
+            subtracted before the fit (s).
+        shape: the shape in words, for the profile and the report.
+        hold_out: hold out every other point along ``along`` (sorted), fitting the
+            rest; False fits every selected point (then the parameter is checked on
+            other experiments).
+        along: the param the points are sorted by for ``hold_out``.
+        minimum: the least value the parameter may take (a negative cost fitted from
+            noise is clamped, and the profile says so).
+        unit: how the value is written in YAML (``s``, ``B/s``).
+        source: why this formula: which model rule, citing its code.
+    """
+
+    key: str
+    experiment: tuple[str, ...]
+    select: Callable[[Params], bool]
+    columns: tuple[Callable[[Params], float], ...]
+    coefficient: int
+    value: Callable[[float, Known], float]
+    shape: str
+    source: str
+    offset: Callable[[Params, Known], float] = lambda p, k: 0.0
+    hold_out: bool = True
+    along: str = ""
+    minimum: float = 0.0
+    unit: str = "s"
+
+
+def _one(p: Params) -> float:
+    return 1.0
+
+
+def _size(p: Params) -> float:
+    return float(p["size_bytes"])
+
+
+def _layers(p: Params) -> float:
+    return float(p["layers"])
+
+
+def _recip(slope: float, known: Known) -> float:
+    return 1.0 / slope if slope > 0 else math.inf
+
+
+def _coef(c: float, known: Known) -> float:
+    return c
+
+
+def _case(*cases: str) -> Callable[[Params], bool]:
+    return lambda p: p.get("case") in cases
+
+
+DATA_PATHS = ("data_path", "data_path_tmpfs", "data_path_overlay")
+
+_CACHED = _case(
+    "write_small_overwrite", "write_large_overwrite", "read_small_cached", "read_large_cached"
+)
+_CACHED_SHAPE = (
+    "affine in size: syscall_latency [+ cache_hit_latency for a read] + size / copy_bandwidth"
+)
+
+
+def _is_read(p: Params) -> float:
+    return 1.0 if p.get("op") == "read" else 0.0
+
+
+FIT_TABLE: tuple[Row, ...] = (
+    Row(
+        key="syscall_latency",
+        experiment=DATA_PATHS,
+        select=_CACHED,
+        columns=(_one, _is_read, _size),
+        coefficient=0,
+        value=_coef,
+        shape=_CACHED_SHAPE,
+        source="a buffered write costs the syscall and a memcpy into the page cache, a "
+        "cached read the syscall, the hit and a memcpy out (storsim/backends/local.py warm)",
+        hold_out=False,
+    ),
+    Row(
+        key="memory.cache_hit_latency",
+        experiment=DATA_PATHS,
+        select=_CACHED,
+        columns=(_one, _is_read, _size),
+        coefficient=1,
+        value=_coef,
+        shape=_CACHED_SHAPE,
+        source="the same points: what a cached read costs beyond a write of its size",
+        hold_out=False,
+    ),
+    Row(
+        key="memory.copy_bandwidth",
+        experiment=DATA_PATHS,
+        select=_CACHED,
+        columns=(_one, _is_read, _size),
+        coefficient=2,
+        value=_recip,
+        shape=_CACHED_SHAPE,
+        source="the same points: the slope is the memcpy's time per byte",
+        hold_out=False,
+        unit="B/s",
+    ),
+    Row(
+        key="overlay.lookup_per_layer",
+        experiment=("lookup",),
+        select=lambda p: p["state"] == "fresh" and p["result"] == "hit",
+        columns=(_one, _layers),
+        coefficient=1,
+        value=_coef,
+        shape="linear in layers: first lookup on a new mount, host caches warm",
+        source="a container's first lookup consults each layer's directory once "
+        "(storsim/backends/overlay.py _charge_slow: visited * lookup_per_layer)",
+        along="layers",
+    ),
+    Row(
+        key="disk.read_latency",
+        experiment=("lookup",),
+        select=lambda p: p["state"] == "cold" and p["result"] == "hit",
+        columns=(_one, _layers),
+        coefficient=1,
+        value=lambda c, k: c - k.get("overlay.lookup_per_layer", 0.0),
+        shape="linear in layers: one directory-block read per layer, cold",
+        source="a cold lookup reads one directory block per layer consulted "
+        "(overlay.py _cold_reads; disk.py submit_meta at read_latency)",
+        along="layers",
+    ),
+    Row(
+        key="disk.write_bandwidth",
+        experiment=("copy_up",),
+        select=lambda p: p["cache"] == "cached",
+        columns=(_one, _size),
+        coefficient=1,
+        value=_recip,
+        shape="affine in size: write_latency + size / write_bandwidth (lower file cached)",
+        source="a copy-up writes the whole file to the upper layer's disk "
+        "(overlay.py _charge_slow: submit_write(copy_bytes))",
+        along="size_bytes",
+        unit="B/s",
+    ),
+    Row(
+        key="disk.write_latency",
+        experiment=("copy_up",),
+        select=lambda p: p["cache"] == "cached",
+        columns=(_one, _size),
+        coefficient=0,
+        value=lambda c, k: c - 2 * k["disk.read_latency"] - 2 * k["syscall_latency"],
+        shape="affine in size: its intercept less the lookup's and the metadata read",
+        source="the copy-up's fixed part: its write request, one metadata access and "
+        "the lookup (overlay.py _charge_slow)",
+        along="size_bytes",
+    ),
+    Row(
+        key="disk.read_bandwidth",
+        experiment=("copy_up",),
+        select=lambda p: p["cache"] == "cold",
+        columns=(_one, _size),
+        coefficient=1,
+        value=lambda c, k: _recip(c - 1.0 / k["disk.write_bandwidth"], k),
+        shape="affine in size: cold copy-up slope less the cached one",
+        source="a cold copy-up reads the lower file from disk first "
+        "(overlay.py _charge_slow: submit_read(missing))",
+        along="size_bytes",
+        unit="B/s",
+    ),
+    Row(
+        key="disk.flush_latency",
+        experiment=("data_path",),
+        select=_case("fsync_small_overwrite", "fsync_small_append"),
+        columns=(_one,),
+        coefficient=0,
+        value=_coef,
+        offset=lambda p, k: (
+            k["syscall_latency"] + k["disk.write_latency"] + _size(p) / k["disk.write_bandwidth"]
+        ),
+        shape="constant: fsync after a 4 KiB write, less the write-back of its page",
+        source="fsync writes the dirty pages back, then the journal commit "
+        "(local.py _fsync: submit_write, submit_flush)",
+        hold_out=False,
+    ),
+    Row(
+        key="overlay.op_overhead",
+        experiment=("data_path_overlay",),
+        select=_case("write_small_overwrite", "read_small_cached"),
+        columns=(_one,),
+        coefficient=0,
+        value=_coef,
+        offset=lambda p, k: _twin(p, k),
+        shape="constant: the same small operation on the upper layer less on ext4",
+        source="overlayfs passes each call to the upper file system: one more "
+        "function layer (item 10 of issue 10)",
+        hold_out=False,
+    ),
+    Row(
+        key="extend_write",
+        experiment=DATA_PATHS,
+        select=_case("write_small_append"),
+        columns=(_one,),
+        coefficient=0,
+        value=_coef,
+        offset=lambda p, k: _twin(p, k),
+        shape="constant: a small appending write less a small overwrite",
+        source="a write that extends a file allocates blocks and updates its size "
+        "(item 10 of issue 10)",
+        hold_out=False,
+    ),
+    Row(
+        key="metadata_update",
+        experiment=("copy_up_meta",),
+        select=lambda p: p["op"] == "chmod" and p["metacopy"] == "on",
+        columns=(_one,),
+        coefficient=0,
+        value=lambda c, k: c / 2,
+        offset=lambda p, k: 2 * k["syscall_latency"],
+        shape="constant: a metadata-only copy-up (metacopy=on chmod) is two updates",
+        source="a metacopy copy-up creates the inode in the workdir and renames it "
+        "(overlay.py _charge_slow: 2 * metadata_update) [K1]",
+        hold_out=False,
+    ),
+    Row(
+        key="readdir_per_entry",
+        experiment=("readdir",),
+        select=lambda p: p["state"] == "warm" and p["layers"] == 0,
+        columns=(_one, lambda p: float(p["entries"])),
+        coefficient=1,
+        value=_coef,
+        shape="affine in entries: a warm readdir of a plain directory",
+        source="getdents copies one record per entry (item 10 of issue 10)",
+        along="entries",
+    ),
+)
+"""The fit, one row per parameter, solved in this order."""
+
+# Medians of the twin points, filled by :func:`fit` before a row that needs them.
+_TWINS: dict[str, float] = {}
+
+
+def _twin(p: Params, known: Known) -> float:
+    """The median of the matching point the offset compares with: the same case on
+    ext4 (for the upper layer), or the overwrite of the same size and file system
+    (for an append)."""
+    case = str(p["case"])
+    if p.get("target") == "overlay_upper" and "append" not in case:
+        return _TWINS[f"backing:{case}"]
+    return _TWINS[f"{p['target']}:{case.replace('append', 'overwrite')}"]
+
+
+@dataclass(slots=True)
+class Fitted:
+    """One row's outcome.
+
+    Attributes:
+        row: the row.
+        value: the parameter's value (after ``minimum``), in the row's unit.
+        raw: the value the least squares gave, before clamping.
+        points: the calibration points used (their :func:`point_key`).
+        held_out: the points of the same selection held out for validation.
+        r2: the fit's coefficient of determination on its points, unweighted (None
+            with no more points than columns, where it means nothing).
+        residuals_s: measured minus fitted time of each point used (s).
+        clamped: True when ``raw`` was below ``minimum``.
+    """
+
+    row: Row
+    value: float
+    raw: float
+    points: list[str]
+    held_out: list[str]
+    r2: float | None
+    residuals_s: list[float] = field(default_factory=list)
+    clamped: bool = False
+
+
+def _median(point: Point) -> float:
+    return float(statistics.median(point.samples_s)) if point.samples_s else math.nan
+
+
+def _selected(doc: Measurements, row: Row) -> list[tuple[str, Point]]:
+    found: list[tuple[str, Point]] = []
+    for name in row.experiment:
+        try:
+            experiment = doc.experiment(name)
+        except KeyError:
+            continue
+        found.extend((name, p) for p in experiment.points if row.select(p.params))
+    return found
+
+
+def fit_points(row: Row, chosen: Sequence[tuple[str, Point]]) -> tuple[list[int], list[int]]:
+    """Which of ``chosen`` a row fits (indices) and which it holds out.
+
+    Along the row's ``along`` param, sorted, the points of even rank are fitted and
+    those of odd rank held out, so the calibration points span the whole range (the
+    first and, with an odd count, the last value among them); a row without
+    ``hold_out`` fits them all.
+    """
+    if not row.hold_out or not row.along:
+        return list(range(len(chosen))), []
+    values = sorted({chosen[i][1].params[row.along] for i in range(len(chosen))}, key=float)
+    fitted_values = set(values[0::2]) | {values[-1]}
+    fitted = [i for i, (_, p) in enumerate(chosen) if p.params[row.along] in fitted_values]
+    held = [i for i in range(len(chosen)) if i not in fitted]
+    return fitted, held
+
+
+def fit(doc: Measurements) -> list[Fitted]:
+    """Solve :data:`FIT_TABLE` on the measurements, row by row.
+
+    A row whose experiment did not run (or whose earlier rows it depends on are
+    missing) is left out of the result.
+    """
+    _TWINS.clear()
+    for name in DATA_PATHS:
+        try:
+            experiment = doc.experiment(name)
+        except KeyError:
+            continue
+        for p in experiment.points:
+            _TWINS[f"{p.params['target']}:{p.params['case']}"] = _median(p)
+    known: dict[str, float] = {}
+    results: list[Fitted] = []
+    for row in FIT_TABLE:
+        chosen = _selected(doc, row)
+        if not chosen:
+            continue
+        use, held = fit_points(row, chosen)
+        try:
+            y = np.array(
+                [_median(chosen[i][1]) - row.offset(chosen[i][1].params, known) for i in use]
+            )
+            a = np.array([[col(chosen[i][1].params) for col in row.columns] for i in use])
+        except KeyError:  # an earlier row it needs did not fit
+            continue
+        if len(use) < len(row.columns) or not np.all(np.isfinite(y)):
+            continue
+        # Weighted by 1 / the measured time: the points span decades (a 4 KiB write in
+        # microseconds, a 1 MiB one in a hundred), and plain least squares would fit
+        # the large ones and leave the small ones 100 % off. This minimises the
+        # relative residuals instead.
+        measured = np.array([_median(chosen[i][1]) for i in use])
+        weight = 1.0 / np.maximum(measured, 1e-9)
+        coef, *_ = np.linalg.lstsq(a * weight[:, None], y * weight, rcond=None)
+        predicted = a @ coef
+        residuals = y - predicted
+        r2: float | None = None
+        if len(use) > len(row.columns) > 1:  # R^2 of a constant says nothing
+            total = float(np.sum((y - y.mean()) ** 2))
+            r2 = 1.0 - float(np.sum(residuals**2)) / total if total > 0 else None
+        raw = row.value(float(coef[row.coefficient]), known)
+        value = max(raw, row.minimum) if math.isfinite(raw) else raw
+        known[row.key] = value
+        results.append(
+            Fitted(
+                row=row,
+                value=value,
+                raw=raw,
+                points=[point_key(chosen[i][0], chosen[i][1].params) for i in use],
+                held_out=[point_key(chosen[i][0], chosen[i][1].params) for i in held],
+                r2=r2,
+                residuals_s=[float(r) for r in residuals],
+                clamped=value != raw,
+            )
+        )
+    return results

@@ -1,0 +1,185 @@
+"""The fit, the host profile file and its loading: exact on synthetic measurements made
+from known parameters (the model's own shapes), no measured time involved."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storsim import load_scenario
+from storsim.calibrate.fit import FIT_TABLE, fit, point_key
+from storsim.calibrate.profile import known_key, profile_text
+from storsim.calibrate.schema import Experiment, Measurements, Point
+from storsim.errors import ScenarioError
+from storsim.scenario.profile import read_host_profile, read_profile_fit
+
+ROOT = Path(__file__).resolve().parents[2]
+SYSCALL, HIT, COPY = 2e-6, 1e-6, 4e9  # s, s, B/s
+PER_LAYER, READ_LAT = 1.5e-6, 80e-6
+WRITE_LAT, WRITE_BW, READ_BW = 3e-3, 500e6, 2e9
+FLUSH = 1e-3
+
+
+def _point(params: dict[str, Any], t: float) -> Point:
+    return Point(params=params, samples_s=[t * 0.99, t, t * 1.01])
+
+
+def _data_path(target: str) -> Experiment:
+    points = []
+    for case, op, size in (
+        ("write_small_overwrite", "write", 4096),
+        ("write_large_overwrite", "write", 1 << 20),
+        ("write_small_append", "write", 4096),
+        ("read_small_cached", "read", 4096),
+        ("read_large_cached", "read", 1 << 20),
+        ("fsync_small_overwrite", "fsync", 4096),
+    ):
+        if op == "fsync":
+            t = SYSCALL + WRITE_LAT + size / WRITE_BW + FLUSH
+        else:
+            t = SYSCALL + (HIT if op == "read" else 0.0) + size / COPY
+        params = {"target": target, "case": case, "op": op, "size_bytes": size}
+        points.append(_point(params, t))
+    return Experiment(name=f"data_path{'' if target == 'backing' else '_' + target}",
+                      description="", where="", duration_s=1.0, points=points)  # fmt: skip
+
+
+def _doc() -> Measurements:
+    lookup = []
+    for layers in (1, 2, 4, 8, 16):
+        fresh = 10e-6 + layers * PER_LAYER
+        cold = 50e-6 + layers * (PER_LAYER + READ_LAT)
+        for state, t in (("fresh", fresh), ("cold", cold)):
+            lookup.append(_point({"layers": layers, "result": "hit", "state": state}, t))
+    copy_up = []
+    for size in (4096, 1 << 20, 4 << 20, 8 << 20, 16 << 20):
+        cached = WRITE_LAT + 2 * READ_LAT + 2 * SYSCALL + size / WRITE_BW
+        copy_up.append(_point({"size_bytes": size, "cache": "cached"}, cached))
+        copy_up.append(_point({"size_bytes": size, "cache": "cold"}, cached + size / READ_BW))
+    experiments = [
+        _data_path("backing"),
+        _data_path("tmpfs"),
+        Experiment(name="lookup", description="", where="", duration_s=1.0, points=lookup),
+        Experiment(name="copy_up", description="", where="", duration_s=1.0, points=copy_up),
+    ]
+    return Measurements(created_utc="2026-01-01T00:00:00+00:00", storsim_version="0",
+                        mode="quick", argv=[], duration_s=1.0, host={"cpus": 4},
+                        experiments=experiments, skipped=[])  # fmt: skip
+
+
+def test_fit_recovers_the_parameters_the_measurements_were_made_from() -> None:
+    """Measurements built with the model's formulas from known parameters give back those
+    parameters, row by row, to within the samples' rounding."""
+    got = {f.row.key: f.value for f in fit(_doc())}
+    expected = {
+        "syscall_latency": SYSCALL,
+        "memory.cache_hit_latency": HIT,
+        "memory.copy_bandwidth": COPY,
+        "overlay.lookup_per_layer": PER_LAYER,
+        "disk.read_latency": READ_LAT,
+        "disk.write_bandwidth": WRITE_BW,
+        "disk.write_latency": WRITE_LAT,
+        "disk.read_bandwidth": READ_BW,
+        "disk.flush_latency": FLUSH,
+    }
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, rel=1e-6), key
+    assert "readdir_per_entry" not in got  # its experiment did not run: no row
+
+
+def test_the_fit_holds_out_every_other_point_along_its_sweep() -> None:
+    """A row with a sweep fits the points of even rank (and the last) and holds out the
+    others; its calibration points are named as validation names them."""
+    rows = {f.row.key: f for f in fit(_doc())}
+    per_layer = rows["overlay.lookup_per_layer"]
+    assert per_layer.points == [
+        point_key("lookup", {"layers": n, "result": "hit", "state": "fresh"}) for n in (1, 4, 16)
+    ]
+    assert len(per_layer.held_out) == 2
+    assert per_layer.r2 == pytest.approx(1.0)
+
+
+def test_a_negative_fit_is_clamped_and_said_so() -> None:
+    """A cost that fits below zero (noise) is written as 0 and marked clamped."""
+    doc = _doc()
+    for point in doc.experiment("data_path").points:
+        if point.params["case"] == "write_small_append":  # cheaper than the overwrite
+            point.samples_s = [1e-9] * 3
+    row = next(f for f in fit(doc) if f.row.key == "extend_write")
+    assert row.value == 0.0
+    assert row.raw < 0
+    assert row.clamped
+
+
+def test_every_row_names_an_experiment_and_a_key() -> None:
+    """The table is well formed: one row per key, each with a shape and a source."""
+    keys = [row.key for row in FIT_TABLE]
+    assert len(keys) == len(set(keys))
+    assert all(row.experiment and row.shape and row.source for row in FIT_TABLE)
+
+
+def test_profile_writes_known_keys_and_keeps_the_others_pending(tmp_path: Path) -> None:
+    """The profile puts each fitted key the model has under its place, the others under
+    pending:, and the loader reads back exactly the applied values and the fit points."""
+    fitted = fit(_doc())
+    path = tmp_path / "host.yaml"
+    path.write_text(profile_text(fitted, _doc(), "m.json"))
+    host = read_host_profile(str(path))
+    assert host["cpus"] == 4
+    assert host["disk"]["write_latency"] == "3 ms"
+    assert host["syscall_latency"] == "2 us"
+    for f in fitted:
+        top = f.row.key.split(".")[0]
+        assert (top in host) == known_key(f.row.key) or top in ("disk", "memory", "overlay")
+    assert read_profile_fit(str(path)) == {p for f in fitted for p in f.points}
+
+
+def _scenario(tmp_path: Path, host: str) -> Path:
+    path = tmp_path / "s.yaml"
+    text = (ROOT / "scenarios" / "copy-up.yaml").read_text()
+    path.write_text(text.replace("host:\n  disk: ssd\n", host))
+    return path
+
+
+def test_a_scenario_uses_its_profile_and_overrides_it(tmp_path: Path) -> None:
+    """host: {profile: ./FILE} (relative to the scenario) fills the host keys the
+    scenario does not set; the scenario's own keys win."""
+    (tmp_path / "hosts").mkdir()
+    (tmp_path / "hosts" / "h.yaml").write_text(
+        "cpus: 8\nsyscall_latency: 3 us\ndisk: {profile: ssd, read_latency: 40 us}\n"
+        "fit: [{key: cpus, points: [x]}]\npending: {no_such_key: 1 s}\n"
+    )
+    scenario = load_scenario(
+        _scenario(tmp_path, "host:\n  profile: ./hosts/h.yaml\n  cpus: 2\n  disk: ssd\n")
+    )
+    assert scenario.host.cpus == 2
+    assert scenario.host.syscall_latency == pytest.approx(3e-6)
+    assert scenario.host.disk.read_latency == pytest.approx(40e-6)
+
+
+def test_a_scenario_latency_shorthand_beats_the_profiles_latencies(tmp_path: Path) -> None:
+    """disk.latency in the scenario sets all three latencies, over the profile's."""
+    (tmp_path / "h.yaml").write_text("disk: {profile: ssd, read_latency: 40 us}\n")
+    path = _scenario(tmp_path, "host:\n  disk: {profile: ssd, latency: 1 ms}\n")
+    scenario = load_scenario(path, host_profile=tmp_path / "h.yaml")
+    assert scenario.host.disk.read_latency is None  # the shorthand applies
+    assert scenario.host.disk.latency == pytest.approx(1e-3)
+
+
+def test_a_bad_profile_is_one_error_naming_its_file(tmp_path: Path) -> None:
+    """A profile value that breaks a rule is reported with the profile's file and line."""
+    (tmp_path / "h.yaml").write_text("cpus: 2\nsyscall_latency: fast\n")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(_scenario(tmp_path, "host:\n  profile: h.yaml\n"))
+    assert caught.value.file == str(tmp_path / "h.yaml")
+    assert caught.value.line == 2
+
+
+def test_the_shipped_profile_loads_under_every_shipped_scenario() -> None:
+    """scenarios/hosts/dev-machine.yaml is a valid profile under each shipped scenario."""
+    profile = ROOT / "scenarios" / "hosts" / "dev-machine.yaml"
+    for path in sorted((ROOT / "scenarios").glob("*.yaml")):
+        scenario = load_scenario(path, host_profile=profile)
+        assert scenario.host.memory.copy_bandwidth is not None

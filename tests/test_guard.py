@@ -75,7 +75,9 @@ def test_a_clock_that_stops_is_stopped(
     text = str(info.value)
     assert re.match(
         rf"{re.escape(str(path))}:\d+: services\.web\.workload\[0\]: simulated time stopped "
-        r"advancing at 10 s: more than 20,004 events happened at that instant",
+        # 10 s and a little: the first failing write pays its cold lookups (its walk's
+        # directory reads); the failures after it cost no time
+        r"advancing at 10(\.\d+)? s: more than 20,004 events happened at that instant",
         text,
     ), text
     assert info.value.line is not None

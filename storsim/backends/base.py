@@ -23,12 +23,14 @@ import simpy
 
 if TYPE_CHECKING:
     from storsim.devices import Cpu
+    from storsim.fs import FsError
     from storsim.run.context import SimContext
 
 __all__ = [
     "Attachment",
     "Backend",
     "BackendFactory",
+    "ChargesFailures",
     "Cost",
     "OpCost",
     "ProcessGen",
@@ -90,6 +92,8 @@ class OpCost:
         flushes: the file's dirty pages are written to the device (fsync).
         attributes: it needs only the file's attributes, which a client's attribute
             cache answers while fresh (stat).
+        lists: it reads a directory's entries (readdir): it costs per entry read, and
+            on an overlay per layer merged.
         reopens: the application opens the file for it, so that a distributed mount
             revalidates its cache first (close-to-open [K9]); False for a workload
             that keeps its files open (``keep_open: true``).
@@ -102,6 +106,7 @@ class OpCost:
     discards: bool = False
     flushes: bool = False
     attributes: bool = False
+    lists: bool = False
     reopens: bool = True
 
 
@@ -159,7 +164,9 @@ class Backend(Protocol):
         Args:
             op: how the operation is charged.
             path: the path inside this backend's file system.
-            result: what :mod:`storsim.fs` returned for it, or ``None`` if it failed.
+            result: what :mod:`storsim.fs` returned for it, or ``None`` if it failed
+                (a backend that charges a failure's lookups offers :meth:`failed`,
+                which the operation path calls instead when it has it).
             nbytes: bytes the operation reads or writes.
             offset: byte offset of a read or write.
 
@@ -183,6 +190,22 @@ class Backend(Protocol):
     def committed(self, path: str, version: Version) -> None:
         """A write of this container to ``path`` committed as ``version`` (a client's
         cache then holds that version). Called for ``separate_clients`` storage only."""
+        ...
+
+
+class ChargesFailures(Protocol):
+    """A backend that charges a failed operation what it did before failing.
+
+    The kernel fails an operation only after its path walk: a missing name is looked
+    up in every layer of its merged parent (``ovl_lookup`` in fs/overlayfs/namei.c stops
+    only at a hit, an opaque directory or the bottom), and a refused ``setxattr`` has
+    copied its file up first. :class:`storsim.fs.FsError` carries both (``walk``,
+    ``copy_up_bytes``); the operation path gives it to ``failed`` when the backend has
+    that method, else it calls ``charge`` with ``None``.
+    """
+
+    def failed(self, op: OpCost, path: str, error: FsError) -> Cost:
+        """The simulated time of ``op`` on ``path``, which failed with ``error``."""
         ...
 
 

@@ -5,6 +5,26 @@ cache) is handed over at once; any other is fetched from the stacks (the disk), 
 stays on the shelf for the next reader. Writes are left on the shelf as dirty pages
 (buffered I/O) and reach the disk when the application calls ``fsync``.
 
+Costs, with their sources:
+
+- a path is looked up one component at a time (``link_path_walk``); the first lookup of
+  a component on the host reads its parent directory's block (once per directory) and,
+  if the name exists, its inode; the dentry and inode caches keep both, for every
+  container (a negative lookup leaves a negative dentry). A failed operation pays the
+  lookups it made (``FsError.walk``).
+- a copy of bytes costs the same parts whoever makes it: a read served from the page
+  cache pays ``host.memory.cache_hit_latency`` and one memory copy to user space
+  (``copy_to_user``), a miss the disk read first; a buffered write one memory copy into
+  the page cache (``copy_from_user``); the write-back at ``fsync``, then the journal
+  commit (the disk's flush latency). A userspace copy of a file thus pays two memory
+  copies; the overlay's copy-up one (:mod:`storsim.backends.overlay`).
+- a write that extends a file allocates its new pages and updates the size
+  (``host.extend_write`` per 4 KiB page added; ext4 delayed allocation); an overwrite of
+  existing pages does not.
+- ``readdir`` costs ``host.readdir_per_entry`` per entry read; its first time on the
+  host it reads the directory's block.
+- a metadata update (create, unlink, mkdir...) costs ``host.metadata_update`` of CPU.
+
 The host's page cache is shared by everything on the host, so two containers reading
 the same file of the same volume pay the disk only once. Volumes and local bind mounts
 are both served here: on a Linux host both are a directory of the host's own file
@@ -21,21 +41,30 @@ import simpy
 
 from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, Version, spend
 from storsim.devices import Cpu, Disk
+from storsim.fs import FsError, Walk, Wrote
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
 
-__all__ = ["CHUNK_BYTES", "LocalBackend"]
+__all__ = ["CHUNK_BYTES", "PAGE_BYTES", "LocalBackend", "pages"]
 
 # The page cache is tracked in chunks of the kernel's default readahead window
 # (read_ahead_kb = 128): a miss brings in a whole chunk, as readahead does.
 CHUNK_BYTES = 128 * 1024
+# A page: the unit an extending write allocates (host.extend_write is per page).
+PAGE_BYTES = 4096
+
+
+def pages(nbytes: int) -> int:
+    """Pages of :data:`PAGE_BYTES` that ``nbytes`` bytes added to a file occupy (the
+    partial last one included): what an extending write allocates."""
+    return -(-nbytes // PAGE_BYTES)
 
 
 class LocalBackend:
     """A plain local file system (ext4/xfs) on the host disk: volumes and local binds."""
 
-    __slots__ = ("_cpu", "_dirty", "_disk", "_env", "_host", "fs_key")
+    __slots__ = ("_cpu", "_dirty", "_disk", "_env", "_fs", "_host", "fs_key")
 
     #: a lock on a local file system excludes every process of the host's kernel
     lock_semantics = "host"
@@ -48,6 +77,7 @@ class LocalBackend:
         self._host = ctx.host
         self._disk: Disk = ctx.host.disk
         self._cpu: Cpu = ctx.host.cpu
+        self._fs: Any = at.fs  # asked for a path's walk (``walk(path)``) when cold
         self.fs_key = at.key  # identifies this file system in the host's caches
         self._dirty: dict[str, int] = {}
 
@@ -66,14 +96,50 @@ class LocalBackend:
     # spend in one timeout, with no generator. Only an operation that waits for the
     # disk gets a generator.
     def charge(self, op: OpCost, path: str, result: Any, nbytes: int, offset: int) -> Cost:
-        if result is None:  # the operation failed in the semantic model: the syscall only
+        if result is None:  # failed, with nothing known of its lookups: the syscall only
             return self._host.syscall_s
         key = (self.fs_key, path)
-        if key not in self._host.metadata_seen:  # cold lookup: directory block and inode
-            return self._cold(key, op, path, nbytes, offset)
-        return self.warm(0.0, op, path, nbytes, offset)
+        if key not in self._host.metadata_seen:  # cold lookup: directory blocks, inodes
+            walk = getattr(result, "walk", None)
+            reads = self.lookup_reads(self._fs.walk(path) if walk is None else walk)
+            self._host.metadata_seen.add(key)  # the path itself, whatever its walk named
+            return self._cold(reads, op, path, result, nbytes, offset)
+        return self.warm(0.0, op, path, result, nbytes, offset)
 
-    def warm(self, owed_s: float, op: OpCost, path: str, nbytes: int, offset: int) -> Cost:
+    def failed(self, op: OpCost, path: str, error: FsError) -> Cost:
+        """A failed operation: the lookups its walk made (a negative lookup reads the
+        parent's block the first time, as a positive one does), then the syscall."""
+        walk = error.walk
+        reads = self.lookup_reads(walk) if walk else 0
+        if reads:
+            return self._reads_then(reads, self._host.syscall_s)
+        return self._host.syscall_s
+
+    def lookup_reads(self, walk: Walk) -> int:
+        """Metadata blocks the first lookups of ``walk``'s components on the host read
+        (noted as read now): for each component the host has not looked up, its parent
+        directory's block (once per directory) and, if the name exists, its inode."""
+        host = self._host
+        seen = host.metadata_seen
+        blocks = host.dir_blocks_read
+        fs_key = self.fs_key
+        reads = 0
+        for c in walk:
+            key = (fs_key, c.path)
+            if key in seen:
+                continue
+            seen.add(key)  # a dentry, positive or negative
+            parent = (fs_key, c.path.rpartition("/")[0] or "/")
+            if parent not in blocks:
+                blocks.add(parent)
+                reads += 1
+            if c.found:
+                reads += 1  # its inode
+        return reads
+
+    def warm(
+        self, owed_s: float, op: OpCost, path: str, result: Any, nbytes: int, offset: int
+    ) -> Cost:
         """The cost of a successful operation on a path whose metadata the host has
         cached (no cold lookup to charge).
 
@@ -85,21 +151,27 @@ class LocalBackend:
                 owe time only for an operation that consults neither the disk nor, for
                 a read, the page cache (a write's pages enter the cache at the start
                 of its CPU time, as always here).
+            result: what :mod:`storsim.fs` returned (a write's ``grown``, a listing's
+                entries).
         """
         host = self._host
         delay = owed_s + host.syscall_s
         if op.reads:
             missing = self.missing_chunks(self.fs_key, path, offset, nbytes)
+            # a page-cache hit, then one memory copy to user space (copy_to_user)
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
             return self._then(self._disk.submit_read(missing), delay) if missing else delay
         if op.writes:
-            # written pages enter the page cache (dirty until written back): nothing to read
+            # written pages enter the page cache (dirty until written back): nothing to
+            # read; one memory copy from user space (copy_from_user)
             self.missing_chunks(self.fs_key, path, offset, nbytes)
             dirty = self._dirty
             dirty[path] = dirty.get(path, 0) + nbytes
             delay += nbytes / host.copy_bytes_per_s
-            if op.metadata:  # a create: the new inode and directory entry too
-                delay += host.metadata_s
+            if op.metadata:  # a create: the new inode and directory entry, all bytes new
+                delay += host.metadata_s + host.extend_page_s * pages(nbytes)
+            elif type(result) is Wrote and result.grown:  # an extending write
+                delay += host.extend_page_s * pages(result.grown)
         elif op.flushes:
             pending = self._dirty.pop(path, 0)
             # On a disk that is memory (tmpfs) the pages are the storage: nothing to do.
@@ -109,20 +181,35 @@ class LocalBackend:
             delay += host.metadata_s
             if op.discards:
                 self._dirty.pop(path, None)
+        elif op.lists:
+            return self._listing(path, result, delay)
+        return delay
+
+    def _listing(self, path: str, result: Any, delay: float) -> Cost:
+        """readdir: each entry copied out; the directory's block read the first time."""
+        host = self._host
+        delay += host.readdir_entry_s * sum(result.layer_entries)
+        blocks = host.dir_blocks_read
+        key = (self.fs_key, path)
+        if key not in blocks:
+            blocks.add(key)
+            return self._then(self._disk.submit_meta(), delay)
         return delay
 
     def _cold(
-        self, key: tuple[object, str], op: OpCost, path: str, nbytes: int, offset: int
+        self, reads: int, op: OpCost, path: str, result: Any, nbytes: int, offset: int
     ) -> ProcessGen:
-        """A first lookup reads the directory block (once per directory) and the inode."""
-        seen = self._host.metadata_seen
-        seen.add(key)
-        parent = (self.fs_key, path.rpartition("/")[0] or "/")
-        if parent not in seen:
-            seen.add(parent)
+        """A first lookup: its ``reads`` metadata blocks, one after another (each
+        component's lookup needs its parent's), then the operation."""
+        for _ in range(reads):
             yield self._disk.submit_meta()
-        yield self._disk.submit_meta()
-        yield from spend(self._cpu, self.warm(0.0, op, path, nbytes, offset))
+        yield from spend(self._cpu, self.warm(0.0, op, path, result, nbytes, offset))
+
+    def _reads_then(self, reads: int, delay: float) -> ProcessGen:
+        """``reads`` metadata blocks one after another, then ``delay`` of CPU time."""
+        for _ in range(reads):
+            yield self._disk.submit_meta()
+        yield self._cpu.compute(delay)
 
     def _then(self, access: simpy.Event, delay: float) -> ProcessGen:
         """Wait for a device access, then spend ``delay`` of CPU time."""

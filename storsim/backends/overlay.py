@@ -8,16 +8,38 @@ layer); the kernel then remembers the answer (dentry cache).
 
 Costs, with their sources:
 
-- a cold lookup costs one metadata read from the backing disk per layer directory
-  visited, the first time the host looks there, plus a little CPU per layer each time a
-  container's overlay looks it up first; cached afterwards ([K1] "the combined result is
-  cached in the dentry"; [P1] per-layer cost paid only on first access, VT1).
-- a copy-up reads the whole lower file (through the shared page cache) and writes it to
-  the upper layer, then fsyncs it ([K3] ``ovl_copy_up_file`` copies in 1 MiB chunks and
-  syncs the upper file), plus creating it in the work directory and renaming it into
-  place ([K1]); its time is the triggering operation's time. Concurrent openers of the
-  same file wait for the one copy-up (the kernel serialises copy-up per inode).
-- after the copy-up the data path is the backing file system's ([K1], [P4] VT5).
+- a path is looked up one component at a time, each through the layers where its
+  parent directory exists: the parent's upper directory, then its lower layers top-down
+  until a hit stops the search (an opaque directory, a non-directory) or the bottom
+  (``ovl_lookup`` in fs/overlayfs/namei.c): a missing name visits every layer. The first
+  lookup of a component on this mount costs ``host.overlay.lookup_per_layer`` of CPU per
+  layer visited, plus one metadata read per lower directory consulted that the host has
+  not read yet (the host's dcache then answers every container of the image, negative
+  lookups included) and one for the inode of a name found in a lower layer; later
+  lookups are dentry-cache hits ([K1] "the combined result is cached in the dentry";
+  [P1] VT1). A failed operation pays the lookups its walk made (``FsError.walk``).
+- a container's upper directories are in memory: the upper layer was created on this
+  host at the container's creation (and every directory in it since, by a copy-up or
+  a mkdir), so no lookup or readdir reads one from disk.
+- ``readdir`` of a merged directory reads that directory in every layer and merges the
+  names, at every listing (the merged list lives only as long as the open directory:
+  ``ovl_dir_read_merged``, ``ovl_cache_get`` in fs/overlayfs/readdir.c):
+  ``host.overlay.readdir_per_layer`` per layer and ``host.readdir_per_entry`` per entry
+  read; a directory in one layer only is read straight from it (``ovl_dir_is_real``).
+  Its first listing on the host reads the directory's block in each lower layer.
+- a copy-up reads the whole lower file through the shared page cache (the disk for the
+  chunks not cached), copies it in the kernel into the upper file's page cache in 1 MiB
+  chunks (one memory copy, a page-cache hit per chunk: ``ovl_copy_up_file``,
+  ``OVL_COPY_UP_CHUNK_SIZE``, fs/overlayfs/copy_up.c [K3]), fsyncs the upper file (its
+  write-back and the journal commit: the disk's flush latency), then creates it in the
+  work directory and renames it into place ([K1]). These are the parts a userspace copy
+  of the same bytes pays (:mod:`storsim.backends.local`), but one memory copy where the
+  userspace copy crosses user space twice. Its time is the triggering operation's time.
+  Concurrent openers of the same file wait for the one copy-up (the kernel serialises
+  copy-up per inode).
+- after the copy-up the data path is the backing file system's ([K1], [P4] VT5), plus
+  ``host.overlay.op_overhead`` of CPU per operation: overlayfs passes each call on to
+  the real file (``ovl_real_fdget``, with the mounter's credentials).
 """
 
 from __future__ import annotations
@@ -27,12 +49,16 @@ from typing import TYPE_CHECKING, Any
 from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, spend
 from storsim.backends.copyup import CopyUps
 from storsim.backends.local import LocalBackend
-from storsim.fs import Lookup, Read, Wrote
+from storsim.fs import FsError, Listing, Lookup, Read, Walk, Wrote
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
 
-__all__ = ["OverlayBackend"]
+__all__ = ["COPY_UP_CHUNK_BYTES", "OverlayBackend"]
+
+# The copy-up copies a file's data in chunks of 1 MiB (OVL_COPY_UP_CHUNK_SIZE in
+# fs/overlayfs/copy_up.c), each a page-cache access of the lower file [K3].
+COPY_UP_CHUNK_BYTES = 1 << 20
 
 
 class OverlayBackend(LocalBackend):
@@ -47,10 +73,12 @@ class OverlayBackend(LocalBackend):
         self._copyups = CopyUps(ctx.env)
 
     def charge(self, op: OpCost, path: str, result: Any, nbytes: int, offset: int) -> Cost:
+        if result is None:  # failed, with nothing known of its lookups
+            return self._host.syscall_s + self._host.overlay_op_s
         # The common case first: a path this mount has looked up before, no copy-up
         # (neither this operation's nor another's in progress): no generator needed.
         kind = type(result)
-        if kind is Read or kind is Lookup or result is None:  # no copy-up: the commonest
+        if kind is Read or kind is Lookup:  # no copy-up: the commonest
             copies = False
         elif kind is Wrote:
             copies = result.copied_up
@@ -58,12 +86,59 @@ class OverlayBackend(LocalBackend):
             copies = bool(
                 getattr(result, "copy_up_bytes", 0) or getattr(result, "copied_up", False)
             )
-        copying = self._copyups.by_path
-        if copying and not copies and path in copying and self._copyups.pending(path) is not None:
-            return self._charge_slow(op, path, result, nbytes, offset)
-        if copies or path not in self._dentries:
-            return self._charge_slow(op, path, result, nbytes, offset)
+        cold = path not in self._dentries
+        if cold or copies or (self._copyups.by_path and path in self._copyups.by_path):
+            if cold:
+                walk = result.walk
+                reads, lookup_s = self._walk_cost(self._fs.walk(path) if walk is None else walk)
+                self._dentries.add(path)
+            else:
+                reads, lookup_s = 0, 0.0
+            if cold or copies or self._copyups.pending(path) is not None:
+                return self._charge_slow(op, path, result, nbytes, offset, reads, lookup_s)
         return self._after_lookup(0.0, op, path, result, nbytes, offset)
+
+    def failed(self, op: OpCost, path: str, error: FsError) -> Cost:
+        """A failed operation: the lookups its walk made (a missing name in a merged
+        directory visits every layer), any copy-up it did before failing (a refused
+        ``setxattr``), then the syscall."""
+        reads, lookup_s = self._walk_cost(error.walk or ())
+        if reads or error.copy_up_bytes or error.copied_up:
+            return self._charge_slow(op, path, error, 0, 0, reads, lookup_s)
+        host = self._host
+        return lookup_s + host.syscall_s + host.overlay_op_s
+
+    def _walk_cost(self, walk: Walk) -> tuple[int, float]:
+        """What the first lookups on this mount of ``walk``'s components cost: the
+        metadata blocks to read from disk, and the CPU seconds. Noted as done now (this
+        mount's dentries, the host's directory and inode caches)."""
+        host = self._host
+        dentries = self._dentries
+        lower = self.lower_key
+        done = host.lower_dirs_read
+        seen = host.metadata_seen
+        reads = layers = 0
+        for c in walk:
+            p = c.path
+            if p in dentries:
+                continue
+            dentries.add(p)
+            visited = c.layers_visited
+            layers += visited
+            # the parent's upper directory is in memory: only its lower ones are read
+            low = visited - 1 if c.upper else visited
+            if low > 0:
+                # A lookup consults the lower layers top-down, so the lower directories of
+                # the parent read so far are always its top-most ones: a count, not a set.
+                depth = (lower, p.rpartition("/")[0] or "/")
+                read = done.get(depth, 0)
+                if low > read:
+                    reads += low - read
+                    done[depth] = low
+                if c.found and (lower, p) not in seen:  # found in a lower: its inode
+                    seen.add((lower, p))
+                    reads += 1
+        return reads, layers * host.lookup_per_layer_s
 
     def _after_lookup(
         self, owed_s: float, op: OpCost, path: str, result: Any, nbytes: int, offset: int
@@ -72,45 +147,67 @@ class OverlayBackend(LocalBackend):
         seconds of CPU time not spent yet included (only for an operation that consults
         no device or cache: the caller spends them before a read or fsync)."""
         host = self._host
-        if result is None:
-            return owed_s + host.syscall_s
+        owed_s += host.overlay_op_s  # the indirection to the real file, every call
         if op.reads:
             layer = result.layer
             if layer >= 1:
                 # Data still comes from a lower layer: shared page cache across containers.
                 missing = self.missing_chunks((self.lower_key, layer), path, offset, nbytes)
-                delay = host.syscall_s + host.cache_hit_s + nbytes / host.copy_bytes_per_s
+                delay = owed_s + host.syscall_s + host.cache_hit_s + nbytes / host.copy_bytes_per_s
                 return self._then(self._disk.submit_read(missing), delay) if missing else delay
+        elif op.lists:
+            return self._listing_merged(owed_s, path, result)
         # The upper layer: an ordinary local file system. Its lookups were charged above
         # (this mount's dentries), so no cold lookup of the local kind: straight to warm.
-        return self.warm(owed_s, op, path, nbytes, offset)
+        return self.warm(owed_s, op, path, result, nbytes, offset)
+
+    def _listing_merged(self, owed_s: float, path: str, listing: Listing) -> Cost:
+        """readdir: every layer's copy of a merged directory read and merged (a
+        directory in one layer only is read straight from it); the lower copies' blocks
+        read from disk the first time on the host (the upper's are in memory)."""
+        host = self._host
+        visited = listing.layers_visited
+        delay = owed_s + host.syscall_s + host.readdir_entry_s * sum(listing.layer_entries)
+        if visited > 1:
+            delay += visited * host.readdir_layer_s
+        depth = (self.lower_key, path)
+        read = host.lower_dirs_read.get(depth, 0)
+        if visited > read:  # perhaps lower copies not read yet: has it an upper one?
+            lower = visited - 1 if self._fs.stat(path).layer == 0 else visited
+            if lower > read:
+                host.lower_dirs_read[depth] = lower
+                return self._reads_then(lower - read, delay)
+        return delay
 
     def _charge_slow(
-        self, op: OpCost, path: str, result: Any, nbytes: int, offset: int
+        self,
+        op: OpCost,
+        path: str,
+        result: Any,
+        nbytes: int,
+        offset: int,
+        reads: int,
+        lookup_s: float,
     ) -> ProcessGen:
-        """A first lookup through the layers, a copy-up, or a wait for another's."""
+        """A first lookup through the layers (``reads`` metadata blocks and
+        ``lookup_s`` of CPU), a copy-up, or a wait for another's; ``result`` is an
+        :class:`~storsim.fs.FsError` for a failed operation."""
         host = self._host
         env = self._env
         cpu = self._cpu
+        disk = self._disk
         copyups = self._copyups
-        owed = 0.0  # CPU time not spent yet: spent at the next device access or the end
+        failed = type(result) is FsError
         copy_bytes = getattr(result, "copy_up_bytes", 0) or 0
-        mine = result is not None and bool(copy_bytes or getattr(result, "copied_up", False))
+        mine = bool(copy_bytes or getattr(result, "copied_up", False))
         # This operation copies the file up: from now on (its own cold lookup included)
         # later openers of the file wait for it, as the kernel's copy-up lock makes them.
         copy = copyups.begin(path) if mine else None
-        if path not in self._dentries:
-            self._dentries.add(path)
-            visited = getattr(result, "layers_visited", 1) or 1
-            reads = self._cold_reads(path, visited, found=result is not None)
-            for _ in range(reads):  # the kernel consults the layers one after another
-                yield self._disk.submit_meta()
-            owed = visited * host.lookup_per_layer_s
-        if result is None:
-            yield cpu.compute(owed + host.syscall_s)
-            return
+        for _ in range(reads):  # the kernel consults the layers one after another
+            yield disk.submit_meta()
+        owed = lookup_s  # CPU time not spent yet: spent at the next device access or the end
         if copy is None:
-            other = copyups.pending(path) if copyups.by_path else None
+            other = copyups.pending(path) if copyups.by_path and not failed else None
             if other is not None:  # someone is copying this file up: wait for it
                 if owed:
                     yield cpu.compute(owed)
@@ -119,47 +216,33 @@ class OverlayBackend(LocalBackend):
         else:
             if owed:
                 yield cpu.compute(owed)
-            disk = self._disk
-            try:  # the device part of the copy-up
+            try:  # the copy-up's data and its device parts
                 if copy_bytes:
                     source = (self.lower_key, getattr(result, "source_layer", 1) or 1)
                     missing = self.missing_chunks(source, path, 0, copy_bytes)
                     if missing:
                         yield disk.submit_read(missing)
-                    yield disk.submit_write(copy_bytes)  # data written, then fsync'ed [K3]
+                    # One memory copy in the kernel, from the lower file's pages into the
+                    # upper file's page cache, 1 MiB at a time [K3]: a page-cache hit per
+                    # chunk and the copy (a userspace copy makes two: to and from user).
+                    chunks = -(-copy_bytes // COPY_UP_CHUNK_BYTES)
+                    yield cpu.compute(
+                        chunks * host.cache_hit_s + copy_bytes / host.copy_bytes_per_s
+                    )
+                    self.missing_chunks(self.fs_key, path, 0, copy_bytes)  # now cached
+                    if not disk.volatile:  # on a RAM disk the pages are the storage
+                        yield disk.submit_write(copy_bytes)  # the upper file's fsync [K3]
+                        yield disk.submit_flush()  # and its journal commit
                 yield disk.submit_meta()  # create in workdir, set xattrs, rename [K1]
             finally:
                 # Complete at the end of its CPU part, spent below with the operation's
                 # own: openers that come until then wait for that instant.
                 copyups.finish(copy, env.now + 2 * host.metadata_s)
             owed = 2 * host.metadata_s  # creating it in the workdir and renaming it [K1]
-        if owed and (op.reads or op.flushes):  # they consult the cache or the disk first
+        if failed:
+            yield cpu.compute(owed + host.syscall_s + host.overlay_op_s)
+            return
+        if owed and (op.reads or op.flushes or op.lists):  # they consult the cache or disk
             yield cpu.compute(owed)
             owed = 0.0
         yield from spend(cpu, self._after_lookup(owed, op, path, result, nbytes, offset))
-
-    def _cold_reads(self, path: str, visited: int, *, found: bool) -> int:
-        """Metadata blocks a first lookup of ``path`` must read from disk.
-
-        The parent's directory in each layer consulted is read once per host (the host's
-        dcache then answers later lookups in it, negative ones included), and the inode
-        found is read once. Directory 0 is this container's upper, the rest the image's.
-        """
-        host = self._host
-        seen = host.metadata_seen
-        parent = path.rpartition("/")[0] or "/"
-        reads = 0
-        if visited and (self.fs_key, parent) not in seen:  # the upper's directory
-            seen.add((self.fs_key, parent))
-            reads += 1
-        # A lookup consults the lower layers top-down, so the lower directories of
-        # ``parent`` read so far are always the top-most ``read`` ones: a count, not a set.
-        depth = (self.lower_key, parent)
-        read = host.lower_dirs_read.get(depth, 0)
-        if visited - 1 > read:
-            reads += visited - 1 - read
-            host.lower_dirs_read[depth] = visited - 1
-        if found and (self.lower_key, path) not in seen:
-            seen.add((self.lower_key, path))
-            reads += 1
-        return reads

@@ -2,7 +2,9 @@
 
 Like a whiteboard: fast to write on and read from, wiped when the meeting (the
 container) stops. Every operation costs a syscall and a memory copy; nothing touches
-the disk, and ``fsync`` is free.
+the disk, and ``fsync`` is free. An extending write pays its new pages
+(``host.extend_write``: shmem allocates them), a ``readdir`` its entries
+(``host.readdir_per_entry``).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from storsim.backends.base import Attachment, Cost, OpCost, Version
+from storsim.backends.local import pages
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
@@ -44,6 +47,14 @@ class TmpfsBackend:
     def charge(self, op: OpCost, path: str, result: Any, nbytes: int, offset: int) -> Cost:
         host = self._host
         delay = host.syscall_s
-        if result is not None and (op.reads or op.writes):
-            delay += nbytes / host.copy_bytes_per_s
+        if result is None:
+            return delay
+        if op.reads or op.writes:
+            delay += nbytes / host.copy_bytes_per_s  # one memory copy, to or from user
+            if op.writes:  # an extending write allocates its new pages (shmem)
+                grown = nbytes if op.metadata else (getattr(result, "grown", 0) or 0)
+                if grown:
+                    delay += host.extend_page_s * pages(grown)
+        elif op.lists:
+            delay += host.readdir_entry_s * sum(result.layer_entries)
         return delay  # CPU and memory only: one timeout, spent by the caller

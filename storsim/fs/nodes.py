@@ -364,6 +364,9 @@ class Wrote(NamedTuple):
     layer: int = 0
     """Where the data lives now: always the upper (0)."""
     walk: Walk | None = None
+    grown: int = 0
+    """Bytes the write added past the file's old end (an extending write allocates and
+    updates the size; an overwrite of existing bytes does not)."""
 
 
 class Changed(NamedTuple):

@@ -1071,10 +1071,12 @@ class OverlayEngine:
         elif at is not None:
             offset = at(size, nbytes)
         end = offset + nbytes
+        grown = 0
         if nbytes and end > size:
             self._resize(ino, end)
+            grown = end - size
         # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs per write
-        return _new_tuple(Wrote, (ino.size, vis, copy, copied, source, offset, 0, walk))
+        return _new_tuple(Wrote, (ino.size, vis, copy, copied, source, offset, 0, walk, grown))
 
     def truncate(self, path: str, size: int) -> Changed:
         """Set a file's size; a lower file is copied up whole first, as the kernel does.

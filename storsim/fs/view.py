@@ -277,6 +277,7 @@ class ContainerView(MountTable):
             source if opened.copied_up or copy else 0,
             offset,
             walk=opened.walk,  # the open made the lookups
+            grown=max(written.size_bytes - opened.size_bytes, 0),
         )
 
     def route(self, path: str) -> tuple[Mount | None, FileSystem, str, bool]:

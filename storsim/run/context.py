@@ -25,9 +25,11 @@ class Host:
     """The machine's shared devices and kernel caches.
 
     CPU times (``syscall_s``, ``metadata_s``, ``lookup_per_layer_s``, ``cache_hit_s``, a
-    memory copy at ``copy_bytes_per_s``, ``wakeup_s``) are spent on ``cpu``: a backend
-    returns them as seconds, and the operation path runs them there
-    (:func:`storsim.backends.spend`).
+    memory copy at ``copy_bytes_per_s``, ``wakeup_s``, ``overlay_op_s``,
+    ``readdir_layer_s``, ``readdir_entry_s``, ``extend_page_s``) are spent on ``cpu``: a
+    backend returns them as seconds, and the operation path runs them there
+    (:func:`storsim.backends.spend`). Each is a ``host:`` key of the scenario
+    (:mod:`storsim.scenario.host`, with its default and source).
     """
 
     cpu: Cpu  # the cores every process of every container shares
@@ -40,9 +42,15 @@ class Host:
     copy_bytes_per_s: float  # memory copy bandwidth (page cache hits, tmpfs)
     cache_hit_s: float  # fixed cost of a page-cache hit
     wakeup_s: float = 0.0  # CPU time a woken thread (a lock waiter) needs to run again
+    overlay_op_s: float = 0.0  # each operation through an overlay: the indirection
+    readdir_layer_s: float = 0.0  # one layer's copy of a merged directory, per readdir
+    readdir_entry_s: float = 0.0  # one directory entry a readdir reads
+    extend_page_s: float = 0.0  # each 4 KiB page a write adds to a file's size
     # Metadata the host kernel has read from disk once: (fs key, path); the dentry and
     # inode caches are per host, shared by every container and mount of the same fs.
     metadata_seen: set[tuple[object, str]] = field(default_factory=set)
+    # Directories whose blocks the host has read from disk once: (fs key, path).
+    dir_blocks_read: set[tuple[object, str]] = field(default_factory=set)
     # (image layer stack, directory) -> how many of its lower layers' directories the
     # host has read (always the top-most ones: lookups go top-down).
     lower_dirs_read: dict[tuple[object, str], int] = field(default_factory=dict)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import simpy
 
-from storsim.backends.base import Backend, Served
+from storsim.backends.base import Backend, ChargesFailures, Served
 from storsim.devices import Slots
 from storsim.fs import (
     ContainerView,
@@ -277,11 +277,13 @@ class Operation:
         if to is not None:
             to = self._run.fill(to, i, thread)
         t_start = env.now
+        failure: FsError | None = None
         try:
             result, charged, offset, nbytes = row.decide(self, where, path, to, offset, nbytes, at)
         except FsError as error:
             outcome = self._code(error.errno)
             result = None
+            failure = error
             if at is not None:  # the open failed: the offset as a stat before would give it
                 it.last = (self._offset_now(where, nbytes), nbytes)
         else:
@@ -299,7 +301,16 @@ class Operation:
         account = self._account
         if account is not None and result is not None:
             token = account.before(where, offset, nbytes)
-        cost = where.backend.charge(self.cost, where.inner, result, nbytes, offset)
+        if failure is None:
+            cost = where.backend.charge(self.cost, where.inner, result, nbytes, offset)
+        else:  # its lookups and any copy-up, for a backend that charges them
+            failed = getattr(where.backend, "failed", None)
+            if failed is None:
+                cost = where.backend.charge(self.cost, where.inner, None, nbytes, offset)
+            else:
+                cost = cast("ChargesFailures", where.backend).failed(
+                    self.cost, where.inner, failure
+                )
         if type(cost) is float:  # CPU time only, the common case: one burst on a core
             served = None
             yield self._compute(cost)

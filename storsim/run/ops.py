@@ -194,7 +194,7 @@ OP_TABLE: Mapping[str, OpRow] = MappingProxyType(
         ),
         "mkdir": OpRow(_on_path(ContainerView.mkdir), OpCost(name="mkdir", metadata=True)),
         "rmdir": OpRow(_on_path(ContainerView.rmdir), OpCost(name="rmdir", metadata=True)),
-        "readdir": OpRow(_on_path(ContainerView.readdir), OpCost(name="readdir")),
+        "readdir": OpRow(_on_path(ContainerView.readdir), OpCost(name="readdir", lists=True)),
         "chmod": OpRow(_chmod, OpCost(name="chmod", metadata=True)),
         "setxattr": OpRow(_setxattr, OpCost(name="setxattr", metadata=True)),
         "getxattr": OpRow(_getxattr, OpCost(name="getxattr", attributes=True)),

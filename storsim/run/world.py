@@ -26,21 +26,12 @@ from storsim.run.workload import size_sampler
 from storsim.scenario import Content, LayerSpec, Scenario
 
 __all__ = [
-    "LOOKUP_PER_LAYER_S",
-    "METADATA_UPDATE_S",
     "World",
     "build_host",
     "build_stack",
     "content_entries",
     "populate",
 ]
-
-# Fixed CPU-side costs, each with its source.
-# [B4] bench.local: native small-file create ~60 us per file on a warm local fs.
-METADATA_UPDATE_S = 60e-6
-# Per-layer CPU cost of an overlay lookup once the lower directory is cached: a few
-# dcache hash lookups; "order of microseconds" ([P1] text, VT1: must not show at 30 layers).
-LOOKUP_PER_LAYER_S = 1e-6
 
 
 def content_entries(content: Content, rng: np.random.Generator) -> dict[str, int]:
@@ -201,11 +192,15 @@ def build_host(scenario: Scenario, env: simpy.Environment, rng: np.random.Genera
         page_cache=PageCache(cache_params),
         remotes=remotes,
         syscall_s=h.syscall_latency,
-        metadata_s=METADATA_UPDATE_S,
-        lookup_per_layer_s=LOOKUP_PER_LAYER_S,
+        metadata_s=h.metadata_update,
+        lookup_per_layer_s=h.overlay.lookup_per_layer,
         copy_bytes_per_s=cache_params.copy_bytes_per_s,
         cache_hit_s=cache_params.hit_latency_s,
         wakeup_s=h.wakeup_latency,
+        overlay_op_s=h.overlay.op_overhead,
+        readdir_layer_s=h.overlay.readdir_per_layer,
+        readdir_entry_s=h.readdir_per_entry,
+        extend_page_s=h.extend_write,
     )
 
 

@@ -225,6 +225,23 @@ class OverlaySpec(Spec):
     redirect_dir: bool = False
     # Docker's overlay2 refuses more than 128 lower layers [D8]; the kernel allows 500 [K2].
     max_layers: Annotated[int, Field(gt=0, le=500)] = 128
+    lookup_per_layer: Duration = 1e-6
+    """CPU time to consult one layer's directory in a lookup, its blocks cached (s),
+    paid by each component of a path the first time a mount looks it up, once per layer
+    it visits (``ovl_lookup`` in fs/overlayfs/namei.c consults the layers one after
+    another). Default 1 us: [P1] VT1 (a 30-layer lookup must not show); a fresh mount
+    of this kind of host measures 1 to 1.5 us a layer (``storsim calibrate``, lookup)."""
+    op_overhead: Duration = 0.5e-6
+    """CPU time each operation through the overlay costs on top of the backing file
+    system's, once the file is found: the indirection to the real file (s). Default
+    0.5 us: an assumption of the order of ``ovl_real_fdget`` plus ``override_creds``
+    per call; calibrate it from a cached 4 KiB read on overlay against ext4."""
+    readdir_per_layer: Duration = 2e-6
+    """CPU time to open and read one layer's copy of a merged directory in a ``readdir``
+    (s), paid at every listing: the kernel merges every layer's names into a list kept
+    with the open directory only (``ovl_dir_read_merged``, ``ovl_cache_get`` in
+    fs/overlayfs/readdir.c). Default 2 us: an assumption, a directory open and iterate
+    per layer, twice a lookup's per-layer cost; calibrate it (readdir vs layers)."""
 
 
 def _disk_shorthand(value: Any) -> Any:
@@ -254,7 +271,24 @@ class HostSpec(Spec):
     cache refill (s), spent on a core by a lock waiter when the lock is handed to it
     (so it also waits for a free core). Default 5 us: the upper end of the 1-5 us of a
     Linux context switch; measure yours with ``storsim calibrate`` (rmw lock waits)."""
+    metadata_update: Duration = 60e-6
+    """CPU time of one metadata update on a local file system: a create, unlink,
+    rename, mkdir, chmod... in memory, the journal written back later (s). Default 60 us:
+    a native small-file create on a warm local file system, 0.006 s per 100 files
+    ([B4] goofys bench.local)."""
+    extend_write: Duration = 0.25e-6
+    """Extra CPU time of a write that extends a file, per 4 KiB page it adds beyond the
+    old end of file: block (delayed) allocation and the size update, which an overwrite
+    of existing pages does not pay (s). Default 0.25 us: an assumption of the order of
+    ext4's per-page delalloc reservation; calibrate it from 1 MiB appends against 1 MiB
+    overwrites (``storsim calibrate``, data_path)."""
+    readdir_per_entry: Duration = 0.2e-6
+    """CPU time per directory entry a ``readdir`` reads, in each layer it reads for a
+    merged directory (s): the entries are copied out (and merged, for an overlay).
+    Default 0.2 us: an assumption, a ``getdents64`` of a few hundred entries of a
+    cached ext4 directory taking tens of microseconds; calibrate it (readdir vs
+    entries)."""
     overlay: OverlaySpec = OverlaySpec()
-    """overlay2 mount options and limits."""
+    """overlay2 mount options, limits and per-layer costs."""
     remotes: dict[str, RemoteSpec] = {}
     """Remote storage servers by name, for distributed bind mounts (``name:/export``)."""

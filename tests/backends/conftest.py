@@ -4,7 +4,9 @@ Every cost is a power of two, so that each expected instant in these tests is ex
 the disk serves one request at a time in 1 s plus its bytes (one 128 KiB page-cache
 chunk reads in 1 s more, 4 KiB writes in 1/16 s more); a syscall costs 1/8 s, a
 metadata update 1/4 s, a page-cache hit 1/2 s, a 4 KiB memory copy 1 s and a layer
-consulted 1/16 s. The remote server ``nas`` answers every class of request in 1/2 s
+consulted 1/16 s; an operation through the overlay 1/32 s more, a readdir 1/64 s per entry
+and 1/4 s per merged layer, an extending write 1/128 s per 4 KiB page added. The remote
+server ``nas`` answers every class of request in 1/2 s
 after a 1 s round trip, and moves one 128 KiB chunk in 1 s on the link and 1 s at the
 server.
 """
@@ -72,6 +74,10 @@ def make_ctx(**remote: Any) -> SimContext:
         lookup_per_layer_s=0.0625,
         copy_bytes_per_s=4096.0,
         cache_hit_s=0.5,
+        overlay_op_s=0.03125,
+        readdir_layer_s=0.25,
+        readdir_entry_s=0.015625,
+        extend_page_s=0.0078125,
     )
     return SimContext(
         env=env, rng=rng, recorder=Recorder(), host=host, tracker=ConflictTracker(env)

@@ -3,51 +3,97 @@ exactly on the constant host of conftest.py (one-slot disk, fixed service)."""
 
 from __future__ import annotations
 
+import pytest
+
 from storsim.backends import Attachment
 from storsim.backends.local import LocalBackend
-from storsim.fs import PlainFS
+from storsim.fs import FsError, Node, PlainFS
 from storsim.run.context import SimContext
 from storsim.run.ops import OP_TABLE
 from tests.backends.conftest import run
 
-STAT, READ, WRITE, FSYNC, UNLINK, MKDIR = (
-    OP_TABLE[op].cost for op in ("stat", "read", "write", "fsync", "unlink", "mkdir")
+STAT, READ, WRITE, FSYNC, UNLINK, MKDIR, READDIR = (
+    OP_TABLE[op].cost for op in ("stat", "read", "write", "fsync", "unlink", "mkdir", "readdir")
 )
 OK = object()  # a successful result: a local backend only asks whether there is one
+FILES = ("/d/f", "/a/f", "/b/f", "/a/b/c", "/a/b/d")
 
 
-def _volume(ctx: SimContext, key: object = ("volume", "data")) -> LocalBackend:
-    return LocalBackend(ctx, Attachment(fs=PlainFS(), key=key))
+def _volume(ctx: SimContext, key: object = ("volume", "data")) -> tuple[PlainFS, LocalBackend]:
+    fs = PlainFS()
+    fs.populate({path: Node("file", 8192) for path in FILES})
+    return fs, LocalBackend(ctx, Attachment(fs=fs, key=key))
 
 
 def test_cold_lookup_then_buffered_write_then_fsync(ctx: SimContext) -> None:
-    """A first stat reads the directory block and the inode (1 s each); a buffered write
-    costs the syscall and the copy only; fsync writes the dirty 4 KiB and commits."""
-    vol = _volume(ctx)
+    """A first stat of /d/f looks up each component: the root's block and /d's inode, then
+    /d's block and f's inode (1 s each); a buffered overwrite costs the syscall and the
+    copy only; fsync writes the dirty 4 KiB and commits."""
+    fs, vol = _volume(ctx)
+    over = fs.open_write("/d/f", 0, 4096)
+    assert over.grown == 0
     log = run(
         ctx,
         {
             "app": [
-                lambda: vol.charge(STAT, "/d/f", OK, 0, 0),
-                lambda: vol.charge(WRITE, "/d/f", OK, 4096, 0),
+                lambda: vol.charge(STAT, "/d/f", fs.stat("/d/f"), 0, 0),
+                lambda: vol.charge(WRITE, "/d/f", over, 4096, 0),
                 lambda: vol.charge(FSYNC, "/d/f", OK, 0, 0),
                 lambda: vol.charge(FSYNC, "/d/f", OK, 0, 0),  # nothing dirty left
             ]
         },
     )
     assert log == [
-        ("app", 2.125, None),  # 2 metadata reads + syscall
-        ("app", 3.25, None),  # syscall + 4 KiB copy
-        ("app", 5.4375, None),  # 4 KiB write (1.0625) + journal commit (1) + syscall
-        ("app", 5.5625, None),  # syscall only
+        ("app", 4.125, None),  # 4 metadata reads + syscall
+        ("app", 5.25, None),  # syscall + 4 KiB copy
+        ("app", 7.4375, None),  # 4 KiB write (1.0625) + journal commit (1) + syscall
+        ("app", 7.5625, None),  # syscall only
     ]
-    assert ctx.host.disk.completed == 4
+    assert ctx.host.disk.completed == 6
+
+
+def test_each_directory_of_a_path_is_read_once(ctx: SimContext) -> None:
+    """link_path_walk looks each component up in its parent: a first stat of /a/b/c reads
+    three directory blocks and three inodes; /a/b/d then reads its inode only."""
+    fs, vol = _volume(ctx)
+    log = run(
+        ctx,
+        {
+            "app": [
+                lambda: vol.charge(STAT, "/a/b/c", fs.stat("/a/b/c"), 0, 0),
+                lambda: vol.charge(STAT, "/a/b/d", fs.stat("/a/b/d"), 0, 0),
+            ]
+        },
+    )
+    assert log == [("app", 6.125, None), ("app", 7.25, None)]
+
+
+def test_a_failed_lookup_reads_the_directories_it_walked(ctx: SimContext) -> None:
+    """A stat of a missing /a/b/x pays the walk up to the miss (the blocks of /, /a and
+    /a/b, the inodes of /a and /a/b: no inode for the missing name), then the syscall;
+    a failure the backend is told nothing about costs the syscall only."""
+    fs, vol = _volume(ctx)
+    with pytest.raises(FsError) as caught:
+        fs.stat("/a/b/x")
+    error = caught.value
+    log = run(
+        ctx,
+        {
+            "app": [
+                lambda: vol.failed(STAT, "/a/b/x", error),
+                lambda: vol.failed(STAT, "/a/b/x", error),  # a negative dentry now
+                lambda: vol.charge(STAT, "/a/b/c", fs.stat("/a/b/c"), 0, 0),
+            ]
+        },
+    )
+    assert log == [("app", 5.125, None), ("app", 5.25, None), ("app", 6.375, None)]
+    assert vol.charge(STAT, "/a/b/x", None, 0, 0) == 0.125
 
 
 def test_a_warm_cached_operation_is_cpu_time_only(ctx: SimContext) -> None:
     """On a path the host has looked up, a cached read and a metadata update return a
     number of seconds (one timeout, no generator); a failed operation costs a syscall."""
-    vol = _volume(ctx)
+    _, vol = _volume(ctx)
     ctx.host.metadata_seen.add((vol.fs_key, "/d/f"))
     assert vol.charge(WRITE, "/d/f", OK, 4096, 0) == 1.125  # its pages enter the cache
     assert vol.charge(READ, "/d/f", OK, 4096, 0) == 1.625  # syscall + hit + copy
@@ -56,9 +102,40 @@ def test_a_warm_cached_operation_is_cpu_time_only(ctx: SimContext) -> None:
     assert ctx.host.disk.completed == 0
 
 
+def test_an_extending_write_costs_its_new_pages(ctx: SimContext) -> None:
+    """A write past the end of the file allocates its pages and updates the size (1/128 s
+    per 4 KiB page added); an overwrite of the same bytes does not."""
+    fs, vol = _volume(ctx)
+    ctx.host.metadata_seen.add((vol.fs_key, "/d/f"))
+    grows = fs.open_write("/d/f", 4096, 12288)  # 8 KiB file: 8 KiB added
+    again = fs.open_write("/d/f", 4096, 12288)
+    assert (grows.grown, again.grown) == (8192, 0)
+    assert vol.charge(WRITE, "/d/f", grows, 12288, 4096) == 0.125 + 3 + 2 * 0.0078125
+    assert vol.charge(WRITE, "/d/f", again, 12288, 4096) == 0.125 + 3
+
+
+def test_readdir_reads_the_directory_once_and_costs_per_entry(ctx: SimContext) -> None:
+    """A readdir of /a (2 entries) reads /a's block the first time (its own, not its
+    parent's), then costs the syscall and 1/64 s per entry."""
+    fs, vol = _volume(ctx)
+    listing = fs.readdir("/a")
+    assert listing.names == ("b", "f")
+    ctx.host.metadata_seen.add((vol.fs_key, "/a"))
+    log = run(
+        ctx,
+        {
+            "app": [
+                lambda: vol.charge(READDIR, "/a", listing, 0, 0),
+                lambda: vol.charge(READDIR, "/a", listing, 0, 0),
+            ]
+        },
+    )
+    assert log == [("app", 1.15625, None), ("app", 1.3125, None)]
+
+
 def test_unlink_discards_dirty_pages(ctx: SimContext) -> None:
     """After unlink, fsync of the same path has nothing to write back."""
-    vol = _volume(ctx)
+    _, vol = _volume(ctx)
     ctx.host.metadata_seen.add((vol.fs_key, "/d/f"))
     vol.charge(WRITE, "/d/f", OK, 4096, 0)
     assert vol.charge(UNLINK, "/d/f", OK, 0, 0) == 0.375
@@ -68,7 +145,7 @@ def test_unlink_discards_dirty_pages(ctx: SimContext) -> None:
 def test_two_containers_of_one_volume_share_the_host_caches(ctx: SimContext) -> None:
     """The second container's read of the same file finds its metadata and its data in
     the host's caches: CPU time only, no disk."""
-    a, b = _volume(ctx), _volume(ctx)
+    (_, a), (_, b) = _volume(ctx), _volume(ctx)
     log = run(
         ctx,
         {
@@ -77,22 +154,23 @@ def test_two_containers_of_one_volume_share_the_host_caches(ctx: SimContext) -> 
         },
     )
     assert log == [
-        ("a", 5.625, None),  # directory + inode (2 s), one 128 KiB chunk (2 s), CPU 1.625
+        ("a", 7.625, None),  # its walk's 4 blocks, one 128 KiB chunk (2 s), CPU 1.625
         ("b", 10.0, None),
         ("b", 11.625, None),
     ]
-    assert ctx.host.disk.completed == 3
+    assert ctx.host.disk.completed == 5
 
 
 def test_cold_lookups_queue_for_the_one_slot_disk(ctx: SimContext) -> None:
-    """Two first lookups in different directories at t=0 take turns on the disk, FIFO."""
-    vol = _volume(ctx)
+    """Two first lookups in different directories at t=0 take turns on the disk, FIFO;
+    the root's block, read for the first, is not read again for the second."""
+    fs, vol = _volume(ctx)
     log = run(
         ctx,
         {
-            "a": [lambda: vol.charge(STAT, "/a/f", OK, 0, 0)],
-            "b": [lambda: vol.charge(STAT, "/b/f", OK, 0, 0)],
+            "a": [lambda: vol.charge(STAT, "/a/f", fs.stat("/a/f"), 0, 0)],
+            "b": [lambda: vol.charge(STAT, "/b/f", fs.stat("/b/f"), 0, 0)],
         },
     )
-    # disk: a's directory 0-1, b's directory 1-2, a's inode 2-3, b's inode 3-4
-    assert log == [("a", 3.125, None), ("b", 4.125, None)]
+    # disk: a's 4 reads and b's 3 (no root block) alternate: b done at 6, a at 7
+    assert log == [("b", 6.125, None), ("a", 7.125, None)]

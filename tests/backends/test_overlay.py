@@ -1,28 +1,52 @@
-"""The root overlay (OverlayBackend): cold lookups through the layers, one copy-up per
-file with openers waiting for it, timed exactly on the constant host of conftest.py."""
+"""The root overlay (OverlayBackend): lookups component by component through the layers,
+failures charged their walk, readdir per layer and per entry, one copy-up per file with
+openers waiting for it, timed exactly on the constant host of conftest.py.
+
+Kernel behaviour stated here (Linux fs/overlayfs/): ``ovl_lookup`` (namei.c) consults
+the parent's upper directory, then its lower layers top-down until a hit stops it or
+the bottom, so a missing name visits every layer; ``ovl_dir_read_merged`` (readdir.c)
+reads a merged directory in every layer at each open; ``ovl_copy_up_file`` (copy_up.c)
+copies the data in 1 MiB chunks by ``do_splice_direct`` and fsyncs the upper file.
+"""
 
 from __future__ import annotations
 
+import pytest
+
 from storsim.backends import Attachment
+from storsim.backends.local import LocalBackend
 from storsim.backends.overlay import OverlayBackend
-from storsim.fs import Layer, LowerStack, OverlayFS, Read
+from storsim.fs import FsError, Layer, LowerStack, OverlayFS, PlainFS, Read
 from storsim.run.context import SimContext
 from storsim.run.ops import OP_TABLE
 from tests.backends.conftest import run
 
-READ, WRITE = OP_TABLE["read"].cost, OP_TABLE["write"].cost
+STAT, READ, WRITE, READDIR, CREATE, FSYNC = (
+    OP_TABLE[op].cost for op in ("stat", "read", "write", "readdir", "create", "fsync")
+)
+LAYER, SYSCALL, OP = 0.0625, 0.125, 0.03125  # the constant host's per-layer, syscall, overlay
 
 
-def _container(ctx: SimContext, name: str) -> tuple[OverlayFS, OverlayBackend]:
-    stack = LowerStack([Layer.build("top", files={"/data/f": 8192})])
-    at = Attachment(fs=None, key=("upper", name), image=("lower", "app"))
-    return OverlayFS(stack), OverlayBackend(ctx, at)
+def _container(
+    ctx: SimContext, name: str, stack: LowerStack | None = None
+) -> tuple[OverlayFS, OverlayBackend]:
+    if stack is None:
+        stack = LowerStack([Layer.build("top", files={"/data/f": 8192})])
+    fs = OverlayFS(stack)
+    at = Attachment(fs=fs, key=("upper", name), image=("lower", "app"))
+    return fs, OverlayBackend(ctx, at)
+
+
+def _deep(layers: int) -> LowerStack:
+    """``layers`` layers, each holding /d (layer i holds /d/f<i>): /d merged in all."""
+    return LowerStack([Layer.build(f"l{i}", files={f"/d/f{i}": 4096}) for i in range(layers)])
 
 
 def test_the_first_write_copies_up_and_a_concurrent_writer_waits(ctx: SimContext) -> None:
-    """Two writers of one lower file at t=0: the first copies the file up (its lookup, the
-    lower chunk read, the upper write, the workdir entry, then its CPU part); the second
-    waits for that copy-up to complete and ends with it; a later read is a cached hit."""
+    """Two writers of one lower file at t=0: the first copies the file up (its walk, the
+    lower chunk read, one memory copy, the upper's write-back and commit, the workdir
+    entry, then its CPU part); the second waits for that copy-up to complete and ends
+    with it; a later read finds the copied pages in the cache."""
     fs, overlay = _container(ctx, "web-1")
     first, second = fs.open_write("/data/f", 0, 4096), fs.open_write("/data/f", 0, 4096)
     assert (first.copied_up, first.copy_up_bytes, first.layers_visited) == (True, 8192, 1)
@@ -33,19 +57,21 @@ def test_the_first_write_copies_up_and_a_concurrent_writer_waits(ctx: SimContext
         {
             "copier": [lambda: overlay.charge(WRITE, "/data/f", first, 4096, 0)],
             "waiter": [lambda: overlay.charge(WRITE, "/data/f", second, 4096, 0)],
-            "reader": [lambda: 10.0, lambda: overlay.charge(READ, "/data/f", read, 4096, 0)],
+            "reader": [lambda: 20.0, lambda: overlay.charge(READ, "/data/f", read, 4096, 0)],
         },
     )
-    # copier: upper directory and lower inode (0-2), one layer of lookup CPU (1/16),
-    # the 128 KiB lower chunk (2), the 8 KiB upper write (1.125), the workdir entry (1):
-    # data in place at 6.1875; then create + rename (0.5), syscall and 4 KiB copy (1.125)
+    # copier: the lower root's and /data's blocks, the inodes of /data and f (0-4), 3
+    # layers of lookup CPU (3/16), the 128 KiB lower chunk (2), one hit and the 8 KiB
+    # memory copy (2.5), the 8 KiB upper write (1.125) and its commit (1), the workdir
+    # entry (1): data in place at 11.8125; then create + rename (0.5), overlay, syscall
+    # and the 4 KiB copy (1.15625)
     assert log == [
-        ("copier", 7.8125, None),
-        ("waiter", 7.8125, None),  # woken at 6.1875, waits to 6.6875, then its own 1.125
-        ("reader", 10.0, None),
-        ("reader", 11.625, None),  # the written page is in the cache: syscall, hit, copy
+        ("copier", 13.46875, None),
+        ("waiter", 13.46875, None),  # woken at 11.8125, waits to 12.3125, then 1.15625
+        ("reader", 20.0, None),
+        ("reader", 21.65625, None),  # a hit on the copied pages: overlay, syscall, hit, copy
     ]
-    assert ctx.host.disk.completed == 5
+    assert ctx.host.disk.completed == 8
 
 
 def test_a_later_opener_of_a_finished_copy_up_does_not_wait(ctx: SimContext) -> None:
@@ -59,12 +85,58 @@ def test_a_later_opener_of_a_finished_copy_up_does_not_wait(ctx: SimContext) -> 
             "later": [lambda: 20.0, lambda: overlay.charge(WRITE, "/data/f", second, 4096, 0)],
         },
     )
-    assert log == [("copier", 7.8125, None), ("later", 20.0, None), ("later", 21.125, None)]
+    assert log == [("copier", 13.46875, None), ("later", 20.0, None), ("later", 21.15625, None)]
+
+
+def test_a_copy_up_pays_a_userspace_copys_parts_but_one_memory_copy(ctx: SimContext) -> None:
+    """Copying 8 KiB of cached data by read + create + fsync on a volume pays the source's
+    page-cache hit, the write-back and the commit that the copy-up of the same cached 8
+    KiB pays, and one more memory copy (to user space and back: 2 s more), its syscalls,
+    the create and the new pages; the copy-up pays its work-directory entry (1 s)."""
+    fs, overlay = _container(ctx, "web-1")
+    vol_fs = PlainFS()
+    vol = LocalBackend(ctx, Attachment(fs=vol_fs, key=("volume", "v")))
+    copy = fs.open_write("/data/f", 0, 0)
+    created = vol_fs.open("/g", write=True, create=True, excl=True)
+    vol_fs.write("/g", 0, 8192)
+    # every lookup and the source's data already cached, so that only the copies differ
+    for c in copy.walk or ():
+        overlay._dentries.add(c.path)
+    overlay._dentries.add("/data/f")
+    ctx.host.metadata_seen.add((vol.fs_key, "/g"))
+    source = (("lower", "app"), 1)
+    overlay.missing_chunks(source, "/data/f", 0, 8192)
+    assert overlay.missing_chunks(source, "/data/f", 0, 8192) == 0
+    log = run(
+        ctx,
+        {
+            "copy-up": [lambda: overlay.charge(WRITE, "/data/f", copy, 0, 0)],
+            "userspace": [
+                lambda: 100.0,
+                lambda: overlay.charge(READ, "/data/f", fs.read("/data/f", 0, 8192), 8192, 0),
+                lambda: vol.charge(CREATE, "/g", created, 8192, 0),
+                lambda: vol.charge(FSYNC, "/g", vol_fs.fsync("/g"), 0, 0),
+            ],
+        },
+    )
+    # copy-up: hit + 8 KiB copy (2.5), write-back (1.125) + commit (1), workdir entry (1),
+    # create + rename (0.5), then its own write of 0 bytes: overlay + syscall (0.15625)
+    # userspace: read (overlay, syscall, hit, copy: 2.65625), create (syscall, copy, the
+    # metadata update, 2 new pages: 2.390625), fsync (1.125 + 1 + syscall: 2.25)
+    assert log == [
+        ("copy-up", 6.28125, None),
+        ("userspace", 100.0, None),
+        ("userspace", 102.65625, None),
+        ("userspace", 105.046875, None),
+        ("userspace", 107.296875, None),
+    ]
 
 
 def test_a_second_container_shares_the_image_lookups_and_pages(ctx: SimContext) -> None:
-    """Another container of the same image reading the same lower file reads only its own
-    upper directory: the image's inode and data are in the host's caches."""
+    """Another container of the same image reading the same lower file reads nothing from
+    disk: the image's directories, inode and data are in the host's caches, and its own
+    upper directories are in memory (created with the container); it pays the lookup CPU
+    of each layer its walk visits."""
     fs_a, a = _container(ctx, "web-1")
     fs_b, b = _container(ctx, "web-2")
     read_a, read_b = fs_a.read("/data/f", 0, 4096), fs_b.read("/data/f", 0, 4096)
@@ -77,14 +149,125 @@ def test_a_second_container_shares_the_image_lookups_and_pages(ctx: SimContext) 
         },
     )
     assert log == [
-        ("a", 2.0625 + 2 + 1.625, None),  # 2 metadata reads, layer CPU, chunk, CPU
+        ("a", 4 + 3 * LAYER + 2 + 1.65625, None),  # 4 metadata reads, 3 layers, chunk, CPU
         ("b", 10.0, None),
-        ("b", 10.0 + 1 + 0.0625 + 1.625, None),  # its upper directory only, then a hit
+        ("b", 10.0 + 3 * LAYER + 1.65625, None),  # the same 3 layers of CPU, then a hit
     ]
+    assert ctx.host.disk.completed == 5
 
 
 def test_a_failed_lookup_costs_its_layers_and_a_syscall(ctx: SimContext) -> None:
-    """A miss on a fresh mount reads the directories it consulted, then the syscall."""
-    _, overlay = _container(ctx, "web-1")
-    log = run(ctx, {"app": [lambda: overlay.charge(READ, "/data/missing", None, 4096, 0)]})
-    assert log == [("app", 1.0 + 0.0625 + 0.125, None)]  # the upper directory, 1 layer
+    """A miss on a fresh mount reads the directories its walk consulted (the lower root,
+    /data's inode, the lower /data: the upper root is in memory), then the syscall."""
+    fs, overlay = _container(ctx, "web-1")
+    with pytest.raises(FsError) as caught:
+        fs.stat("/data/missing")
+    log = run(ctx, {"app": [lambda: overlay.failed(READ, "/data/missing", caught.value)]})
+    assert log == [("app", 3 + 3 * LAYER + SYSCALL + OP, None)]
+
+
+def test_a_negative_lookup_visits_every_layer_cold_fresh_and_warm(ctx: SimContext) -> None:
+    """A missing name in a directory merged across 4 layers: /d is looked up in the upper
+    root and the 4 lower roots, then the name in /d of each of the 4 layers (9 layers of
+    CPU). Cold, that reads the 4 lower roots, /d's inode and the 4 lower /d (9 s); on a
+    new mount of the same image (the host's caches warm) the CPU only; again on the same
+    mount the negative dentry answers: the syscall only."""
+    stack = _deep(4)
+    fs_a, a = _container(ctx, "web-1", stack)
+    fs_b, b = _container(ctx, "web-2", stack)
+    errors = []
+    for fs in (fs_a, fs_a, fs_b):
+        with pytest.raises(FsError) as caught:
+            fs.stat("/d/missing")
+        errors.append(caught.value)
+    assert [(c.layers_visited, c.found) for c in errors[0].walk or ()] == [(5, True), (4, False)]
+    log = run(
+        ctx,
+        {
+            "a": [
+                lambda: a.failed(STAT, "/d/missing", errors[0]),
+                lambda: a.failed(STAT, "/d/missing", errors[1]),
+            ],
+            "b": [lambda: 20.0, lambda: b.failed(STAT, "/d/missing", errors[2])],
+        },
+    )
+    cold = 9 + 9 * LAYER + SYSCALL + OP
+    assert log == [
+        ("a", cold, None),
+        ("a", cold + SYSCALL + OP, None),
+        ("b", 20.0, None),
+        ("b", 20.0 + 9 * LAYER + SYSCALL + OP, None),
+    ]
+
+
+def test_each_component_is_looked_up_through_the_layers_where_its_parent_exists(
+    ctx: SimContext,
+) -> None:
+    """stat of /d/f0 through 4 layers: /d visits the upper root and 4 lowers, f0 the top
+    lower /d only (it is in the top layer); /d/f3 then, in the bottom layer, visits the 4
+    lower /d: it reads the 3 below the top one (not read yet) and its inode."""
+    stack = _deep(4)
+    fs, overlay = _container(ctx, "web-1", stack)
+    log = run(
+        ctx,
+        {
+            "app": [
+                lambda: overlay.charge(STAT, "/d/f0", fs.stat("/d/f0"), 0, 0),
+                lambda: overlay.charge(STAT, "/d/f3", fs.stat("/d/f3"), 0, 0),
+            ]
+        },
+    )
+    # 4 lower roots, /d's inode, the top lower /d, f0's inode (7 s); 5 + 1 layers of CPU.
+    # f3: the 3 lower /d below the top one and its inode (4 s), 4 layers of CPU.
+    first = 7 + 6 * LAYER + SYSCALL + OP
+    assert log == [("app", first, None), ("app", first + 4 + 4 * LAYER + SYSCALL + OP, None)]
+
+
+def test_readdir_of_a_merged_directory_costs_per_layer_and_per_entry(ctx: SimContext) -> None:
+    """readdir of /d merged across 4 layers (one entry in each): the first reads /d's
+    block in each of the 4 layers (after /d's own lookup); every listing costs the 4
+    layers merged (1/4 s each) and 4 entries (1/64 s each), warm as cold, because the
+    kernel keeps the merged list only with the open directory."""
+    stack = _deep(4)
+    fs, overlay = _container(ctx, "web-1", stack)
+    listing = fs.readdir("/d")
+    assert (listing.layers_visited, listing.layer_entries) == (4, (1, 1, 1, 1))
+    log = run(
+        ctx,
+        {
+            "app": [
+                lambda: overlay.charge(READDIR, "/d", listing, 0, 0),
+                lambda: overlay.charge(READDIR, "/d", listing, 0, 0),
+            ]
+        },
+    )
+    each = SYSCALL + OP + 4 * 0.25 + 4 * 0.015625
+    # /d's lookup: 4 lower roots and its inode (5 s), 5 layers of CPU; then 4 blocks
+    assert log == [("app", 5 + 5 * LAYER + 4 + each, None), ("app", 9 + 5 * LAYER + 2 * each, None)]
+
+
+def test_a_directory_in_one_layer_is_read_straight_from_it(ctx: SimContext) -> None:
+    """A directory that lives in one lower layer only is not merged: no per-layer cost,
+    its block read once, its entries."""
+    stack = LowerStack([Layer.build("top", files={"/a/x": 1}), Layer.build("low", files={})])
+    fs, overlay = _container(ctx, "web-1", stack)
+    listing = fs.readdir("/a")
+    assert listing.layers_visited == 1
+    overlay._dentries.add("/a")
+    assert overlay.charge(READDIR, "/a", listing, 0, 0) is not None
+    assert overlay.charge(READDIR, "/a", listing, 0, 0) == SYSCALL + OP + 0.015625
+
+
+def test_after_copy_up_each_call_costs_the_overlay_overhead(ctx: SimContext) -> None:
+    """A write to a file already in the upper layer costs what the same write costs on the
+    backing file system plus the overlay's per-call overhead (1/32 s)."""
+    fs, overlay = _container(ctx, "web-1")
+    fs.open_write("/data/f", 0, 1)  # copied up
+    again = fs.open_write("/data/f", 0, 4096)
+    overlay._dentries.add("/data/f")
+    vol_fs = PlainFS()
+    vol_fs.open_write("/f", 0, 8192)
+    vol = LocalBackend(ctx, Attachment(fs=vol_fs, key=("volume", "v")))
+    ctx.host.metadata_seen.add((vol.fs_key, "/f"))
+    plain = vol.charge(WRITE, "/f", vol_fs.open_write("/f", 0, 4096), 4096, 0)
+    assert overlay.charge(WRITE, "/data/f", again, 4096, 0) == plain + OP

@@ -10,12 +10,29 @@ from storsim.run.ops import OP_TABLE
 
 
 def test_tmpfs_costs_a_syscall_and_a_memory_copy(ctx: SimContext) -> None:
-    """Data operations copy their bytes in memory; fsync and failures cost a syscall."""
+    """Data operations copy their bytes in memory; a create's bytes are new pages (2 of
+    4 KiB at 1/128 s); fsync and failures cost a syscall."""
     tmp = TmpfsBackend(ctx, Attachment(fs=PlainFS(), key=None))
     ok = object()
     assert tmp.charge(OP_TABLE["read"].cost, "/f", ok, 4096, 0) == 1.125
-    assert tmp.charge(OP_TABLE["create"].cost, "/g", ok, 8192, 0) == 2.125
+    assert tmp.charge(OP_TABLE["create"].cost, "/g", ok, 8192, 0) == 2.140625
     assert tmp.charge(OP_TABLE["fsync"].cost, "/f", ok, 0, 0) == 0.125
     assert tmp.charge(OP_TABLE["write"].cost, "/f", None, 4096, 0) == 0.125
     assert tmp.lock_cost() == 0.125
     assert ctx.host.disk.completed == 0
+
+
+def test_tmpfs_extending_writes_allocate_and_readdir_costs_per_entry(ctx: SimContext) -> None:
+    """On tmpfs a write past the end pays its new pages (shmem allocates them), an
+    overwrite does not; a listing pays each entry."""
+    fs = PlainFS()
+    tmp = TmpfsBackend(ctx, Attachment(fs=fs, key=None))
+    write = OP_TABLE["write"].cost
+    grew = fs.open_write("/f", 0, 8192)
+    over = fs.open_write("/f", 0, 8192)
+    assert (grew.grown, over.grown) == (8192, 0)
+    assert tmp.charge(write, "/f", grew, 8192, 0) == 0.125 + 2 + 2 * 0.0078125
+    assert tmp.charge(write, "/f", over, 8192, 0) == 0.125 + 2
+    fs.open_write("/g", 0, 1)
+    listing = fs.readdir("/")
+    assert tmp.charge(OP_TABLE["readdir"].cost, "/", listing, 0, 0) == 0.125 + 2 * 0.015625

@@ -14,6 +14,12 @@ from storsim.devices.profiles import DISK_PROFILES
 from storsim.run.world import build_host
 
 SYSCALL_S = 5e-6  # the scenario's default host.syscall_latency
+OVERLAY_S = 0.5e-6  # the default host.overlay.op_overhead: each call through the overlay
+
+
+def _through(path: str) -> float:
+    """The overlay's per-call overhead if ``path`` is on the root (the writable layer)."""
+    return OVERLAY_S if path.startswith("/data") else 0.0
 
 
 def _scenario(disk: dict[str, Any], path: str) -> dict[str, Any]:
@@ -50,6 +56,7 @@ def test_fsync_writes_back_then_commits(path: str) -> None:
     520 MB/s), the flush (300 us) and the syscall, on a volume and on the writable layer."""
     ssd = DISK_PROFILES["ssd"]
     expected = ssd.write_latency_s + 4096 / ssd.write_bytes_per_s + ssd.flush_latency_s + SYSCALL_S
+    expected += _through(path)
     assert _fsync_s({"profile": "ssd", "service": "fixed"}, path) == pytest.approx(
         expected, rel=1e-12
     )
@@ -69,7 +76,8 @@ def test_the_commit_is_the_flush_latency_not_the_read_latency() -> None:
 def test_fsync_on_memory_costs_no_device_time(path: str) -> None:
     """With the host's disk in RAM (tmpfs), an fsync on a volume or on an overlay whose
     upper is there costs its syscall only (shmem's noop_fsync)."""
-    assert _fsync_s({"profile": "tmpfs"}, path) == pytest.approx(SYSCALL_S, rel=1e-9)
+    expected = SYSCALL_S + _through(path)
+    assert _fsync_s({"profile": "tmpfs"}, path) == pytest.approx(expected, rel=1e-9)
 
 
 def test_latency_shorthand_sets_every_latency() -> None:

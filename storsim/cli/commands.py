@@ -1,8 +1,9 @@
-"""The commands: ``storsim run | sweep | schema``, their options, and what each does.
+"""The commands: ``storsim run | sweep | schema | init``, their options, and what each does.
 
 Like a car's controls, each command is one lever: ``storsim run SCENARIO`` simulates a
 scenario, ``storsim sweep`` runs it over a grid, ``storsim schema`` prints the file
-format. What the commands print is :mod:`storsim.cli.output`.
+format, ``storsim init`` writes a scenario from a compose file, docker inspect JSON or
+fio job files (:mod:`storsim.interop.cli`). What the commands print is :mod:`storsim.cli.output`.
 
 Exit codes: 0 when the command did its work (warnings included: they are printed, in
 the verdict and on stderr when the summary is not printed); 1 when it did but the
@@ -39,6 +40,7 @@ from storsim.cli.output import print_summary, print_sweep_summary, result_json, 
 from storsim.cli.tables import FORMATS
 from storsim.errors import ScenarioError, StorsimError, printable
 from storsim.files import check_outputs, output_unit, write_atomic
+from storsim.interop.cli import init_parser, run_init
 from storsim.report import sweep_report, write_report
 from storsim.report.verdict import judge
 from storsim.scenario import load_scenario, scenario_schema
@@ -140,6 +142,11 @@ def _parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.set_defaults(func=_cmd_schema)
+
+    init = sub.add_parser(
+        "init", help="write a scenario from a compose file, docker inspect JSON or fio jobs"
+    )
+    init_parser(init).set_defaults(func=run_init)
     return parser
 
 

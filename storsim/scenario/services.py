@@ -32,6 +32,7 @@ from storsim.scenario.fields import (
     Spec,
     one_or_list,
 )
+from storsim.scenario.fio import FioWorkloadSpec
 from storsim.scenario.messages import UnknownKeyError
 
 __all__ = [
@@ -250,7 +251,11 @@ class ServiceSpec(Spec):
     workload: Annotated[
         list[WorkloadSpec],
         BeforeValidator(
-            _workload_shorthand, json_schema_input_type=WorkloadSpec | list[WorkloadSpec]
+            _workload_shorthand,
+            # {fio: ...} entries are expanded before validation (storsim.scenario.fio)
+            json_schema_input_type=WorkloadSpec
+            | FioWorkloadSpec
+            | list[WorkloadSpec | FioWorkloadSpec],
         ),
     ] = []
     # Content the container's first-run init writes below each path at `docker run`,

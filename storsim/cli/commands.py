@@ -41,6 +41,7 @@ from storsim.cli.tables import FORMATS
 from storsim.errors import ScenarioError, StorsimError, printable
 from storsim.files import check_outputs, output_unit, write_atomic
 from storsim.interop.cli import init_parser, run_init
+from storsim.interop.fio_json import run_document
 from storsim.report import sweep_report, write_report
 from storsim.report.verdict import judge
 from storsim.scenario import load_scenario, scenario_schema
@@ -121,6 +122,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_set(run, "override a value, e.g. --set services.web.deploy.replicas=4 (repeatable)")
     run.add_argument("--json", metavar="FILE", help="write the summary as JSON ('-' for stdout)")
+    run.add_argument(
+        "--output-format",
+        choices=("storsim", "fio-json"),
+        default="storsim",
+        help="the layout of the --json document: storsim's (default), or fio's "
+        "--output-format=json (per job and storage choice; to stdout without --json)",
+    )
     run.add_argument(
         "--quiet", action="store_true", help="print neither the table nor a progress line"
     )
@@ -233,6 +241,9 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.report and args.ops == "summary":
         raise StorsimError("--report plots every operation: it needs --ops full (the default)")
+    fio = args.output_format == "fio-json"
+    if fio and args.ops == "summary":
+        raise StorsimError("--output-format fio-json needs every operation: --ops full")
     scenario = load_scenario(args.scenario, overrides=args.overrides)
     json_file = args.json if args.json != "-" else None
     check_outputs({"--json": json_file, "--report": args.report})  # before the long part
@@ -240,10 +251,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         scenario, seed=args.seed, ops=args.ops, progress=not args.quiet, max_ops=args.max_ops
     )
     judged = judge(result)
-    to_stdout = args.json == "-" or (args.format == "json" and not args.quiet)
+    to_stdout = args.json == "-" or (fio and not args.json)
+    to_stdout = to_stdout or (args.format == "json" and not args.quiet)
     text = ""
     if args.json or to_stdout:
-        text = json.dumps(result_json(result, judged=judged), indent=2) + "\n"
+        document = (
+            run_document(result, max_ops=args.max_ops)
+            if fio
+            else result_json(result, judged=judged)
+        )
+        text = json.dumps(document, indent=2) + "\n"
     with output_unit():  # the JSON and the report: both, or neither
         if json_file:
             write_atomic(json_file, text)

@@ -245,6 +245,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if fio and args.ops == "summary":
         raise StorsimError("--output-format fio-json needs every operation: --ops full")
     scenario = load_scenario(args.scenario, overrides=args.overrides)
+    for note in scenario.import_notes:  # a compose file's: what it says that storsim cannot
+        _say(f"storsim: not mapped: {note}")
     json_file = args.json if args.json != "-" else None
     check_outputs({"--json": json_file, "--report": args.report})  # before the long part
     result = simulate(

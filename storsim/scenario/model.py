@@ -68,6 +68,13 @@ class Scenario(Spec):
     _file: str | None = PrivateAttr(default=None)
     _tree: Any = PrivateAttr(default=None)
     _fio_jobs: dict[str, list[Any]] = PrivateAttr(default_factory=dict)
+    _notes: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def import_notes(self) -> list[str]:
+        """What could not be mapped when this scenario was made from a compose file
+        (``FILE:LINE: where: why``, one line each); empty for a scenario file."""
+        return self._notes
 
     @property
     def fio_jobs(self) -> dict[str, list[Any]]:

@@ -640,6 +640,81 @@ def test_load_compose_runs_a_compose_file_directly(tmp_path: Path) -> None:
     assert storsim.simulate(scenario).summary["ops"].sum() > 0
 
 
+def test_storsim_run_takes_a_compose_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """storsim run compose.yaml imports it in memory, prints what it could not map, and
+    runs it; an error in an x-storsim block names the compose file, the scenario's YAML
+    path and the block's line."""
+    from storsim.cli import main
+
+    path = tmp_path / "compose.yaml"
+    path.write_text(
+        "x-storsim: {duration: 1 s}\n"
+        "services:\n"
+        "  db:\n"
+        "    image: postgres:16\n"
+        "    ports: ['5432:5432']\n"
+        "    shm_size: 1g\n"
+        "    volumes: [data:/var/lib/db]\n"
+        "    x-storsim:\n"
+        "      workload:\n"
+        "        - path: /var/lib/db/wal\n"
+        "          rate: 10/s\n"
+        "          ops: [{op: append, size: 1 KiB}]\n"
+        "volumes: {data: {}}\n"
+    )
+    assert main(["run", str(path), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"storsim: not mapped: {path}:6: services.db.shm_size: /dev/shm" in err
+    path.write_text(path.read_text().replace("rate: 10/s", "rate: often"))
+    assert main(["run", str(path), "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}:11: services.db.workload[0].rate: must be a rate such as '100/s' or "
+        "'5 per ms' (got 'often')\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "compose"),
+    [
+        ("compose.yaml", "services: {a: {image: a}}", True),
+        ("docker-compose.yml", "services: {a: {image: a}}", True),
+        ("web.compose.yaml", "services: {a: {image: a}}", True),
+        ("s.yaml", "x-storsim: {}\nservices: {a: {image: a}}", True),
+        ("s.yaml", "services: {a: {build: .}}", True),
+        ("s.yaml", "name: s\nservices: {a: {image: a}}", False),
+        ("compose.yaml", "images: {a: {}}\nservices: {a: {image: a}}", False),
+    ],
+)
+def test_what_counts_as_a_compose_file(tmp_path: Path, name: str, text: str, compose: bool) -> None:
+    """A file with services and no images is a compose file when its name, an x-storsim
+    block or a build: service says so; otherwise it is a scenario (with its own errors)."""
+    from storsim.scenario.load import is_compose_file
+    from storsim.scenario.text import parse_yaml
+
+    path = tmp_path / name
+    path.write_text(text)
+    assert is_compose_file(parse_yaml(text), str(path)) is compose
+    if not compose and "images" not in text:
+        with pytest.raises(ScenarioError, match="images: required key is missing"):
+            storsim.load_scenario(path)
+
+
+def test_compose_line_finds_x_storsim_blocks() -> None:
+    """A scenario path is found as it is, in the service's x-storsim block, or in the
+    top-level one; the deepest match gives the line."""
+    tree = compose_module._parse(
+        "services:\n  db:\n    image: x\n    x-storsim:\n      workload:\n        - {}\n"
+        "x-storsim:\n  duration: 1\n",
+        None,
+    )
+    assert compose_module.compose_line(tree, "services.db.workload[0].rate") == 6
+    assert compose_module.compose_line(tree, "services.db.image") == 3
+    assert compose_module.compose_line(tree, "duration") == 8
+    assert compose_module.compose_line(tree, "images.x") is None
+
+
 # --- starters and compare ----------------------------------------------------------------
 
 

@@ -22,9 +22,8 @@ thing it cannot map, with the reason (:class:`~storsim.interop.common.Note`):
   a local bind of ``device``; ``external`` volumes stay volumes;
 - ``volumes_from``, ``extends`` within the file, ``${VAR:-default}`` interpolation
   (from the ``.env`` file and the given environment);
-- ``read_only: true``: storsim's semantic model has a read-only root
-  (``ContainerView(read_only=True)``) but the scenario format has no field for it yet,
-  so the service is marked (``x-storsim-read_only``) and a note says so.
+- ``read_only: true``: the service's ``read_only`` (its root file system refuses every
+  change with EROFS; its mounts keep their modes).
 
 Compose ignores ``x-`` keys, so storsim's own additions can live in the compose file:
 a top-level ``x-storsim:`` block (``name``, ``duration``, ``host``, ``images``,
@@ -56,7 +55,6 @@ from storsim.interop.remotes import NetworkVolume, network_volume, remote_key
 from storsim.interop.starter import finish
 
 __all__ = [
-    "READ_ONLY_FIELD",
     "SCAN_LIMIT",
     "UNKNOWN_FILE_SIZE",
     "FileMount",
@@ -73,9 +71,6 @@ __all__ = [
 
 #: Most files read from one bind source directory for its starting content.
 SCAN_LIMIT = 1000
-#: The service field for a read-only root, once the scenario format has one (then the
-#: importer writes ``read_only: true`` there instead of a marker and a note).
-READ_ONLY_FIELD: str | None = None
 #: Size given to a mounted file whose size cannot be known (a missing file, an external
 #: secret): a placeholder, marked TODO.
 UNKNOWN_FILE_SIZE = 1024
@@ -648,20 +643,7 @@ class _Compose:
         if mounts:
             out["volumes"] = mounts
         if svc.get("read_only"):
-            if READ_ONLY_FIELD is not None:
-                out[READ_ONLY_FIELD] = True
-            else:
-                out["x-storsim-read_only"] = True
-                self.comments[("services", sname, "x-storsim-read_only")] = (
-                    "compose read_only: the root file system is read-only; storsim cannot "
-                    "say so yet (proposed: services.NAME.read_only)"
-                )
-                self.r.note(
-                    [*base, "read_only"],
-                    "a read-only root file system: the scenario format has no field for it "
-                    "(proposed: services.NAME.read_only, ContainerView(read_only=True)), so "
-                    "writes outside the mounts succeed in the simulation",
-                )
+            out["read_only"] = True
         for key in svc:
             if key in _STORAGE_UNMAPPED:
                 self.r.note([*base, key], _STORAGE_UNMAPPED[key])

@@ -169,7 +169,7 @@ def create(
                 unsupported_errno=backend.unsupported_errno,
             )
         )
-    view = ContainerView(root, mounts)
+    view = ContainerView(root, mounts, read_only=svc.read_only)  # docker run --read-only
     for mount in mounts:
         world.mount_rows.append(
             {

@@ -258,6 +258,12 @@ class ServiceSpec(Spec):
             | list[WorkloadSpec | FioWorkloadSpec],
         ),
     ] = []
+    read_only: bool = False
+    """compose ``read_only: true`` (``docker run --read-only``): the container's root file
+    system is read-only. Every change outside its mounts (a write, a create, a chmod, an
+    unlink...) fails with EROFS, as the kernel's read-only mount does, and the writable
+    layer takes nothing; each mount keeps its own mode (a volume or tmpfs stays
+    writable)."""
     # Content the container's first-run init writes below each path at `docker run`,
     # before its workloads start, at no simulated time: into whatever storage holds the
     # path (the writable layer, a volume, a local bind, a tmpfs). compare: uses it.
@@ -266,6 +272,13 @@ class ServiceSpec(Spec):
     @model_validator(mode="after")
     def _prefill_is_writable(self) -> ServiceSpec:
         for path in self.prefill:
+            if self.read_only and not any(
+                path == m.target or path.startswith(m.target.rstrip("/") + "/") for m in self.mounts
+            ):
+                raise ValueError(
+                    f"prefill {path!r} must be on a mount of a read_only service (its root "
+                    "file system is read-only)"
+                )
             for mount in self.mounts:
                 if path != mount.target and not path.startswith(mount.target.rstrip("/") + "/"):
                     continue

@@ -400,25 +400,12 @@ def test_replicas_from_deploy_and_scale(compose: Compose) -> None:
     assert any("global" in m for m in messages(imported))
 
 
-def test_read_only_services_are_marked_and_noted(compose: Compose) -> None:
-    """read_only: true cannot be expressed yet: the service is marked x-storsim-read_only
-    and a note names the proposed field, with the line."""
+def test_read_only_services_have_a_read_only_root(compose: Compose) -> None:
+    """read_only: true is the service's read_only, with no note; the scenario loads."""
     imported = compose("services:\n  api:\n    image: api\n    read_only: true\n")
-    assert imported.data["services"]["api"]["x-storsim-read_only"] is True
-    [note] = [n for n in imported.notes if n.where == "services.api.read_only"]
-    assert note.line == 4
-    assert "proposed: services.NAME.read_only" in note.message
-    storsim.load_scenario(imported.data)  # the marker is a compose extension key
-
-
-def test_read_only_field_once_the_format_has_one(
-    compose: Compose, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With READ_ONLY_FIELD set, read_only: true goes to that field with no note."""
-    monkeypatch.setattr(compose_module, "READ_ONLY_FIELD", "read_only")
-    imported = compose("services: {api: {image: api, read_only: true}}")
     assert imported.data["services"]["api"]["read_only"] is True
-    assert not any("read-only root" in m for m in messages(imported))
+    assert not any("read_only" in n.where for n in imported.notes)
+    assert storsim.load_scenario(imported.data).services["api"].read_only
 
 
 def test_secrets_and_configs_are_read_only_files_at_their_targets(compose: Compose) -> None:
@@ -771,7 +758,8 @@ def test_yaml_output_loads_and_marks_todos(compose: Compose, tmp_path: Path) -> 
     imported = compose("services: {a: {image: a, read_only: true, volumes: ['v:/v']}}")
     text = imported.to_yaml()
     assert "# Not mapped" in text
-    assert "read-only root" in text
+    assert "volume 'v' is not declared" in text
+    assert imported.data["compare"]["choices"] == ["volume", "local_bind", "tmpfs"]
     assert text.count("TODO") >= 4
     path = tmp_path / "scenario.yaml"
     path.write_text(text)

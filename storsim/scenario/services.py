@@ -177,7 +177,8 @@ class Step(Spec):
 
 
 class WorkloadSpec(Spec):
-    """Operations a container issues, open loop (``rate``) or closed loop (``threads``).
+    """Operations a container issues, open loop (``rate``) or closed loop (``threads``),
+    or both (``rate`` with at most ``threads`` iterations in flight).
 
     Each iteration runs ``ops`` in order. Paths are glob patterns over the container's
     files at workload start (``/usr/lib/*``), exact paths, or templates for new files
@@ -192,7 +193,15 @@ class WorkloadSpec(Spec):
     zipf_s: Annotated[float, Field(gt=1.0, le=10.0)] = 1.2
     ops: Annotated[list[Step], Field(min_length=1)]
     rate: Rate | None = None
+    """Open loop: iterations per second, whatever the storage's speed (users arriving)."""
+    arrivals: Literal["poisson", "fixed"] = "poisson"
+    """Open loop: how the iterations arrive at ``rate``: as a Poisson process (independent
+    users, the default; fio's ``rate_process=poisson``) or one every 1/rate s (a timer;
+    fio's default ``rate_process=linear``)."""
     threads: Annotated[int, Field(gt=0, le=100_000)] | None = None
+    """Closed loop: iterations run at once, each thread starting its next when one ends.
+    With ``rate``: the most iterations in flight (fio's ``iodepth`` with ``rate_iops``): an
+    arrival that finds them all busy waits for one to end, then starts at once."""
     think: Duration = 0.0
     """Closed loop: each thread's pause between iterations (s, mean): idle time (a user,
     a timer), which holds no core."""
@@ -214,8 +223,8 @@ class WorkloadSpec(Spec):
 
     @model_validator(mode="after")
     def _one_arrival_model(self) -> WorkloadSpec:
-        if self.rate is not None and self.threads is not None:
-            raise ValueError("give either rate (open loop) or threads (closed loop), not both")
+        if self.rate is None and self.arrivals != "poisson":
+            raise ValueError("arrivals needs a rate (it says how the rate's iterations come)")
         data_seen = False
         for i, step in enumerate(self.ops):
             if step.path is None and self.path is None:

@@ -857,11 +857,12 @@ class _Compose:
         if options.get("nocopy"):
             mount["volume"] = {"nocopy": True}
         if subpath:
-            self.r.note(
-                [*where, "volume", "subpath"],
-                "mounting a subdirectory of a volume: the scenario format has no field for it "
-                "(proposed: volume.subpath); the whole volume is mounted",
-            )
+            mount.setdefault("volume", {})["subpath"] = str(subpath)
+            # Docker needs the directory in the volume already: the volume starts with it
+            content = self.out["sources"].setdefault(vname, {})
+            directory = "/" + str(subpath).strip("/")
+            if directory not in content.setdefault("dirs", []):
+                content["dirs"].append(directory)
         for key in options:
             if key not in ("nocopy", "subpath"):
                 self.r.note([*where, "volume", key], "not modelled (ignored)")

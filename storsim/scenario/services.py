@@ -85,10 +85,25 @@ def _mount_shorthand(value: Any) -> Any:
     return {"type": kind, "source": source, "target": target, "read_only": read_only}
 
 
+def _subpath(value: Any) -> Any:
+    """A path inside a volume, relative (``a/b``; a leading ``/`` is dropped)."""
+    if not isinstance(value, str):
+        return value
+    parts = [p for p in value.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        raise ValueError(f"must be a directory inside the volume, without '..' (got {value!r})")
+    return "/".join(parts)
+
+
 class VolumeOptions(Spec):
     """Long-syntax ``volume:`` options."""
 
     nocopy: bool = False
+    """Do not copy the image's files at the target into a new, empty volume."""
+    subpath: Annotated[str, BeforeValidator(_subpath)] | None = None
+    """Mount only this directory of the volume (compose ``volume.subpath``, Docker 26):
+    it must exist in the volume when the container is created, as Docker requires; the
+    image's files are not copied into it."""
 
 
 class TmpfsOptions(Spec):

@@ -190,7 +190,8 @@ def test_duplicate_targets_keep_the_first_with_a_note(compose: Compose) -> None:
 
 
 def test_unmodelled_mount_types_and_options_are_noted(compose: Compose) -> None:
-    """npipe mounts, volume subpath and unknown bind options are noted, not dropped silently."""
+    """npipe mounts and unknown bind options are noted, not dropped silently; a volume's
+    subpath is the mount's volume.subpath."""
     imported = compose(
         """
         services:
@@ -205,9 +206,12 @@ def test_unmodelled_mount_types_and_options_are_noted(compose: Compose) -> None:
     )
     text = "\n".join(messages(imported))
     assert "type npipe: not modelled" in text
-    assert "volume.subpath" in text
+    assert "subpath" not in text
     assert "services.a.volumes[2].bind.recursive: not modelled" in text
     assert [m["target"] for m in mounts(imported, "a")] == ["/v", "/b"]
+    assert mounts(imported, "a")[0]["volume"] == {"subpath": "sub"}
+    assert imported.data["sources"]["v"] == {"dirs": ["/sub"]}  # Docker needs it to exist
+    runs(imported)
 
 
 # --- named volumes on the network and other local-driver volumes -------------------

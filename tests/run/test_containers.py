@@ -156,3 +156,28 @@ def test_a_read_only_service_prefills_only_its_mounts() -> None:
         storsim.load_scenario(data)
     data["services"]["web"]["prefill"] = {"/srv/new": {"files": {"/x": 1}}}
     storsim.load_scenario(data)
+
+
+def test_a_volume_subpath_mounts_one_directory_of_the_volume() -> None:
+    """volume.subpath mounts that directory of the volume at the target: a file there is
+    the volume's file below the subpath; a subpath the volume lacks refuses the container."""
+    data = copy.deepcopy(SCENARIO)
+    data["sources"] = {"shared": {"files": {"/tenant-a/counters.db": "64 KiB"}}}
+    web = data["services"]["web"]
+    web["volumes"] = [
+        {
+            "type": "volume",
+            "source": "shared",
+            "target": "/srv",
+            "volume": {"subpath": "/tenant-a/"},
+        }
+    ]
+    _, run, _ = container(data)
+    assert run.view.stat("/srv/counters.db").size_bytes == 65536
+    assert run.view.resolve("/srv/counters.db")[1] == "/tenant-a/counters.db"
+    web["volumes"][0]["volume"] = {"subpath": "tenant-b"}
+    with pytest.raises(ScenarioError, match=r"volumes\[0\]\.volume\.subpath: 'tenant-b' does not"):
+        container(data)
+    web["volumes"][0]["volume"] = {"subpath": "../x"}
+    with pytest.raises(ScenarioError, match=r"without '\.\.'"):
+        storsim.load_scenario(data)

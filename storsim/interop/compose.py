@@ -183,7 +183,18 @@ def load_compose(
             text = Path(file).read_text(encoding="utf-8")
         line = compose_line(_parse(text, file), error.where)
         raise ScenarioError(error.message, file=file, line=line, where=error.where) from None
-    scenario._notes = [str(note) for note in imported.notes]
+    notes = [str(note) for note in imported.notes]
+    for sname, svc in scenario.services.items():
+        guessed = [w.name for w in svc.workload if (w.name or "").startswith("starter: ")]
+        if guessed:
+            # the numbers are storsim's guesses, not the application's: say so on every run
+            notes.append(
+                f"{file}: services.{sname}: no x-storsim workload: running starter "
+                f"workloads with guessed numbers ({'; '.join(str(g)[9:] for g in guessed)}); "
+                "give yours in the service's x-storsim block, or storsim init writes them out "
+                "to edit"
+            )
+    scenario._notes = notes
     return scenario
 
 

@@ -658,6 +658,14 @@ def test_storsim_run_takes_a_compose_file(
     assert main(["run", str(path), "--quiet"]) == 0
     err = capsys.readouterr().err
     assert f"storsim: not mapped: {path}:6: services.db.shm_size: /dev/shm" in err
+    assert "starter" not in err
+    path.write_text(path.read_text().replace("    x-storsim:\n", "    x-storsim-off:\n"))
+    assert main(["run", str(path), "--quiet"]) == 0
+    assert (
+        f"storsim: not mapped: {path}: services.db: no x-storsim workload: running starter "
+        "workloads with guessed numbers (write to /var/lib/db); "
+    ) in capsys.readouterr().err
+    path.write_text(path.read_text().replace("    x-storsim-off:\n", "    x-storsim:\n"))
     path.write_text(path.read_text().replace("rate: 10/s", "rate: often"))
     assert main(["run", str(path), "--quiet"]) == 2
     assert capsys.readouterr().err == (

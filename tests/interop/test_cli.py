@@ -41,9 +41,10 @@ def test_init_writes_a_scenario_that_runs(tmp_path: Path) -> None:
     target = tmp_path / "scenario.yaml"
     code, out, err = run(str(compose), "-o", str(target))
     assert (code, out) == (0, "")
-    assert f"storsim init: not mapped: {compose}:4: services.db.read_only:" in err
+    assert f"storsim init: not mapped: {compose}:8: services.web.volumes[0]: source ./static" in err
     assert "TODO marks to fill in, then: storsim run" in err
     scenario = storsim.load_scenario(target, overrides={"duration": "1 s"})
+    assert scenario.services["db"].read_only  # compose read_only: true
     assert storsim.simulate(scenario).summary["ops"].sum() > 0
 
 

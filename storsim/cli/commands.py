@@ -1,9 +1,11 @@
-"""The commands: ``storsim run | sweep | schema | calibrate | validate``, their options,
-and what each does (calibrate and validate: :mod:`storsim.calibrate.cli`).
+"""The commands: ``storsim run | sweep | schema | init | calibrate | validate``, their
+options, and what each does (init: :mod:`storsim.interop.cli`; calibrate and validate:
+:mod:`storsim.calibrate.cli`).
 
 Like a car's controls, each command is one lever: ``storsim run SCENARIO`` simulates a
 scenario, ``storsim sweep`` runs it over a grid, ``storsim schema`` prints the file
-format. What the commands print is :mod:`storsim.cli.output`.
+format, ``storsim init`` writes a scenario from a compose file, docker inspect JSON or
+fio job files (:mod:`storsim.interop.cli`). What the commands print is :mod:`storsim.cli.output`.
 
 Exit codes: 0 when the command did its work (warnings included: they are printed, in
 the verdict and on stderr when the summary is not printed); 1 when it did but the
@@ -40,6 +42,8 @@ from storsim.cli.output import print_summary, print_sweep_summary, result_json, 
 from storsim.cli.tables import FORMATS
 from storsim.errors import ScenarioError, StorsimError, printable
 from storsim.files import check_outputs, output_unit, write_atomic
+from storsim.interop.cli import init_parser, run_init
+from storsim.interop.fio_json import run_document
 from storsim.report import sweep_report, write_report
 from storsim.report.verdict import judge
 from storsim.scenario import load_scenario, scenario_schema
@@ -83,7 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except SystemExit as exc:  # --help, --version: argparse printed what was asked
             return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
         if args.command is None:
-            raise _UsageError("a command is needed: run, sweep or schema (see storsim --help)")
+            raise _UsageError(
+                "a command is needed: run, sweep, schema, init, calibrate or validate "
+                "(see storsim --help)"
+            )
         return int(args.func(args))
     except ScenarioError as error:
         # FILE:LINE: ... stands alone; an error that names no file is storsim's own
@@ -126,6 +133,13 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     _add_set(run, "override a value, e.g. --set services.web.deploy.replicas=4 (repeatable)")
     run.add_argument("--json", metavar="FILE", help="write the summary as JSON ('-' for stdout)")
     run.add_argument(
+        "--output-format",
+        choices=("storsim", "fio-json"),
+        default="storsim",
+        help="the layout of the --json document: storsim's (default), or fio's "
+        "--output-format=json (per job and storage choice; to stdout without --json)",
+    )
+    run.add_argument(
         "--quiet", action="store_true", help="print neither the table nor a progress line"
     )
     run.add_argument(
@@ -146,6 +160,11 @@ def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     schema.set_defaults(func=_cmd_schema)
+
+    init = sub.add_parser(
+        "init", help="write a scenario from a compose file, docker inspect JSON or fio jobs"
+    )
+    init_parser(init).set_defaults(func=run_init)
 
     # storsim.calibrate's own commands (their options, messages and exit codes there)
     from storsim.calibrate import cli as calibrate_cli
@@ -244,17 +263,28 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.report and args.ops == "summary":
         raise StorsimError("--report plots every operation: it needs --ops full (the default)")
+    fio = args.output_format == "fio-json"
+    if fio and args.ops == "summary":
+        raise StorsimError("--output-format fio-json needs every operation: --ops full")
     scenario = load_scenario(args.scenario, overrides=args.overrides, host_profile=args.host)
+    for note in scenario.import_notes:  # a compose file's: what it says that storsim cannot
+        _say(f"storsim: not mapped: {note}")
     json_file = args.json if args.json != "-" else None
     check_outputs({"--json": json_file, "--report": args.report})  # before the long part
     result = simulate(
         scenario, seed=args.seed, ops=args.ops, progress=not args.quiet, max_ops=args.max_ops
     )
     judged = judge(result)
-    to_stdout = args.json == "-" or (args.format == "json" and not args.quiet)
+    to_stdout = args.json == "-" or (fio and not args.json)
+    to_stdout = to_stdout or (args.format == "json" and not args.quiet)
     text = ""
     if args.json or to_stdout:
-        text = json.dumps(result_json(result, judged=judged), indent=2) + "\n"
+        document = (
+            run_document(result, max_ops=args.max_ops)
+            if fio
+            else result_json(result, judged=judged)
+        )
+        text = json.dumps(document, indent=2) + "\n"
     with output_unit():  # the JSON and the report: both, or neither
         if json_file:
             write_atomic(json_file, text)

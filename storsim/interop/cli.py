@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
-from storsim.errors import ScenarioError, StorsimError
-from storsim.files import write_atomic
+from storsim.errors import ScenarioError, StorsimError, printable
+from storsim.files import check_outputs, write_atomic
 from storsim.interop.common import Imported
 from storsim.interop.compose import read_compose
 from storsim.interop.fio import FioWorkloads, fio_scenario, load_fio
@@ -105,6 +105,7 @@ def run_init(
     try:
         if args.output and os.path.exists(args.output) and not args.force:
             raise StorsimError(f"{args.output} exists: give --force to overwrite it")
+        check_outputs({"-o": args.output})  # a folder that is missing, a device file...
         imported, sources = build_scenario(
             args.files,
             name=args.name,
@@ -114,7 +115,7 @@ def run_init(
         )
         text = imported.to_yaml()
         for note in imported.notes:
-            print(f"storsim init: not mapped: {note}", file=err)
+            print(printable(f"storsim init: not mapped: {note}"), file=err)
         if args.output:
             write_atomic(args.output, text)
             todo = text.count("TODO")
@@ -126,7 +127,9 @@ def run_init(
         else:
             out.write(text)
     except StorsimError as error:
-        print(f"storsim: {error}", file=err)
+        # storsim's one-line form: FILE:LINE: ... stands alone (editors jump to it)
+        named = isinstance(error, ScenarioError) and error.file is not None
+        print(printable(str(error) if named else f"storsim: {error}"), file=err)
         return 2
     return 0
 

@@ -22,9 +22,8 @@ thing it cannot map, with the reason (:class:`~storsim.interop.common.Note`):
   a local bind of ``device``; ``external`` volumes stay volumes;
 - ``volumes_from``, ``extends`` within the file, ``${VAR:-default}`` interpolation
   (from the ``.env`` file and the given environment);
-- ``read_only: true``: storsim's semantic model has a read-only root
-  (``ContainerView(read_only=True)``) but the scenario format has no field for it yet,
-  so the service is marked (``x-storsim-read_only``) and a note says so.
+- ``read_only: true``: the service's ``read_only`` (its root file system refuses every
+  change with EROFS; its mounts keep their modes).
 
 Compose ignores ``x-`` keys, so storsim's own additions can live in the compose file:
 a top-level ``x-storsim:`` block (``name``, ``duration``, ``host``, ``images``,
@@ -56,11 +55,11 @@ from storsim.interop.remotes import NetworkVolume, network_volume, remote_key
 from storsim.interop.starter import finish
 
 __all__ = [
-    "READ_ONLY_FIELD",
     "SCAN_LIMIT",
     "UNKNOWN_FILE_SIZE",
     "FileMount",
     "add_mount_points",
+    "compose_line",
     "compose_to_scenario",
     "group_file_mounts",
     "is_compose",
@@ -72,9 +71,6 @@ __all__ = [
 
 #: Most files read from one bind source directory for its starting content.
 SCAN_LIMIT = 1000
-#: The service field for a read-only root, once the scenario format has one (then the
-#: importer writes ``read_only: true`` there instead of a marker and a note).
-READ_ONLY_FIELD: str | None = None
 #: Size given to a mounted file whose size cannot be known (a missing file, an external
 #: secret): a placeholder, marked TODO.
 UNKNOWN_FILE_SIZE = 1024
@@ -151,25 +147,110 @@ def compose_to_scenario(
 def load_compose(
     path: str | os.PathLike[str],
     *,
+    text: str | None = None,
     overrides: Mapping[str, Any] | Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Any:
     """Load a compose file as a validated :class:`storsim.Scenario` (run it directly).
 
     Its ``x-storsim`` blocks give what compose does not say (workloads, devices,
-    images); what they leave out is filled as :func:`compose_to_scenario` does.
+    images); what they leave out is filled as :func:`compose_to_scenario` does. What
+    could not be mapped is kept as :attr:`storsim.Scenario.import_notes` (``storsim run``
+    prints them).
+
+    Args:
+        path: the compose file.
+        text: its text, when already read (else it is read from ``path``).
+        overrides: as :func:`storsim.load_scenario` takes them.
+        environ: variables for ``${VAR}`` interpolation (default: none but ``.env``'s).
 
     Raises:
         ScenarioError: the compose file cannot be read, or the scenario it makes is
-            invalid (the message names the YAML path).
+            invalid: the message names the compose file, the YAML path of the scenario
+            and the line of the compose file it came from (an ``x-storsim`` block's, or
+            the service's), or the line of a fio job file a workload names.
     """
-    from storsim.scenario import load_scenario
+    from storsim.scenario.model import validate
 
-    imported = compose_to_scenario(path, environ=environ)
+    file = os.fspath(path)
+    imported = compose_to_scenario(file, text=text, environ=environ)
     try:
-        return load_scenario(imported.data, overrides=overrides)
+        scenario = validate(copy.deepcopy(imported.data), file, overrides)
     except ScenarioError as error:
-        raise ScenarioError(error.message, file=os.fspath(path), where=error.where) from None
+        if error.file != file or error.line is not None or error.where is None:
+            raise
+        if text is None:
+            text = Path(file).read_text(encoding="utf-8")
+        line = compose_line(_parse(text, file), error.where)
+        raise ScenarioError(error.message, file=file, line=line, where=error.where) from None
+    notes = [str(note) for note in imported.notes]
+    for sname, svc in scenario.services.items():
+        guessed = [w.name for w in svc.workload if (w.name or "").startswith("starter: ")]
+        if guessed:
+            # the numbers are storsim's guesses, not the application's: say so on every run
+            notes.append(
+                f"{file}: services.{sname}: no x-storsim workload: running starter "
+                f"workloads with guessed numbers ({'; '.join(str(g)[9:] for g in guessed)}); "
+                "give yours in the service's x-storsim block, or storsim init writes them out "
+                "to edit"
+            )
+    scenario._notes = notes
+    return scenario
+
+
+_WHERE_PART = re.compile(r"\[(\d+)\]|([^.\[\]]+)")
+
+
+def compose_line(tree: Any, where: str) -> int | None:
+    """The compose file's line of a scenario's YAML path.
+
+    A scenario path is found where the compose file says it: as it is (``services.web.
+    volumes[0]``), in the service's ``x-storsim`` block (``services.db.workload[1]``), or
+    in the top-level ``x-storsim`` block (``duration``); the deepest match wins, so an
+    error in a value the importer made points at the service or volume it came from.
+
+    Args:
+        tree: the compose file's round-trip YAML tree.
+        where: the dotted YAML path (``"services.db.workload[0].rate"``).
+
+    Returns:
+        The 1-based line, or None when nothing of the path is in the file.
+    """
+    parts: list[str | int] = [
+        int(index) if index else key for index, key in _WHERE_PART.findall(where)
+    ]
+    # (the path in the compose file, where the inserted x-storsim key is in it)
+    candidates: list[tuple[list[str | int], int | None]] = [(parts, None)]
+    candidates.append((["x-storsim", *parts], 0))
+    if len(parts) >= 2 and parts[0] == "services":
+        candidates.append(([*parts[:2], "x-storsim", *parts[2:]], 2))
+    best: tuple[int, int | None] = (0, None)
+    for candidate, inserted in candidates:
+        depth, line = _deepest(tree, candidate)
+        if inserted is not None and depth > inserted:
+            depth -= 1  # the x-storsim key is not a part of the scenario's path
+        elif inserted is not None:
+            continue  # stopped before the block: the plain candidate says as much
+        if depth > best[0]:
+            best = (depth, line)
+    return best[1]
+
+
+def _deepest(tree: Any, path: Sequence[str | int]) -> tuple[int, int | None]:
+    """How many parts of ``path`` are in ``tree``, and the line of the last one found."""
+    node, depth, line = tree, 0, None
+    for part in path:
+        if isinstance(node, CommentedMap) and part in node:
+            with contextlib.suppress(KeyError, TypeError):
+                line = int(node.lc.key(part)[0]) + 1
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            with contextlib.suppress(KeyError, TypeError, IndexError):
+                line = int(node.lc.item(part)[0]) + 1
+        else:
+            break
+        node = node[part]
+        depth += 1
+    return depth, line
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -573,20 +654,7 @@ class _Compose:
         if mounts:
             out["volumes"] = mounts
         if svc.get("read_only"):
-            if READ_ONLY_FIELD is not None:
-                out[READ_ONLY_FIELD] = True
-            else:
-                out["x-storsim-read_only"] = True
-                self.comments[("services", sname, "x-storsim-read_only")] = (
-                    "compose read_only: the root file system is read-only; storsim cannot "
-                    "say so yet (proposed: services.NAME.read_only)"
-                )
-                self.r.note(
-                    [*base, "read_only"],
-                    "a read-only root file system: the scenario format has no field for it "
-                    "(proposed: services.NAME.read_only, ContainerView(read_only=True)), so "
-                    "writes outside the mounts succeed in the simulation",
-                )
+            out["read_only"] = True
         for key in svc:
             if key in _STORAGE_UNMAPPED:
                 self.r.note([*base, key], _STORAGE_UNMAPPED[key])
@@ -800,11 +868,12 @@ class _Compose:
         if options.get("nocopy"):
             mount["volume"] = {"nocopy": True}
         if subpath:
-            self.r.note(
-                [*where, "volume", "subpath"],
-                "mounting a subdirectory of a volume: the scenario format has no field for it "
-                "(proposed: volume.subpath); the whole volume is mounted",
-            )
+            mount.setdefault("volume", {})["subpath"] = str(subpath)
+            # Docker needs the directory in the volume already: the volume starts with it
+            content = self.out["sources"].setdefault(vname, {})
+            directory = "/" + str(subpath).strip("/")
+            if directory not in content.setdefault("dirs", []):
+                content["dirs"].append(directory)
         for key in options:
             if key not in ("nocopy", "subpath"):
                 self.r.note([*where, "volume", key], "not modelled (ignored)")

@@ -21,7 +21,9 @@ fio option                storsim workload
 ``numjobs=N``             N workloads (each clone has its own files, as in fio)
 ``iodepth=N``             ``threads: N``: N requests outstanding, each issued when one
                           completes (async engines; sync engines have depth 1)
-``rate_iops=N``           ``rate: N/s`` per I/O (open loop)
+``rate_iops=N``           ``rate: N/s`` per I/O (open loop) with ``threads: IODEPTH`` (at
+                          most iodepth outstanding) and ``arrivals: fixed``
+                          (``rate_process=linear``, fio's default; poisson: Poisson)
 ``runtime``,              ``duration`` (with ``time_based``), else ``count`` = the I/Os that
 ``time_based``            ``size`` (``io_size``, ``loops``) makes, within ``duration``
 ``fsync=N``,              an ``fsync`` step after every N writes (fdatasync: fsync)
@@ -391,6 +393,7 @@ class _Job:
         self.default_dir = directory
         self.file = file
         self.offset = 0.0
+        self.linear = False  # rate_process=linear (evenly spaced I/Os)
         self.ends: list[float | None] = []
         self.kb_base = 1024
         if "kb_base" in opts:
@@ -526,8 +529,10 @@ class _Job:
                 w["pick"] = self._file_service()
             if rate is not None:
                 w["rate"] = format_rate(rate)
-            else:
-                w["threads"] = depth
+                if self.linear:  # fio's default rate_process: evenly spaced
+                    w["arrivals"] = "fixed"
+            # with a rate: at most iodepth requests outstanding, as fio keeps them
+            w["threads"] = depth
             w["ops"] = steps
             if count_bytes is not None:
                 ios = self._ios(count_bytes, files, bs_read, bs_write, mix)
@@ -896,19 +901,7 @@ class _Job:
         kind = (process.value or "linear").strip().lower() if process else "linear"
         if kind not in ("linear", "poisson"):
             raise self.refuse(process or opt, "must be linear or poisson")
-        if kind == "linear":
-            self.note(
-                opt,
-                "fio spaces rate_iops I/Os evenly (rate_process=linear); storsim's open loop "
-                "arrives as a Poisson process at the same mean rate (fio's "
-                "rate_process=poisson), so its queues and tails are longer (proposed: "
-                "workload arrivals: fixed)",
-            )
-        self.note(
-            opt,
-            "an open loop: storsim issues each I/O on time even while earlier ones are "
-            "outstanding; fio waits for a free slot of iodepth",
-        )
+        self.linear = kind == "linear"
         return iops / per_iteration
 
     def _end_fsync(

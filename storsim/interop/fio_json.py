@@ -53,7 +53,7 @@ import pandas as pd
 
 from storsim.interop.fio import DEFAULT_PERCENTILES, FioJob
 
-__all__ = ["WINDOW_S", "fio_document", "placement_results"]
+__all__ = ["WINDOW_S", "fio_document", "placement_results", "run_document"]
 
 #: fio's bandwidth and IOPS sampling window (bwavgtime, iopsavgtime: 500 ms).
 WINDOW_S = 0.5
@@ -83,6 +83,38 @@ def placement_results(scenario: Any, *, seed: int | None = None) -> dict[str, An
         label: simulate(variant, seed=seed, compare=False)
         for label, variant in placements(scenario)
     }
+
+
+def run_document(result: Any, *, max_ops: int | None = None) -> dict[str, Any]:
+    """``storsim run --output-format fio-json``: a run and its placements in fio's layout.
+
+    The jobs of the scenario's ``{fio: ...}`` workloads (:attr:`storsim.Scenario.fio_jobs`)
+    are named as fio names them; every other workload is a job of its own. Each placement
+    of a ``compare:`` section is simulated again with the same seed (fio's layout needs
+    its every operation) and its jobs follow, with ``storsim_placement`` in their options.
+
+    Args:
+        result: a :class:`storsim.Result` simulated with ``ops="full"``.
+        max_ops: the work budget of each placement's run (as ``simulate`` takes it).
+
+    Returns:
+        fio's JSON document (:func:`fio_document`).
+
+    Raises:
+        ValueError: the result kept no per-operation rows (``ops="summary"``).
+    """
+    from storsim.compare import placements as compare_placements
+    from storsim.simulation import simulate
+
+    scenario = result.scenario
+    jobs = [job for service_jobs in scenario.fio_jobs.values() for job in service_jobs]
+    others = {}
+    if scenario.compare is not None and result.ops_mode == "full":
+        others = {
+            label: simulate(variant, seed=result.seed, compare=False, max_ops=max_ops)
+            for label, variant in compare_placements(scenario)
+        }
+    return fio_document(result, jobs=jobs or None, placements=others)
 
 
 def fio_document(

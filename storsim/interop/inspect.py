@@ -6,7 +6,7 @@ report, it settles what the plan leaves open. Given as JSON files, storsim reads
 
 - ``docker inspect CONTAINER...`` (or ``docker container inspect``): each container's
   ``Mounts`` (bind, volume, tmpfs; ``RW`` false = read-only), ``HostConfig.Tmpfs``
-  (``--tmpfs``), ``HostConfig.ReadonlyRootfs`` (noted: no scenario field yet) and its
+  (``--tmpfs``), ``HostConfig.ReadonlyRootfs`` (the service's ``read_only``) and its
   image; containers of one compose service (label ``com.docker.compose.service``) are
   its replicas;
 - ``docker volume inspect VOLUME...``: a ``local`` volume's ``Options`` (NFS or CIFS
@@ -37,7 +37,6 @@ from storsim import units
 from storsim.errors import ScenarioError
 from storsim.interop.common import Imported, Note, format_size
 from storsim.interop.compose import (
-    READ_ONLY_FIELD,
     UNKNOWN_FILE_SIZE,
     FileMount,
     add_mount_points,
@@ -468,18 +467,7 @@ def _service(
                 mount["tmpfs"] = {"size": format_size(limit)}
         svc["volumes"].append(mount)
     if host.get("ReadonlyRootfs"):
-        if READ_ONLY_FIELD is not None:
-            svc[READ_ONLY_FIELD] = True
-        else:
-            svc["x-storsim-read_only"] = True
-            imported.notes.append(
-                Note(
-                    f"services.{sname}.HostConfig.ReadonlyRootfs",
-                    "a read-only root file system: the scenario format has no field for it "
-                    "(proposed: services.NAME.read_only)",
-                    file,
-                )
-            )
+        svc["read_only"] = True  # docker run --read-only
     svc["_files"] = files
     return svc
 

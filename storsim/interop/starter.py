@@ -169,6 +169,9 @@ def _candidate(data: dict[str, Any], sname: str, mount: dict[str, Any]) -> dict[
     choices = list(_WRITABLE_CHOICES if writable else _READ_CHOICES)
     if remotes:
         choices.append("distributed_bind")
+    if data["services"][sname].get("read_only") and "writable_layer" in choices:
+        # a read-only root refuses every write (EROFS): not a place to weigh
+        choices.remove("writable_layer")
     out: dict[str, Any] = {"path": mount["target"], "service": sname, "choices": choices}
     content = _content(data, mount)
     if _has_files(content):

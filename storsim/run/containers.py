@@ -131,6 +131,7 @@ def create(
     ]
     for m in specs:
         server: str | None = None
+        subpath = m.volume.subpath if m.type == "volume" and m.volume is not None else None
         if m.type == "volume":
             storage = "volume"
             if m.source is None:  # anonymous: a new one at every run (Dockerfile VOLUME)
@@ -141,7 +142,9 @@ def create(
                 fs = world.volumes[m.source]
                 key = ("volume", m.source)
             nocopy = m.volume is not None and m.volume.nocopy
-            if not nocopy and not fs.visible_tree().keys() - {"/"}:
+            if subpath is not None:
+                _check_subpath(fs, sname, svc, m, subpath)
+            elif not nocopy and not fs.visible_tree().keys() - {"/"}:
                 # Docker copies the image's content at the target into a new empty volume.
                 _copy_image_dir(root, m.target, fs)
         elif m.type == "tmpfs":
@@ -165,11 +168,12 @@ def create(
                 fs,
                 storage,
                 read_only=m.read_only,
+                source_root="/" + subpath if subpath is not None else "/",
                 unsupported=backend.unsupported,
                 unsupported_errno=backend.unsupported_errno,
             )
         )
-    view = ContainerView(root, mounts)
+    view = ContainerView(root, mounts, read_only=svc.read_only)  # docker run --read-only
     for mount in mounts:
         world.mount_rows.append(
             {
@@ -185,6 +189,24 @@ def create(
         _prefill(view, sname, base, content, np.random.default_rng(0))
     run = ContainerRun(name=name, service=sname, replica=replica, view=view, backends=backends)
     return run, anonymous, tmpfs
+
+
+def _check_subpath(fs: PlainFS, sname: str, svc: ServiceSpec, m: MountSpec, subpath: str) -> None:
+    """Docker refuses to create a container whose volume subpath is missing or no
+    directory (``docker run``: "cannot access path ... no such file or directory")."""
+    try:
+        kind = fs.stat("/" + subpath).kind
+    except FsError:
+        kind = None
+    if kind != "dir":
+        index = svc.volumes.index(m) if m in svc.volumes else 0
+        where = f"services.{sname}.volumes[{index}].volume.subpath"
+        what = "is not a directory" if kind is not None else "does not exist"
+        raise ScenarioError(
+            f"{where}: {subpath!r} {what} in volume {m.source!r} when the container is "
+            "created (Docker refuses it: give the volume that content under sources)",
+            where=where,
+        )
 
 
 def _copy_image_dir(root: OverlayFS, target: str, fs: PlainFS) -> None:

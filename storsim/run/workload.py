@@ -199,12 +199,27 @@ class Workload:
         env = self.env
         if self.spec.start:
             yield env.timeout(self.spec.start)
+        fixed = self.spec.arrivals == "fixed"
+        # rate with threads: at most that many iterations in flight (fio's iodepth with
+        # rate_iops: a request waits for a free slot, then goes at once)
+        slots: simpy.Store | None = None
+        if self.spec.threads:  # the free threads' numbers, taken first come, first served
+            slots = simpy.Store(env)
+            slots.items.extend(range(self.spec.threads))
         while True:
-            yield env.timeout(self.rand.exponential() / rate)
+            yield env.timeout(1.0 / rate if fixed else self.rand.exponential() / rate)
             i = self.take()
             if i is None:
                 return
-            env.process(self.iteration(i, 0))
+            env.process(self.iteration(i, 0) if slots is None else self._slotted(slots, i))
+
+    def _slotted(self, slots: simpy.Store, i: int) -> ProcessGen:
+        """One open-loop iteration on a free thread (waiting for one if all are busy)."""
+        thread = yield slots.get()
+        try:
+            yield from self.iteration(i, thread)
+        finally:
+            slots.put(thread)
 
     def closed_loop(self, thread: int) -> ProcessGen:
         env = self.env

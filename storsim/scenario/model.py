@@ -24,6 +24,7 @@ from storsim.errors import ScenarioError
 from storsim.scenario.compare import CompareSpec
 from storsim.scenario.content import Content, ImageSpec, VolumeSpec
 from storsim.scenario.fields import PositiveDuration, Spec
+from storsim.scenario.fio import expand_fio
 from storsim.scenario.host import HostSpec
 from storsim.scenario.messages import plain, rule_error, translate
 from storsim.scenario.overrides import apply_overrides
@@ -79,6 +80,20 @@ class Scenario(Spec):
 
     _file: str | None = PrivateAttr(default=None)
     _tree: Any = PrivateAttr(default=None)
+    _fio_jobs: dict[str, list[Any]] = PrivateAttr(default_factory=dict)
+    _notes: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def import_notes(self) -> list[str]:
+        """What could not be mapped when this scenario was made from a compose file
+        (``FILE:LINE: where: why``, one line each); empty for a scenario file."""
+        return self._notes
+
+    @property
+    def fio_jobs(self) -> dict[str, list[Any]]:
+        """Service -> the fio jobs its ``{fio: ...}`` workloads came from
+        (:class:`storsim.interop.fio.FioJob`: names, clones, options), for fio's layout."""
+        return self._fio_jobs
 
     @property
     def file(self) -> str | None:
@@ -124,12 +139,14 @@ def validate(
     changed = apply_overrides(tree, overrides) if overrides else []
     data = plain(tree)
     try:
+        fio_jobs = expand_fio(data, tree, file)
         try:
             scenario = Scenario.model_validate(data)
         except ValidationError as exc:
             raise translate(exc, tree, file, Scenario) from None
         scenario._file = file
         scenario._tree = tree
+        scenario._fio_jobs = fio_jobs
         _cross_check(scenario, tree, file)
     except ScenarioError as exc:
         raise _blame_override(exc, changed) from None

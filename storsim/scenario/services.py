@@ -32,6 +32,7 @@ from storsim.scenario.fields import (
     Spec,
     one_or_list,
 )
+from storsim.scenario.fio import FioWorkloadSpec
 from storsim.scenario.messages import UnknownKeyError
 
 __all__ = [
@@ -84,11 +85,25 @@ def _mount_shorthand(value: Any) -> Any:
     return {"type": kind, "source": source, "target": target, "read_only": read_only}
 
 
+def _subpath(value: Any) -> Any:
+    """A path inside a volume, relative (``a/b``; a leading ``/`` is dropped)."""
+    if not isinstance(value, str):
+        return value
+    parts = [p for p in value.split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        raise ValueError(f"must be a directory inside the volume, without '..' (got {value!r})")
+    return "/".join(parts)
+
+
 class VolumeOptions(Spec):
     """Long-syntax ``volume:`` options."""
 
     nocopy: bool = False
     """Do not fill a new volume with the image's files at its target (Docker's copy)."""
+    subpath: Annotated[str, BeforeValidator(_subpath)] | None = None
+    """Mount only this directory of the volume (compose ``volume.subpath``, Docker 26):
+    it must exist in the volume when the container is created, as Docker requires; the
+    image's files are not copied into it."""
 
 
 class TmpfsOptions(Spec):
@@ -209,7 +224,8 @@ class Step(Spec):
 
 
 class WorkloadSpec(Spec):
-    """Operations a container issues, open loop (``rate``) or closed loop (``threads``).
+    """Operations a container issues, open loop (``rate``) or closed loop (``threads``),
+    or both (``rate`` with at most ``threads`` iterations in flight).
 
     Each iteration runs ``ops`` in order. Paths are glob patterns over the container's
     files at workload start (``/usr/lib/*``), exact paths, or templates for new files
@@ -233,11 +249,16 @@ class WorkloadSpec(Spec):
     """The steps of one iteration, in order, on one file (``[{op: read, size: 4 KiB},
     {op: write, size: 4 KiB}]``)."""
     rate: Rate | None = None
-    """Open loop: iterations start as Poisson arrivals at this rate (``200/s``), however
-    long each takes."""
+    """Open loop: iterations start at this rate (``200/s``), however long each takes
+    (users arriving, whatever the storage's speed)."""
+    arrivals: Literal["poisson", "fixed"] = "poisson"
+    """Open loop: how the iterations arrive at ``rate``: as a Poisson process (independent
+    users, the default; fio's ``rate_process=poisson``) or one every 1/rate s (a timer;
+    fio's default ``rate_process=linear``)."""
     threads: Annotated[int, Field(gt=0, le=100_000)] | None = None
-    """Closed loop: this many threads, each starting its next iteration when the last is
-    done (and its ``think`` is over)."""
+    """Closed loop: iterations run at once, each thread starting its next when one ends.
+    With ``rate``: the most iterations in flight (fio's ``iodepth`` with ``rate_iops``): an
+    arrival that finds them all busy waits for one to end, then starts at once."""
     think: Duration = 0.0
     """Closed loop: each thread's pause between iterations (s, mean): idle time (a user,
     a timer), which holds no core."""
@@ -265,8 +286,8 @@ class WorkloadSpec(Spec):
 
     @model_validator(mode="after")
     def _one_arrival_model(self) -> WorkloadSpec:
-        if self.rate is not None and self.threads is not None:
-            raise ValueError("give either rate (open loop) or threads (closed loop), not both")
+        if self.rate is None and self.arrivals != "poisson":
+            raise ValueError("arrivals needs a rate (it says how the rate's iterations come)")
         data_seen = False
         for i, step in enumerate(self.ops):
             if step.path is None and self.path is None:
@@ -309,10 +330,20 @@ class ServiceSpec(Spec):
     workload: Annotated[
         list[WorkloadSpec],
         BeforeValidator(
-            _workload_shorthand, json_schema_input_type=WorkloadSpec | list[WorkloadSpec]
+            _workload_shorthand,
+            # {fio: ...} entries are expanded before validation (storsim.scenario.fio)
+            json_schema_input_type=WorkloadSpec
+            | FioWorkloadSpec
+            | list[WorkloadSpec | FioWorkloadSpec],
         ),
     ] = []
     """What each container runs: workloads of file operations, open or closed loop."""
+    read_only: bool = False
+    """compose ``read_only: true`` (``docker run --read-only``): the container's root file
+    system is read-only. Every change outside its mounts (a write, a create, a chmod, an
+    unlink...) fails with EROFS, as the kernel's read-only mount does, and the writable
+    layer takes nothing; each mount keeps its own mode (a volume or tmpfs stays
+    writable)."""
     prefill: dict[AbsPath, Content] = {}
     """Content the container's first-run init writes below each path at ``docker run``,
     before its workloads start, at no simulated time: into whatever storage holds the
@@ -321,6 +352,13 @@ class ServiceSpec(Spec):
     @model_validator(mode="after")
     def _prefill_is_writable(self) -> ServiceSpec:
         for path in self.prefill:
+            if self.read_only and not any(
+                path == m.target or path.startswith(m.target.rstrip("/") + "/") for m in self.mounts
+            ):
+                raise ValueError(
+                    f"prefill {path!r} must be on a mount of a read_only service (its root "
+                    "file system is read-only)"
+                )
             for mount in self.mounts:
                 if path != mount.target and not path.startswith(mount.target.rstrip("/") + "/"):
                     continue

@@ -35,7 +35,11 @@ def out(tmp_path: Path) -> Path:
 def _failures(out: Path) -> list[tuple[list[str], str]]:
     json, fifo, report = str(out / "old.json"), str(out / "fifo"), str(out / "r.html")
     return [
-        ([], r"storsim: a command is needed: run, sweep or schema \(see storsim --help\)"),
+        (
+            [],
+            r"storsim: a command is needed: run, sweep, schema, init, calibrate or validate "
+            r"\(see storsim --help\)",
+        ),
         (["frob"], r"storsim: argument COMMAND: invalid choice: 'frob'"),
         (["run"], r"storsim: the following arguments are required: scenario"),
         (["run", CH06, "--bogus"], r"storsim: unrecognized arguments: --bogus"),

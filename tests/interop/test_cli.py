@@ -41,9 +41,10 @@ def test_init_writes_a_scenario_that_runs(tmp_path: Path) -> None:
     target = tmp_path / "scenario.yaml"
     code, out, err = run(str(compose), "-o", str(target))
     assert (code, out) == (0, "")
-    assert f"storsim init: not mapped: {compose}:4: services.db.read_only:" in err
+    assert f"storsim init: not mapped: {compose}:8: services.web.volumes[0]: source ./static" in err
     assert "TODO marks to fill in, then: storsim run" in err
     scenario = storsim.load_scenario(target, overrides={"duration": "1 s"})
+    assert scenario.services["db"].read_only  # compose read_only: true
     assert storsim.simulate(scenario).summary["ops"].sum() > 0
 
 
@@ -69,14 +70,14 @@ def test_broken_inputs_exit_2_with_one_line(tmp_path: Path) -> None:
     compose.write_text("services:\n  a: [\n")
     code, _, err = run(str(compose))
     assert code == 2
-    assert err.startswith(f"storsim: {compose}:")
+    assert err.startswith(f"{compose}:3: invalid YAML")
     assert err.count("\n") == 1
     job = tmp_path / "j.fio"
     job.write_text("[j]\nioengine=libaio\n")
     code, _, err = run(str(job))
     assert (code, err) == (
         2,
-        f"storsim: {job}:2: option 'ioengine=libaio': libaio is asynchronous only with "
+        f"{job}:2: option 'ioengine=libaio': libaio is asynchronous only with "
         "direct=1 (O_DIRECT), which storsim does not model (it models buffered I/O through "
         "the page cache); use ioengine=psync, or io_uring / posixaio to keep iodepth "
         "requests outstanding\n",
@@ -163,3 +164,21 @@ def test_init_hooks_into_a_cli_as_a_subcommand(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     assert args.func(args, stdout=out, stderr=err) == 0
     assert set(storsim.load_scenario(tmp_path / "s.yaml").services) == {"db", "web"}
+
+
+def test_init_is_a_command_of_storsim(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """storsim init writes the scenario and lists what it could not map; a bad file is one
+    line on stderr and exit 2."""
+    from storsim.cli import main
+
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(COMPOSE)
+    target = tmp_path / "s.yaml"
+    assert main(["init", str(compose), "-o", str(target)]) == 0
+    err = capsys.readouterr().err
+    assert "storsim init: not mapped:" in err
+    assert f"storsim init: wrote {target} from compose.yaml" in err
+    assert set(storsim.load_scenario(target).services) == {"db", "web"}
+    compose.write_text("services: 3\n")
+    assert main(["init", str(compose)]) == 2
+    assert capsys.readouterr().err == f"{compose}:1: a compose file needs a services: mapping\n"

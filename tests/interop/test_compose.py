@@ -190,7 +190,8 @@ def test_duplicate_targets_keep_the_first_with_a_note(compose: Compose) -> None:
 
 
 def test_unmodelled_mount_types_and_options_are_noted(compose: Compose) -> None:
-    """npipe mounts, volume subpath and unknown bind options are noted, not dropped silently."""
+    """npipe mounts and unknown bind options are noted, not dropped silently; a volume's
+    subpath is the mount's volume.subpath."""
     imported = compose(
         """
         services:
@@ -205,9 +206,12 @@ def test_unmodelled_mount_types_and_options_are_noted(compose: Compose) -> None:
     )
     text = "\n".join(messages(imported))
     assert "type npipe: not modelled" in text
-    assert "volume.subpath" in text
+    assert "subpath" not in text
     assert "services.a.volumes[2].bind.recursive: not modelled" in text
     assert [m["target"] for m in mounts(imported, "a")] == ["/v", "/b"]
+    assert mounts(imported, "a")[0]["volume"] == {"subpath": "sub"}
+    assert imported.data["sources"]["v"] == {"dirs": ["/sub"]}  # Docker needs it to exist
+    runs(imported)
 
 
 # --- named volumes on the network and other local-driver volumes -------------------
@@ -400,25 +404,12 @@ def test_replicas_from_deploy_and_scale(compose: Compose) -> None:
     assert any("global" in m for m in messages(imported))
 
 
-def test_read_only_services_are_marked_and_noted(compose: Compose) -> None:
-    """read_only: true cannot be expressed yet: the service is marked x-storsim-read_only
-    and a note names the proposed field, with the line."""
+def test_read_only_services_have_a_read_only_root(compose: Compose) -> None:
+    """read_only: true is the service's read_only, with no note; the scenario loads."""
     imported = compose("services:\n  api:\n    image: api\n    read_only: true\n")
-    assert imported.data["services"]["api"]["x-storsim-read_only"] is True
-    [note] = [n for n in imported.notes if n.where == "services.api.read_only"]
-    assert note.line == 4
-    assert "proposed: services.NAME.read_only" in note.message
-    storsim.load_scenario(imported.data)  # the marker is a compose extension key
-
-
-def test_read_only_field_once_the_format_has_one(
-    compose: Compose, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """With READ_ONLY_FIELD set, read_only: true goes to that field with no note."""
-    monkeypatch.setattr(compose_module, "READ_ONLY_FIELD", "read_only")
-    imported = compose("services: {api: {image: api, read_only: true}}")
     assert imported.data["services"]["api"]["read_only"] is True
-    assert not any("read-only root" in m for m in messages(imported))
+    assert not any("read_only" in n.where for n in imported.notes)
+    assert storsim.load_scenario(imported.data).services["api"].read_only
 
 
 def test_secrets_and_configs_are_read_only_files_at_their_targets(compose: Compose) -> None:
@@ -640,6 +631,89 @@ def test_load_compose_runs_a_compose_file_directly(tmp_path: Path) -> None:
     assert storsim.simulate(scenario).summary["ops"].sum() > 0
 
 
+def test_storsim_run_takes_a_compose_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """storsim run compose.yaml imports it in memory, prints what it could not map, and
+    runs it; an error in an x-storsim block names the compose file, the scenario's YAML
+    path and the block's line."""
+    from storsim.cli import main
+
+    path = tmp_path / "compose.yaml"
+    path.write_text(
+        "x-storsim: {duration: 1 s}\n"
+        "services:\n"
+        "  db:\n"
+        "    image: postgres:16\n"
+        "    ports: ['5432:5432']\n"
+        "    shm_size: 1g\n"
+        "    volumes: [data:/var/lib/db]\n"
+        "    x-storsim:\n"
+        "      workload:\n"
+        "        - path: /var/lib/db/wal\n"
+        "          rate: 10/s\n"
+        "          ops: [{op: append, size: 1 KiB}]\n"
+        "volumes: {data: {}}\n"
+    )
+    assert main(["run", str(path), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert f"storsim: not mapped: {path}:6: services.db.shm_size: /dev/shm" in err
+    assert "starter" not in err
+    path.write_text(path.read_text().replace("    x-storsim:\n", "    x-storsim-off:\n"))
+    assert main(["run", str(path), "--quiet"]) == 0
+    assert (
+        f"storsim: not mapped: {path}: services.db: no x-storsim workload: running starter "
+        "workloads with guessed numbers (write to /var/lib/db); "
+    ) in capsys.readouterr().err
+    path.write_text(path.read_text().replace("    x-storsim-off:\n", "    x-storsim:\n"))
+    path.write_text(path.read_text().replace("rate: 10/s", "rate: often"))
+    assert main(["run", str(path), "--quiet"]) == 2
+    assert capsys.readouterr().err == (
+        f"{path}:11: services.db.workload[0].rate: must be a rate such as '100/s' or "
+        "'5 per ms' (got 'often')\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "compose"),
+    [
+        ("compose.yaml", "services: {a: {image: a}}", True),
+        ("docker-compose.yml", "services: {a: {image: a}}", True),
+        ("web.compose.yaml", "services: {a: {image: a}}", True),
+        ("s.yaml", "x-storsim: {}\nservices: {a: {image: a}}", True),
+        ("s.yaml", "services: {a: {build: .}}", True),
+        ("s.yaml", "name: s\nservices: {a: {image: a}}", False),
+        ("compose.yaml", "images: {a: {}}\nservices: {a: {image: a}}", False),
+    ],
+)
+def test_what_counts_as_a_compose_file(tmp_path: Path, name: str, text: str, compose: bool) -> None:
+    """A file with services and no images is a compose file when its name, an x-storsim
+    block or a build: service says so; otherwise it is a scenario (with its own errors)."""
+    from storsim.scenario.load import is_compose_file
+    from storsim.scenario.text import parse_yaml
+
+    path = tmp_path / name
+    path.write_text(text)
+    assert is_compose_file(parse_yaml(text), str(path)) is compose
+    if not compose and "images" not in text:
+        with pytest.raises(ScenarioError, match="images: required key is missing"):
+            storsim.load_scenario(path)
+
+
+def test_compose_line_finds_x_storsim_blocks() -> None:
+    """A scenario path is found as it is, in the service's x-storsim block, or in the
+    top-level one; the deepest match gives the line."""
+    tree = compose_module._parse(
+        "services:\n  db:\n    image: x\n    x-storsim:\n      workload:\n        - {}\n"
+        "x-storsim:\n  duration: 1\n",
+        None,
+    )
+    assert compose_module.compose_line(tree, "services.db.workload[0].rate") == 6
+    assert compose_module.compose_line(tree, "services.db.image") == 3
+    assert compose_module.compose_line(tree, "duration") == 8
+    assert compose_module.compose_line(tree, "images.x") is None
+
+
 # --- starters and compare ----------------------------------------------------------------
 
 
@@ -696,7 +770,8 @@ def test_yaml_output_loads_and_marks_todos(compose: Compose, tmp_path: Path) -> 
     imported = compose("services: {a: {image: a, read_only: true, volumes: ['v:/v']}}")
     text = imported.to_yaml()
     assert "# Not mapped" in text
-    assert "read-only root" in text
+    assert "volume 'v' is not declared" in text
+    assert imported.data["compare"]["choices"] == ["volume", "local_bind", "tmpfs"]
     assert text.count("TODO") >= 4
     path = tmp_path / "scenario.yaml"
     path.write_text(text)

@@ -161,16 +161,30 @@ def test_iodepth_is_outstanding_requests_for_async_engines() -> None:
 
 
 def test_rate_iops_is_an_open_loop_per_io() -> None:
-    """rate_iops=200 is rate 200/s; with fsync every 4 writes an iteration holds 4 I/Os,
-    so 50 iterations a second; the arrival process and the open loop are noted."""
+    """rate_iops=200 is rate 200/s, evenly spaced (rate_process=linear, fio's default) with
+    at most iodepth I/Os outstanding; with fsync every 4 writes an iteration holds 4 I/Os,
+    so 50 iterations a second; rate_process=poisson is Poisson arrivals."""
     parsed = jobs(BASE + "[j]\nrw=randwrite\nrate_iops=200\nnorandommap\n")
     [w] = parsed.workloads
-    assert (w["rate"], "threads" in w) == ("200/s", False)
-    assert any("rate_process=linear" in n.message for n in parsed.notes)
+    assert (w["rate"], w["arrivals"], w["threads"]) == ("200/s", "fixed", 1)
+    assert not any("rate_iops" in n.where for n in parsed.notes)
     [w] = jobs(BASE + "[j]\nrw=randwrite\nrate_iops=200\nfsync=4\nnorandommap\n").workloads
     assert w["rate"] == "50/s"
-    poisson = jobs(BASE + "[j]\nrw=randread\nrate_iops=100\nrate_process=poisson\nnorandommap\n")
-    assert not any("linear" in n.message for n in poisson.notes)
+    [w] = jobs(
+        BASE + "[j]\nrw=randread\nrate_iops=100\nrate_process=poisson\nnorandommap\n"
+    ).workloads
+    assert "arrivals" not in w
+    [w] = jobs(
+        BASE + "[j]\nioengine=io_uring\nrw=randread\nrate_iops=100\niodepth=8\nnorandommap\n"
+    ).workloads
+    assert (w["rate"], w["threads"]) == ("100/s", 8)
+    storsim.load_scenario(
+        {
+            "name": "r",
+            "images": {"a": {"layers": [{"files": {"/data/j.0.0": "1 MiB"}}]}},
+            "services": {"s": {"image": "a", "workload": w}},
+        }
+    )
 
 
 def test_time_based_jobs_run_for_runtime() -> None:

@@ -256,3 +256,42 @@ def test_placements_are_jobs_of_their_own() -> None:
     labels = [(j["job options"].get("storsim_placement"), j["job options"]["storsim_storage"])
               for j in doc["jobs"]]  # fmt: skip
     assert labels == [(None, "volume"), ("volume", "volume"), ("tmpfs", "tmpfs")]
+
+
+def test_storsim_run_writes_fios_layout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """storsim run --output-format fio-json writes a scenario's fio workloads in fio's
+    layout (to stdout, or to --json FILE with the summary printed), job names and options
+    as fio's, with each compare placement's jobs after the run's; --ops summary is refused."""
+    from storsim.cli import main
+
+    job = small_job(tmp_path)
+    job.write_text(job.read_text().replace("runtime=1\n", "runtime=200ms\n"))
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(
+        "name: fio\nimages:\n  app: {layers: [{files: {/bin/app: 1000}}]}\n"
+        "volumes: {data: {}}\nservices:\n  db:\n    image: app\n"
+        f"    volumes: ['data:{tmp_path}']\n    workload: {{fio: randrw.fio}}\n"
+        f"compare:\n  service: db\n  path: {tmp_path}\n  choices: [volume, tmpfs]\n"
+    )
+    reference = json.loads((DATA / "fio-3.33-randrw.json").read_text())
+    assert main(["run", str(scenario), "--quiet", "--output-format", "fio-json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == set(reference)
+    placed = [
+        (j["jobname"], j["job options"].get("storsim_placement"), j["job options"]["rwmixread"])
+        for j in doc["jobs"]
+    ]
+    assert placed == [
+        ("randrw", p, "75") for p in (None, None, "volume", "volume", "tmpfs", "tmpfs")
+    ]
+    for mine in doc["jobs"]:
+        assert job_shape(mine) == job_shape(reference["jobs"][0])
+    out = tmp_path / "fio.json"
+    assert main(["run", str(scenario), "--output-format", "fio-json", "--json", str(out)]) == 0
+    assert "volume" in capsys.readouterr().out  # the summary table
+    assert json.loads(out.read_text()) == doc
+    code = main(["run", str(scenario), "--output-format", "fio-json", "--ops", "summary"])
+    assert code == 2
+    assert capsys.readouterr().err == (
+        "storsim: --output-format fio-json needs every operation: --ops full\n"
+    )

@@ -56,7 +56,7 @@ def test_containers_become_services_with_their_mounts() -> None:
         {"type": "volume", "source": "shop_uploads", "target": "/app/uploads"},
         {"type": "tmpfs", "target": "/tmp", "tmpfs": {"size": "64 MiB"}},
     ]
-    assert web["x-storsim-read_only"] is True
+    assert web["read_only"] is True
     assert db["volumes"] == [
         {"type": "volume", "source": "shop_db-data", "target": "/var/lib/postgresql/data"},
         {"type": "tmpfs", "target": "/var/run/postgresql"},

@@ -129,3 +129,55 @@ def test_prefill_that_the_file_system_refuses_is_a_scenario_error() -> None:
         match=r'^services\.web\.prefill\["/etc/app\.conf"\] cannot be written.*ENOTDIR',
     ):
         container(data)
+
+
+def test_a_read_only_service_writes_only_to_its_mounts() -> None:
+    """read_only: true (docker run --read-only): a write to an image file fails with EROFS
+    and copies nothing up; the same write on the service's volume succeeds."""
+    data = scenario(ops=[{"op": "write", "size": "4 KiB", "offset": "start"}])
+    data["services"]["web"]["read_only"] = True
+    world, run, w = container(data)
+    perform(world, w, "/data/big.db")
+    perform(world, w, "/srv/counters.db")
+    frame = world.ctx.recorder.frame()
+    assert frame[["storage", "outcome", "copied_up"]].values.tolist() == [
+        ["writable_layer", "EROFS", False],
+        ["volume", "ok", False],
+    ]
+    assert run.view.root.upper_bytes() == 0
+
+
+def test_a_read_only_service_prefills_only_its_mounts() -> None:
+    """Prefill on the read-only root of a read_only service is a scenario error."""
+    data = copy.deepcopy(SCENARIO)
+    data["services"]["web"]["read_only"] = True
+    data["services"]["web"]["prefill"] = {"/data": {"files": {"/x": 1}}}
+    with pytest.raises(ScenarioError, match=r"prefill '/data' must be on a mount of a read_only"):
+        storsim.load_scenario(data)
+    data["services"]["web"]["prefill"] = {"/srv/new": {"files": {"/x": 1}}}
+    storsim.load_scenario(data)
+
+
+def test_a_volume_subpath_mounts_one_directory_of_the_volume() -> None:
+    """volume.subpath mounts that directory of the volume at the target: a file there is
+    the volume's file below the subpath; a subpath the volume lacks refuses the container."""
+    data = copy.deepcopy(SCENARIO)
+    data["sources"] = {"shared": {"files": {"/tenant-a/counters.db": "64 KiB"}}}
+    web = data["services"]["web"]
+    web["volumes"] = [
+        {
+            "type": "volume",
+            "source": "shared",
+            "target": "/srv",
+            "volume": {"subpath": "/tenant-a/"},
+        }
+    ]
+    _, run, _ = container(data)
+    assert run.view.stat("/srv/counters.db").size_bytes == 65536
+    assert run.view.resolve("/srv/counters.db")[1] == "/tenant-a/counters.db"
+    web["volumes"][0]["volume"] = {"subpath": "tenant-b"}
+    with pytest.raises(ScenarioError, match=r"volumes\[0\]\.volume\.subpath: 'tenant-b' does not"):
+        container(data)
+    web["volumes"][0]["volume"] = {"subpath": "../x"}
+    with pytest.raises(ScenarioError, match=r"without '\.\.'"):
+        storsim.load_scenario(data)

@@ -19,7 +19,7 @@ ERRORS = [
     (
         {"services.web.bogus": 1},
         r"services\.web\.bogus: unknown key 'bogus'; "
-        r"valid keys: deploy, image, lifecycle, prefill, tmpfs, volumes, workload$",
+        r"valid keys: deploy, image, lifecycle, prefill, read_only, tmpfs, volumes, workload$",
     ),
     (
         {"host.disk": "floppy"},

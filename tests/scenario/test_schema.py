@@ -62,7 +62,7 @@ def test_every_property_has_a_description() -> None:
     ]
     assert missing == []
     assert schema["$defs"]["WorkloadSpec"]["properties"]["rate"]["description"].startswith(
-        "Open loop: iterations start as Poisson arrivals"
+        "Open loop: iterations start at this rate"
     )
 
 

@@ -42,6 +42,9 @@ Usage::
     python bench/run.py --quick    # 40,000 operations, 3 rounds, the same mixes
     python bench/run.py --ops summary   # storsim with streaming statistics only
     python bench/run.py --sweep    # also: 20 runs as a sweep on 1 process, then on 2
+    # one measurement: summary mode's peak RSS, 10 million operations of the full
+    # run's copy-up scenario (as many files as at 200,000)
+    python bench/run.py --child copyup --size 10000000 --shape 200000 --ops summary
 
 It asserts nothing: it is a measurement, not a test.
 """
@@ -106,9 +109,10 @@ def mm1(customers: int, seed: int = 1) -> int:
 # --- the storsim workloads, as scenario data ---------------------------------------------
 
 
-def lookup_scenario(ops: int) -> dict[str, Any]:
-    """Stat and read random files spread over an 80-layer image (one directory)."""
-    per_layer = _lookup_files_per_layer(ops)
+def lookup_scenario(ops: int, shape: int | None = None) -> dict[str, Any]:
+    """Stat and read random files spread over an 80-layer image (one directory), with
+    as many files as for ``shape`` operations (default: ``ops``)."""
+    per_layer = _lookup_files_per_layer(shape or ops)
     layers = [
         {
             "name": f"layer{i:03d}",
@@ -150,9 +154,10 @@ def _copyup_files(ops: int) -> int:
     return max(ops // 20, 1)
 
 
-def copyup_scenario(ops: int) -> dict[str, Any]:
-    """4 KiB writes to random lower-layer files: the first write to each copies it up."""
-    files = _copyup_files(ops)
+def copyup_scenario(ops: int, shape: int | None = None) -> dict[str, Any]:
+    """4 KiB writes to random lower-layer files: the first write to each copies it up;
+    as many files as for ``shape`` operations (default: ``ops``)."""
+    files = _copyup_files(shape or ops)
     return {
         "name": "bench-copyup",
         "seed": 2,
@@ -189,8 +194,9 @@ def copyup_scenario(ops: int) -> dict[str, Any]:
     }
 
 
-def rmw_scenario(ops: int) -> dict[str, Any]:
-    """Replicas incrementing records of one file on a shared volume, under flock."""
+def rmw_scenario(ops: int, shape: int | None = None) -> dict[str, Any]:
+    """Replicas incrementing records of one file on a shared volume, under flock (one
+    file at every size: ``shape`` changes nothing)."""
     replicas = 8
     return {
         "name": "bench-rmw",
@@ -251,13 +257,16 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def measure(name: str, size: int, ops_mode: str) -> dict[str, Any]:
+def measure(name: str, size: int, ops_mode: str, shape: int | None = None) -> dict[str, Any]:
     """Run one measurement once, in this (fresh) process.
 
     Args:
         name: ``"reference"``, a workload of :data:`WORKLOADS`, or ``"toy_"`` and one.
         size: operations (customers for the reference).
         ops_mode: storsim's ``ops=`` mode (``"full"`` or ``"summary"``).
+        shape: build the workload's files as for this many operations (default:
+            ``size``): ``size=10_000_000, shape=200_000`` runs the full run's scenario
+            50 times longer, which is how summary mode's memory is measured.
 
     Returns:
         ``name``, ``count`` (operations simulated), ``wall_s``, ``rate`` (per second),
@@ -265,19 +274,19 @@ def measure(name: str, size: int, ops_mode: str) -> dict[str, Any]:
     """
     if name == "reference":
         t0 = time.perf_counter()
-        count = mm1(size)
+        count = mm1(size)  # (no files: shape changes nothing)
         wall = time.perf_counter() - t0
     elif name.startswith("toy_"):
         from toys import TOYS
 
         toy = TOYS[name.removeprefix("toy_")]
         t0 = time.perf_counter()
-        count = toy(size)
+        count = toy(size, shape)
         wall = time.perf_counter() - t0
     else:
         import storsim
 
-        scenario = storsim.load_scenario(SCENARIOS[name](size))  # not timed
+        scenario = storsim.load_scenario(SCENARIOS[name](size, shape))  # not timed
         kwargs = _mode_kwargs(ops_mode)
         t0 = time.perf_counter()
         result = storsim.simulate(scenario, **kwargs)
@@ -404,11 +413,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=None, help="operations per measurement")
+    parser.add_argument(
+        "--shape",
+        type=int,
+        default=None,
+        help="with --child: the files of a run of this many operations (memory runs)",
+    )
     args = parser.parse_args(argv)
     kind = "quick" if args.quick else "full"
     size = args.size or SIZES[kind]
     if args.child:
-        print(json.dumps(measure(args.child, size, args.ops)))
+        print(json.dumps(measure(args.child, size, args.ops, args.shape)))
         return 0
     rounds = args.rounds or ROUNDS[kind]
     if rounds < 1:

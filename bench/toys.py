@@ -35,13 +35,15 @@ KIB = 1024
 Proc = Generator[simpy.Event, Any, None]
 
 
-def lookup_toy(ops: int, seed: int = 1, layers: int = 80, per_layer: int = 40) -> int:
-    """Stat then read 4 KiB of random files of an image of ``layers`` layers.
+def lookup_toy(ops: int, shape: int | None = None, seed: int = 1, layers: int = 80) -> int:
+    """Stat then read 4 KiB of random files of an image of ``layers`` layers, with as
+    many files as the benchmark's scenario for ``shape`` operations (default: ``ops``).
 
     The first lookup of a file searches the layers (one metadata read per layer above
     the file's, on the disk); later ones hit a dentry dict. A read hits a page-cache
     set or reads from the disk.
     """
+    per_layer = max((shape or ops) // 5_000, 1)  # as bench/run.py's lookup_scenario
     rng = random.Random(seed)
     env = simpy.Environment()
     disk = simpy.Resource(env, capacity=QUEUE_DEPTH)
@@ -76,14 +78,15 @@ def lookup_toy(ops: int, seed: int = 1, layers: int = 80, per_layer: int = 40) -
     return done
 
 
-def copyup_toy(ops: int, seed: int = 2, files: int | None = None) -> int:
-    """4 KiB writes to random files of a lower layer, from two containers.
+def copyup_toy(ops: int, shape: int | None = None, seed: int = 2) -> int:
+    """4 KiB writes to random files of a lower layer, from two containers (as many
+    files as the benchmark's scenario for ``shape`` operations, default ``ops``).
 
     A container's first write to a file copies the whole file up (read it, write and
     sync the copy: one disk request); every write then costs one timeout in the page
     cache.
     """
-    files = files if files is not None else max(ops // 20, 1)
+    files = max((shape or ops) // 20, 1)  # as bench/run.py's copyup_scenario
     rng = random.Random(seed)
     env = simpy.Environment()
     disk = simpy.Resource(env, capacity=QUEUE_DEPTH)
@@ -113,10 +116,10 @@ def copyup_toy(ops: int, seed: int = 2, files: int | None = None) -> int:
     return done
 
 
-def rmw_toy(ops: int, seed: int = 3, replicas: int = 8) -> int:
+def rmw_toy(ops: int, shape: int | None = None, seed: int = 3, replicas: int = 8) -> int:
     """Replicas incrementing a record of a shared file under one lock: lock, read,
     think, write, unlock, think; counted as storsim counts it (a read and a write: the
-    lock is part of the cycle, not a row)."""
+    lock is part of the cycle, not a row). One file at every size (``shape`` is unused)."""
     rng = random.Random(seed)
     env = simpy.Environment()
     lock = simpy.Resource(env, capacity=1)
@@ -152,7 +155,7 @@ def rmw_toy(ops: int, seed: int = 3, replicas: int = 8) -> int:
     return done
 
 
-TOYS: dict[str, Callable[[int], int]] = {
+TOYS: dict[str, Callable[[int, int | None], int]] = {
     "lookup": lookup_toy,
     "copyup": copyup_toy,
     "rmw": rmw_toy,

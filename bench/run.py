@@ -1,34 +1,50 @@
-"""Benchmark: how fast storsim simulates a file operation, against bare SimPy.
+"""Benchmark: how fast storsim simulates a file operation, against bare SimPy and a toy.
 
 Like timing a delivery van against a bicycle courier on the same streets at the same
 hour: this machine is shared and noisy, so absolute speeds mean little, and the figure
-that counts is the ratio of two speeds measured in the same run.
+that counts is the ratio of two speeds measured side by side, again and again.
 
-The reference is a bare SimPy M/M/1 queue (one ``simpy.Resource`` of capacity 1,
-Poisson arrivals, exponential service), in customers simulated per wall-clock second.
+Two references:
+
+* a bare SimPy M/M/1 queue (one ``simpy.Resource`` of capacity 1, Poisson arrivals,
+  exponential service), in customers simulated per wall-clock second;
+* for each workload, a toy: the hand-written idiomatic SimPy model of that workload a
+  user would write instead of storsim (``bench/toys.py``: a ``simpy.Resource`` disk, a
+  whole-file copy on the first write, one timeout per operation), in operations per
+  second.
+
 storsim runs three standard workloads, in file operations simulated per second (rows
 recorded divided by the wall time of ``simulate``; loading the scenario is excluded):
 
 * ``lookup``: stat then read files spread over an 80-layer image (lookups through
   the layers; the first lookup of each file is cold, the rest warm);
-* ``copyup``: 4 KiB writes to random files of the image (10,000 files, two containers):
-  the first write to each file in each container copies it up from the lower layer
-  (10 % of the writes at 200,000 operations, 43 % at ``--quick``'s 40,000);
+* ``copyup``: 4 KiB writes to random files of the image from two containers: the first
+  write to each file in each container copies it up from the lower layer (10 % of the
+  writes at every size: the file count scales with the operations);
 * ``rmw``: replicas doing read-modify-write cycles on records of a file on a shared
   named volume, each cycle under ``flock`` (lock, read, write, unlock).
 
-Every measurement runs in a fresh subprocess, so that each peak RSS
-(``getrusage(RUSAGE_SELF).ru_maxrss`` of that process: the interpreter and imports
-included) belongs to one workload only. Each runs ``--repeat`` times and keeps its best
-wall time. The last line is ``ratio_min=X``: the smallest storsim ops/s divided by the
-reference customers/s.
+How it is timed: in rounds. Each round runs the reference, every workload and every
+toy once, each in a fresh process (a subprocess of this interpreter), one after the
+other, in an order that reverses from one round to the next (so that a machine slowly
+getting busier favours nobody). A round's ratios compare measurements taken seconds
+apart; the benchmark reports the median over the rounds and its range. Nothing is
+collected by hand in a timed region (the garbage collector runs as it would for a
+user). Peak RSS is ``getrusage(RUSAGE_SELF).ru_maxrss`` of each measurement's process
+(the interpreter and its imports included), the largest over the rounds.
+
+The last two lines are ``ratio_min=X`` (the smallest median storsim / M/M/1 ratio)
+and ``toy_ratio_min=Y`` (the smallest median storsim / toy ratio).
 
 Usage::
 
-    python bench/run.py            # about two minutes
-    python bench/run.py --quick    # under 30 s
+    python bench/run.py            # 200,000 operations, 5 rounds: a few minutes
+    python bench/run.py --quick    # 40,000 operations, 3 rounds, the same mixes
     python bench/run.py --ops summary   # storsim with streaming statistics only
     python bench/run.py --sweep    # also: 20 runs as a sweep on 1 process, then on 2
+    # one measurement: summary mode's peak RSS, 10 million operations of the full
+    # run's copy-up scenario (as many files as at 200,000)
+    python bench/run.py --child copyup --size 10000000 --shape 200000 --ops summary
 
 It asserts nothing: it is a measurement, not a test.
 """
@@ -39,6 +55,7 @@ import argparse
 import json
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -48,11 +65,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run from a source tree without installing
     sys.path.insert(0, str(ROOT))
+BENCH = Path(__file__).resolve().parent
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
 
 WORKLOADS = ("lookup", "copyup", "rmw")
 
 # Operations (or customers) per measurement: full run, --quick run.
 SIZES = {"full": 200_000, "quick": 40_000}
+ROUNDS = {"full": 5, "quick": 3}
 
 
 # --- the reference ------------------------------------------------------------------------
@@ -88,12 +109,14 @@ def mm1(customers: int, seed: int = 1) -> int:
 # --- the storsim workloads, as scenario data ---------------------------------------------
 
 
-def lookup_scenario(ops: int) -> dict[str, Any]:
-    """Stat and read random files spread over an 80-layer image (one directory)."""
+def lookup_scenario(ops: int, shape: int | None = None) -> dict[str, Any]:
+    """Stat and read random files spread over an 80-layer image (one directory), with
+    as many files as for ``shape`` operations (default: ``ops``)."""
+    per_layer = _lookup_files_per_layer(shape or ops)
     layers = [
         {
             "name": f"layer{i:03d}",
-            "generate": [{"dir": "/usr/lib/app", "count": 40, "prefix": f"l{i:03d}_"}],
+            "generate": [{"dir": "/usr/lib/app", "count": per_layer, "prefix": f"l{i:03d}_"}],
         }
         for i in range(80)
     ]
@@ -118,9 +141,23 @@ def lookup_scenario(ops: int) -> dict[str, Any]:
     }
 
 
-def copyup_scenario(ops: int) -> dict[str, Any]:
-    """4 KiB writes to random lower-layer files: the first write to each copies it up."""
-    files = 10_000
+def _lookup_files_per_layer(ops: int) -> int:
+    # 40 files a layer at 200,000 operations (3,200 files: each file's first lookup is
+    # cold); scaled with the size so that every size has the same share of cold lookups
+    return max(ops // 5_000, 1)
+
+
+def _copyup_files(ops: int) -> int:
+    # 10,000 files at 200,000 operations: 10 % of the writes copy up (each container
+    # writes each file about 10 times); scaled so that every size has the same 10 %
+    # (a fixed 10,000 made 43 % of --quick's 40,000 writes copy-ups)
+    return max(ops // 20, 1)
+
+
+def copyup_scenario(ops: int, shape: int | None = None) -> dict[str, Any]:
+    """4 KiB writes to random lower-layer files: the first write to each copies it up;
+    as many files as for ``shape`` operations (default: ``ops``)."""
+    files = _copyup_files(shape or ops)
     return {
         "name": "bench-copyup",
         "seed": 2,
@@ -157,8 +194,9 @@ def copyup_scenario(ops: int) -> dict[str, Any]:
     }
 
 
-def rmw_scenario(ops: int) -> dict[str, Any]:
-    """Replicas incrementing records of one file on a shared volume, under flock."""
+def rmw_scenario(ops: int, shape: int | None = None) -> dict[str, Any]:
+    """Replicas incrementing records of one file on a shared volume, under flock (one
+    file at every size: ``shape`` changes nothing)."""
     replicas = 8
     return {
         "name": "bench-rmw",
@@ -178,7 +216,7 @@ def rmw_scenario(ops: int) -> dict[str, Any]:
                     "lock": "flock",
                     "threads": 1,
                     "think": "1 ms",
-                    "count": ops // 3 // replicas,  # lock, read, write: three rows a cycle
+                    "count": ops // 3 // replicas,  # cycles: a read and a write recorded each
                     "ops": [
                         {"op": "read", "size": "4 KiB", "think": "200 us"},
                         {"op": "write", "offset": "same"},
@@ -219,33 +257,46 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def measure(name: str, size: int, repeat: int, ops_mode: str) -> dict[str, Any]:
-    """Run one measurement ``repeat`` times here; the best wall time counts."""
-    best = float("inf")
-    count = 0
+def measure(name: str, size: int, ops_mode: str, shape: int | None = None) -> dict[str, Any]:
+    """Run one measurement once, in this (fresh) process.
+
+    Args:
+        name: ``"reference"``, a workload of :data:`WORKLOADS`, or ``"toy_"`` and one.
+        size: operations (customers for the reference).
+        ops_mode: storsim's ``ops=`` mode (``"full"`` or ``"summary"``).
+        shape: build the workload's files as for this many operations (default:
+            ``size``): ``size=10_000_000, shape=200_000`` runs the full run's scenario
+            50 times longer, which is how summary mode's memory is measured.
+
+    Returns:
+        ``name``, ``count`` (operations simulated), ``wall_s``, ``rate`` (per second),
+        ``peak_rss_mib``.
+    """
     if name == "reference":
-        rss_before = _peak_rss_mib()
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            count = mm1(size)
-            best = min(best, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        count = mm1(size)  # (no files: shape changes nothing)
+        wall = time.perf_counter() - t0
+    elif name.startswith("toy_"):
+        from toys import TOYS
+
+        toy = TOYS[name.removeprefix("toy_")]
+        t0 = time.perf_counter()
+        count = toy(size, shape)
+        wall = time.perf_counter() - t0
     else:
         import storsim
 
-        scenario = storsim.load_scenario(SCENARIOS[name](size))  # not timed
-        rss_before = _peak_rss_mib()
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            result = storsim.simulate(scenario, **_mode_kwargs(ops_mode))
-            best = min(best, time.perf_counter() - t0)
-            count = int(result.summary["ops"].sum())
-            del result
+        scenario = storsim.load_scenario(SCENARIOS[name](size, shape))  # not timed
+        kwargs = _mode_kwargs(ops_mode)
+        t0 = time.perf_counter()
+        result = storsim.simulate(scenario, **kwargs)
+        wall = time.perf_counter() - t0
+        count = int(result.summary["ops"].sum())
     return {
         "name": name,
         "count": count,
-        "wall_s": best,
-        "rate": count / best,
-        "rss_before_mib": rss_before,
+        "wall_s": wall,
+        "rate": count / wall,
         "peak_rss_mib": _peak_rss_mib(),
     }
 
@@ -260,18 +311,100 @@ def _mode_kwargs(ops_mode: str) -> dict[str, Any]:
     return {}  # an engine from before the streaming mode: always full records
 
 
-def _child(name: str, size: int, repeat: int, ops_mode: str) -> dict[str, Any]:
+def child_command(name: str, size: int, ops_mode: str) -> list[str]:
+    """The command of one measurement: this script, in a fresh process of this Python."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", name]
-    cmd += ["--size", str(size), "--repeat", str(repeat), "--ops", ops_mode]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return [*cmd, "--size", str(size), "--ops", ops_mode]
+
+
+def _child(name: str, size: int, ops_mode: str) -> dict[str, Any]:
+    out = subprocess.run(
+        child_command(name, size, ops_mode), check=True, capture_output=True, text=True
+    ).stdout
     data: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return data
 
 
+# --- rounds, and what they say ----------------------------------------------------------------
+
+
+def schedule(rounds: int) -> list[list[str]]:
+    """The measurements of each round, in order: the reference, then each workload next
+    to its toy; every other round in reverse, so that a drift in the machine's load
+    weighs on every measurement alike."""
+    order = ["reference"]
+    for name in WORKLOADS:
+        order += [name, f"toy_{name}"]
+    return [order if r % 2 == 0 else order[::-1] for r in range(rounds)]
+
+
+def summarise(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Per workload: its median rate, and the median and range of its per-round ratios
+    to the reference and to its toy (each ratio of two measurements of one round).
+
+    Args:
+        rounds: per round, measurement name -> :func:`measure`'s dict.
+
+    Returns:
+        workload -> ``rate``, ``ratio``, ``ratio_range`` (min, max), ``toy_ratio``,
+        ``toy_ratio_range``, ``toy_rate``, ``count``, ``toy_count``, ``peak_rss_mib``.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for name in (*WORKLOADS, "reference"):
+        if name == "reference":
+            rates = [r["reference"]["rate"] for r in rounds]
+            out[name] = {
+                "rate": statistics.median(rates),
+                "count": rounds[0][name]["count"],
+                "peak_rss_mib": max(r[name]["peak_rss_mib"] for r in rounds),
+            }
+            continue
+        ratios = [r[name]["rate"] / r["reference"]["rate"] for r in rounds]
+        toy_ratios = [r[name]["rate"] / r[f"toy_{name}"]["rate"] for r in rounds]
+        out[name] = {
+            "rate": statistics.median(r[name]["rate"] for r in rounds),
+            "count": rounds[0][name]["count"],
+            "toy_rate": statistics.median(r[f"toy_{name}"]["rate"] for r in rounds),
+            "toy_count": rounds[0][f"toy_{name}"]["count"],
+            "ratio": statistics.median(ratios),
+            "ratio_range": (min(ratios), max(ratios)),
+            "toy_ratio": statistics.median(toy_ratios),
+            "toy_ratio_range": (min(toy_ratios), max(toy_ratios)),
+            "peak_rss_mib": max(r[name]["peak_rss_mib"] for r in rounds),
+        }
+    return out
+
+
+def report(summary: dict[str, dict[str, Any]]) -> list[str]:
+    """The table and the ``ratio_*`` lines (``ratio_min`` and ``toy_ratio_min`` last
+    but for the sweep's lines, which :func:`main` puts before them)."""
+    ref = summary["reference"]
+    lines = [
+        f"{'workload':<9} {'ops':>8} {'per s':>9} {'vs M/M/1 [range]':>22} "
+        f"{'toy per s':>10} {'vs toy [range]':>22} {'RSS MiB':>8}",
+        f"{'M/M/1':<9} {ref['count']:>8} {ref['rate']:>9.0f} {'':>22} {'':>10} {'':>22} "
+        f"{ref['peak_rss_mib']:>8.1f}",
+    ]
+    for name in WORKLOADS:
+        s = summary[name]
+        lo, hi = s["ratio_range"]
+        tlo, thi = s["toy_ratio_range"]
+        lines.append(
+            f"{name:<9} {s['count']:>8} {s['rate']:>9.0f} "
+            f"{s['ratio']:>7.3f} [{lo:.3f}-{hi:.3f}]  "
+            f"{s['toy_rate']:>10.0f} {s['toy_ratio']:>7.3f} [{tlo:.3f}-{thi:.3f}]  "
+            f"{s['peak_rss_mib']:>8.1f}"
+        )
+    lines.append("")
+    lines += [f"ratio_{name}={summary[name]['ratio']:.3f}" for name in WORKLOADS]
+    lines += [f"toy_ratio_{name}={summary[name]['toy_ratio']:.3f}" for name in WORKLOADS]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller runs (under 30 s)")
-    parser.add_argument("--repeat", type=int, default=None, help="runs per measurement")
+    parser.add_argument("--quick", action="store_true", help="40,000 operations, 3 rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of measurements")
     parser.add_argument(
         "--ops", choices=("full", "summary"), default="full", help="storsim's ops= mode"
     )
@@ -279,33 +412,32 @@ def main(argv: list[str] | None = None) -> int:
         "--sweep", action="store_true", help="also time 20 runs as a sweep on 1 and 2 processes"
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--size", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, default=None, help="operations per measurement")
+    parser.add_argument(
+        "--shape",
+        type=int,
+        default=None,
+        help="with --child: the files of a run of this many operations (memory runs)",
+    )
     args = parser.parse_args(argv)
-    size = args.size or SIZES["quick" if args.quick else "full"]
-    repeat = args.repeat or (2 if args.quick else 3)
+    kind = "quick" if args.quick else "full"
+    size = args.size or SIZES[kind]
     if args.child:
-        print(json.dumps(measure(args.child, size, repeat, args.ops)))
+        print(json.dumps(measure(args.child, size, args.ops, args.shape)))
         return 0
+    rounds = args.rounds or ROUNDS[kind]
+    if rounds < 1:
+        parser.error("--rounds must be at least 1")
 
-    print(f"storsim benchmark: {size} operations per run, best of {repeat}, ops={args.ops}")
-    print("each line from a fresh subprocess; RSS = peak resident set of that process\n")
-    # The reference runs first and last: the better of the two stands for this run.
-    refs = [_child("reference", size, repeat, args.ops)]
-    results = [_child(name, size, repeat, args.ops) for name in WORKLOADS]
-    refs.append(_child("reference", size, repeat, args.ops))
-    ref = max(refs, key=lambda r: r["rate"])
-    header = f"{'measurement':<12} {'count':>9} {'wall s':>8} {'per s':>10} {'RSS MiB':>8}"
-    print(header + f" {'ratio':>7}")
-    for r in [*refs, *results]:
-        ratio = f"{r['rate'] / ref['rate']:7.3f}" if r["name"] != "reference" else ""
-        print(
-            f"{r['name']:<12} {r['count']:>9} {r['wall_s']:>8.3f} {r['rate']:>10.0f} "
-            f"{r['peak_rss_mib']:>8.1f} {ratio}"
-        )
-    ratios = {r["name"]: r["rate"] / ref["rate"] for r in results}
-    print()
-    for name, ratio in ratios.items():
-        print(f"ratio_{name}={ratio:.3f}")
+    print(f"storsim benchmark: {size} operations per run, {rounds} rounds, ops={args.ops}")
+    print("each measurement in a fresh process; per s and ratios: medians over the rounds,")
+    print("[range] over the rounds; RSS: the largest peak resident set of its processes\n")
+    measured = [
+        {name: _child(name, size, args.ops) for name in order} for order in schedule(rounds)
+    ]
+    summary = summarise(measured)
+    lines = report(summary)
+    print("\n".join(lines))
     if args.sweep:
         sweep = sweep_speedup(size // 4)
         print(
@@ -313,7 +445,8 @@ def main(argv: list[str] | None = None) -> int:
             f"1 process {sweep['serial']:.1f} s, {sweep['jobs']} processes {sweep['pool']:.1f} s"
         )
         print(f"sweep_speedup={sweep['speedup']:.2f}")
-    print(f"ratio_min={min(ratios.values()):.3f}")
+    print(f"ratio_min={min(summary[name]['ratio'] for name in WORKLOADS):.3f}")
+    print(f"toy_ratio_min={min(summary[name]['toy_ratio'] for name in WORKLOADS):.3f}")
     return 0
 
 

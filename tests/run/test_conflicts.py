@@ -100,6 +100,41 @@ def test_tracker_stale_read_sees_the_old_value() -> None:
     assert t.commit("f", 0, 8, t.read("f", 0, 8, version=1)) == 1
 
 
+def test_tracker_keeps_no_history_where_nothing_reads_it() -> None:
+    """A commit without history counts and values the same but keeps no old version,
+    so a stale read of it reads the oldest value known (there is none: the latest)."""
+    t = ConflictTracker(env=None)  # type: ignore[arg-type]
+    for _ in range(3):
+        assert t.commit("f", 0, 8, t.read("f", 0, 8), history=False) == 0
+    assert t.value("f", 0, 8) == 3
+    assert t.version("f") == 3
+    assert t._files["f"].ranges[(0, 8)].history == []
+
+
+@pytest.mark.parametrize(("mount", "kept"), [("shared:/data", False), ("nas:", True)])
+def test_only_distributed_mounts_keep_a_version_history(
+    monkeypatch: pytest.MonkeyPatch, mount: str, kept: bool
+) -> None:
+    """Only separate clients (a distributed mount) read stale versions, so only their
+    writes keep a record's history; a local volume's writes keep none (summary mode's
+    memory stays flat), with the same lost-update accounting."""
+    trackers: list[ConflictTracker] = []
+    init = ConflictTracker.__init__
+
+    def spy(self: ConflictTracker, env: Any) -> None:
+        init(self, env)
+        trackers.append(self)
+
+    monkeypatch.setattr(ConflictTracker, "__init__", spy)
+    result = run(writers(mount=mount))
+    assert increments(result) > 0
+    (tracker,) = trackers
+    histories = [r.history for f in tracker._files.values() for r in f.ranges.values()]
+    assert histories
+    assert all(bool(h) == kept for h in histories)
+    assert int(result.summary["lost_updates"].sum()) > 0
+
+
 def test_tracker_appends() -> None:
     """Racing appends tear unless atomic; O_APPEND over NFS is atomic only within a client."""
     t = ConflictTracker(env=None)  # type: ignore[arg-type]

@@ -96,3 +96,23 @@ def test_workers_end_when_their_sweep_is_killed(tmp_path: Path) -> None:
     proc.kill()
     proc.wait()
     wait_for(lambda: not alive(below), guard_s=60)
+
+
+def _session() -> tuple[int, int]:
+    return os.getpid(), os.getsid(0)
+
+
+def test_each_worker_is_a_session_of_its_own() -> None:
+    """A pool's worker leads a session of its own, so that a scheduler sharing the CPUs
+    between sessions (Linux autogroup) counts each worker, not the whole pool, as one."""
+    from storsim.sweeps.workers import hidden_main, mp_context, quiet_start, start_pool
+
+    with quiet_start(mp_context()), hidden_main():
+        pool = start_pool(1)
+        future = pool.submit(_session)
+    try:
+        pid, session = future.result(timeout=300)
+    finally:
+        pool.shutdown(wait=True)
+    assert session == pid
+    assert session != os.getsid(0)

@@ -102,7 +102,9 @@ def _environment() -> dict[str, str]:
 # --- the API contract, checked inside a worker -----------------------------------------
 
 _ONE_LINE = re.compile(r"[^\n\r\x85\u2028\u2029]*")
-_FILE_LEVEL = ("cannot read scenario",)
+# Errors about the file as a whole: an unreadable file, and the watchdog's stop of a
+# running scenario (the whole run went over twice its budget: no one line caused it)
+_FILE_LEVEL = ("cannot read scenario", "the run has done")
 
 
 def _error_problem(error: Exception, path: str) -> str | None:

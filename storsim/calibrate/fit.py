@@ -182,9 +182,9 @@ def _flush_fixed(p: Params, k: Known) -> float:
 
 
 def _meta_updates(p: Params) -> float:
-    """Metadata updates of the model's metadata-only copy-up points: an ``O_TRUNC`` open
-    copies up (create in the workdir, rename: 2); a chmod with metacopy on is 1."""
-    return 2.0 if p["op"] == "trunc_open" else 1.0
+    """Metadata updates of the model's metadata-only copy-up points: each copies up
+    (create in the workdir, rename: 2), a chmod changes the mode as well (1)."""
+    return 2.0 if p["op"] == "trunc_open" else 3.0
 
 
 FIT_TABLE: tuple[Row, ...] = (
@@ -314,12 +314,10 @@ FIT_TABLE: tuple[Row, ...] = (
         coefficient=0,
         value=_coef,
         offset=lambda p, k: (
-            k["syscall_latency"]
-            + k["overlay.op_overhead"]
-            + (k["disk.read_latency"] if p["op"] == "trunc_open" else 0.0)
+            k["syscall_latency"] + k["overlay.op_overhead"] + k["disk.read_latency"]
         ),
-        shape="constant: an O_TRUNC open (a copy-up without data: 2 updates and a "
-        "metadata access) and a metacopy chmod (1 update)",
+        shape="constant: an O_TRUNC open and a metacopy chmod, copy-ups without data (a "
+        "metadata access and 2 updates; the chmod 1 more)",
         source="a copy-up creates the file in the workdir and renames it (overlay.py "
         "_charge_slow: submit_meta, 2 x metadata_update) [K1]; chmod is one update",
         along="size_bytes",

@@ -76,7 +76,7 @@ def _doc(readdir: bool = True) -> Measurements:
     meta = []
     for op, metacopy, t in (
         ("trunc_open", "off", SYSCALL + OP + READ_LAT + 2 * METADATA),
-        ("chmod", "on", SYSCALL + OP + METADATA),
+        ("chmod", "on", SYSCALL + OP + READ_LAT + 3 * METADATA),
     ):
         for size in (4096, 1 << 20, 64 << 20):
             meta.append(_point({"op": op, "metacopy": metacopy, "size_bytes": size}, t))

@@ -376,6 +376,10 @@ class Changed(NamedTuple):
     walk: Walk | None = None
     """For ``rename``: both walks, as the kernel makes them (both parents, then the source
     and the target); for ``link``: the source's, then the target's."""
+    copied_up: bool = False
+    """True when a ``chmod`` or ``setxattr`` copied the entry up, its data included or
+    not (a directory, or a file with metacopy: ``copy_up_bytes`` 0, but the upper inode
+    is still created in the work directory and renamed into place [K1])."""
 
 
 class Listing(NamedTuple):

@@ -1139,7 +1139,7 @@ class OverlayEngine:
         up = self._up[p]
         assert isinstance(up, _Inode | _Dir)
         up.mode = mode
-        return Changed(nbytes, walk)
+        return Changed(nbytes, walk, copied_up=walk is not None)
 
     def setxattr(
         self, path: str, name: str, value: bytes = b"", *, create: bool = False,
@@ -1194,7 +1194,7 @@ class OverlayEngine:
         if xattrs is None:
             xattrs = entry.xattrs = {}
         xattrs[name] = bytes(value)
-        return Changed(nbytes, walk)
+        return Changed(nbytes, walk, copied_up=not in_place)
 
     def getxattr(self, path: str, name: str) -> Xattr:
         """Read the extended attribute ``name`` (``lgetxattr``); never copies up.

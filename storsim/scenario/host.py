@@ -251,6 +251,11 @@ def _disk_shorthand(value: Any) -> Any:
 class HostSpec(Spec):
     """The machine the containers run on."""
 
+    profile: str | None = None
+    """A host profile YAML written by ``storsim calibrate``, relative to the scenario
+    (``host: {profile: ./host.yaml}``): its fitted keys fill this ``host:``, and any
+    key the scenario sets itself wins (:mod:`storsim.scenario.profile`). Default:
+    none."""
     cpus: Annotated[int, Field(gt=0)] = 2
     """CPU cores shared by every process of every container (the CPU part of each
     operation and each step's ``think`` runs on them, FIFO). Default 2."""

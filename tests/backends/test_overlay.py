@@ -271,3 +271,30 @@ def test_after_copy_up_each_call_costs_the_overlay_overhead(ctx: SimContext) -> 
     ctx.host.metadata_seen.add((vol.fs_key, "/f"))
     plain = vol.charge(WRITE, "/f", vol_fs.open_write("/f", 0, 4096), 4096, 0)
     assert overlay.charge(WRITE, "/data/f", again, 4096, 0) == plain + OP
+
+
+def test_a_metacopy_chmod_copies_up_without_data(ctx: SimContext) -> None:
+    """With metacopy, a chmod of a lower file still copies it up, its data left below:
+    the upper inode is created in the work directory and renamed into place (its entry:
+    1 s; create + rename: 0.5 s), then the chmod (its update 0.25 s, syscall, overlay);
+    a second chmod, of the upper file, costs the chmod alone ([K1] "metacopy" in
+    Documentation/filesystems/overlayfs.rst; ``ovl_setattr`` calls ``ovl_copy_up``)."""
+    chmod = OP_TABLE["chmod"].cost
+    stack = LowerStack([Layer.build("top", files={"/data/f": 1 << 30})])
+    fs = OverlayFS(stack, metacopy=True)
+    overlay = OverlayBackend(ctx, Attachment(fs=fs, key=("upper", "c"), image=("lower", "app")))
+    first = fs.chmod("/data/f", 0o600)
+    for c in first.walk or ():  # its lookups done: only the copy-up and the chmod remain
+        overlay._dentries.add(c.path)
+    second = fs.chmod("/data/f", 0o640)
+    log = run(
+        ctx,
+        {
+            "c": [
+                lambda: overlay.charge(chmod, "/data/f", first, 0, 0),
+                lambda: overlay.charge(chmod, "/data/f", second, 0, 0),
+            ]
+        },
+    )
+    assert first.copy_up_bytes == 0
+    assert log == [("c", 1.90625, None), ("c", 2.3125, None)]

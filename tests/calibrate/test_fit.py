@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from storsim import load_scenario
-from storsim.calibrate.fit import FIT_TABLE, fit, point_key
+from storsim.calibrate.fit import FIT_TABLE, SSD_WRITE_LATENCY_S, fit, point_key
 from storsim.calibrate.profile import known_key, profile_text
 from storsim.calibrate.schema import Experiment, Measurements, Point
 from storsim.errors import ScenarioError
@@ -17,21 +17,30 @@ from storsim.scenario.profile import read_host_profile, read_profile_fit
 
 ROOT = Path(__file__).resolve().parents[2]
 SYSCALL, HIT, COPY = 2e-6, 1e-6, 4e9  # s, s, B/s
+OP, EXTEND, METADATA = 0.5e-6, 0.3e-6, 10e-6  # s
 PER_LAYER, READ_LAT = 1.5e-6, 80e-6
-WRITE_LAT, WRITE_BW, READ_BW = 3e-3, 500e6, 2e9
+WRITE_BW, READ_BW = 500e6, 2e9
 FLUSH = 1e-3
+PER_ENTRY, PER_DIR_LAYER = 0.2e-6, 3e-6
+WRITE_LAT = SSD_WRITE_LATENCY_S  # kept from the profile: not separable from the flush
 
 
 def _point(params: dict[str, Any], t: float) -> Point:
     return Point(params=params, samples_s=[t * 0.99, t, t * 1.01])
 
 
+def _experiment(name: str, points: list[Point]) -> Experiment:
+    return Experiment(name=name, description="", where="", duration_s=1.0, points=points)
+
+
 def _data_path(target: str) -> Experiment:
     points = []
+    over = OP if target == "overlay_upper" else 0.0
     for case, op, size in (
         ("write_small_overwrite", "write", 4096),
         ("write_large_overwrite", "write", 1 << 20),
         ("write_small_append", "write", 4096),
+        ("write_large_append", "write", 1 << 20),
         ("read_small_cached", "read", 4096),
         ("read_large_cached", "read", 1 << 20),
         ("fsync_small_overwrite", "fsync", 4096),
@@ -39,31 +48,54 @@ def _data_path(target: str) -> Experiment:
         if op == "fsync":
             t = SYSCALL + WRITE_LAT + size / WRITE_BW + FLUSH
         else:
-            t = SYSCALL + (HIT if op == "read" else 0.0) + size / COPY
+            t = SYSCALL + over + (HIT if op == "read" else 0.0) + size / COPY
+            if "append" in case:
+                t += EXTEND * size / 4096
         params = {"target": target, "case": case, "op": op, "size_bytes": size}
         points.append(_point(params, t))
-    return Experiment(name=f"data_path{'' if target == 'backing' else '_' + target}",
-                      description="", where="", duration_s=1.0, points=points)  # fmt: skip
+    suffix = {"backing": "", "tmpfs": "_tmpfs", "overlay_upper": "_overlay"}[target]
+    return _experiment(f"data_path{suffix}", points)
 
 
-def _doc() -> Measurements:
+def _doc(readdir: bool = True) -> Measurements:
+    """Measurements made with the model's own counts (those of the validation plans:
+    a stat of d/f visits 2 x layers + 1 layers and reads 2 x layers + 2 blocks cold)."""
     lookup = []
     for layers in (1, 2, 4, 8, 16):
-        fresh = 10e-6 + layers * PER_LAYER
-        cold = 50e-6 + layers * (PER_LAYER + READ_LAT)
+        visits, reads = 2 * layers + 1, 2 * layers + 2
+        fresh = 7e-6 + visits * PER_LAYER
+        cold = SYSCALL + OP + visits * PER_LAYER + reads * READ_LAT
         for state, t in (("fresh", fresh), ("cold", cold)):
             lookup.append(_point({"layers": layers, "result": "hit", "state": state}, t))
     copy_up = []
+    fixed = SYSCALL + OP + READ_LAT + 2 * METADATA + HIT + WRITE_LAT + FLUSH
     for size in (4096, 1 << 20, 4 << 20, 8 << 20, 16 << 20):
-        cached = WRITE_LAT + 2 * READ_LAT + 2 * SYSCALL + size / WRITE_BW
+        cached = fixed + size * (1 / COPY + 1 / WRITE_BW)
         copy_up.append(_point({"size_bytes": size, "cache": "cached"}, cached))
         copy_up.append(_point({"size_bytes": size, "cache": "cold"}, cached + size / READ_BW))
+    meta = []
+    for op, metacopy, t in (
+        ("trunc_open", "off", SYSCALL + OP + READ_LAT + 2 * METADATA),
+        ("chmod", "on", SYSCALL + OP + READ_LAT + 3 * METADATA),
+    ):
+        for size in (4096, 1 << 20, 64 << 20):
+            meta.append(_point({"op": op, "metacopy": metacopy, "size_bytes": size}, t))
+    listing = []
+    for layers, entries in ((0, 16), (0, 256), (0, 4096), (4, 16), (16, 16), (64, 16)):
+        t = SYSCALL + entries * PER_ENTRY
+        if layers:
+            t += OP + layers * PER_DIR_LAYER
+        listing.append(_point({"layers": layers, "entries": entries, "state": "warm"}, t))
     experiments = [
         _data_path("backing"),
         _data_path("tmpfs"),
-        Experiment(name="lookup", description="", where="", duration_s=1.0, points=lookup),
-        Experiment(name="copy_up", description="", where="", duration_s=1.0, points=copy_up),
+        _data_path("overlay_upper"),
+        _experiment("lookup", lookup),
+        _experiment("copy_up", copy_up),
+        _experiment("copy_up_meta", meta),
     ]
+    if readdir:
+        experiments.append(_experiment("readdir", listing))
     return Measurements(created_utc="2026-01-01T00:00:00+00:00", storsim_version="0",
                         mode="quick", argv=[], duration_s=1.0, host={"cpus": 4},
                         experiments=experiments, skipped=[])  # fmt: skip
@@ -77,16 +109,28 @@ def test_fit_recovers_the_parameters_the_measurements_were_made_from() -> None:
         "syscall_latency": SYSCALL,
         "memory.cache_hit_latency": HIT,
         "memory.copy_bandwidth": COPY,
+        "overlay.op_overhead": OP,
+        "extend_write": EXTEND,
         "overlay.lookup_per_layer": PER_LAYER,
         "disk.read_latency": READ_LAT,
+        "readdir_per_entry": PER_ENTRY,
+        "overlay.readdir_per_layer": PER_DIR_LAYER,
+        "metadata_update": METADATA,
         "disk.write_bandwidth": WRITE_BW,
-        "disk.write_latency": WRITE_LAT,
-        "disk.read_bandwidth": READ_BW,
         "disk.flush_latency": FLUSH,
+        "disk.read_bandwidth": READ_BW,
     }
+    assert set(got) == set(expected)
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, rel=1e-6), key
-    assert "readdir_per_entry" not in got  # its experiment did not run: no row
+
+
+def test_a_row_whose_experiment_did_not_run_is_left_out() -> None:
+    """Without a readdir experiment the fit has no readdir rows, and the others stay."""
+    got = {f.row.key for f in fit(_doc(readdir=False))}
+    assert "readdir_per_entry" not in got
+    assert "overlay.readdir_per_layer" not in got
+    assert "disk.flush_latency" in got
 
 
 def test_the_fit_holds_out_every_other_point_along_its_sweep() -> None:
@@ -105,7 +149,7 @@ def test_a_negative_fit_is_clamped_and_said_so() -> None:
     """A cost that fits below zero (noise) is written as 0 and marked clamped."""
     doc = _doc()
     for point in doc.experiment("data_path").points:
-        if point.params["case"] == "write_small_append":  # cheaper than the overwrite
+        if point.params["case"] == "write_large_append":  # cheaper than the overwrite
             point.samples_s = [1e-9] * 3
     row = next(f for f in fit(doc) if f.row.key == "extend_write")
     assert row.value == 0.0
@@ -128,7 +172,8 @@ def test_profile_writes_known_keys_and_keeps_the_others_pending(tmp_path: Path) 
     path.write_text(profile_text(fitted, _doc(), "m.json"))
     host = read_host_profile(str(path))
     assert host["cpus"] == 4
-    assert host["disk"]["write_latency"] == "3 ms"
+    assert host["disk"]["flush_latency"] == "1 ms"
+    assert "write_latency" not in host["disk"]  # the ssd profile's: not fitted
     assert host["syscall_latency"] == "2 us"
     for f in fitted:
         top = f.row.key.split(".")[0]

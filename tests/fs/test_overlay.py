@@ -160,7 +160,7 @@ def test_metacopy_chmod_copies_metadata_only(image: LowerStack) -> None:
     """With metacopy, chmod copies no data and reads still come from the lower layer until
     the first data write copies the data."""
     fs = OverlayFS(image, metacopy=True)
-    assert bare(fs.chmod("/data/big.db", 0o600)) == Changed(0)
+    assert bare(fs.chmod("/data/big.db", 0o600)) == Changed(0, copied_up=True)
     assert fs.upper_tree()["/data/big.db"] == Node(FILE, 1000, 0o600, metacopy=True)
     assert fs.read("/data/big.db", 0, 10) == Read(10, 2)
     assert fs.upper_bytes() == 0
@@ -406,7 +406,7 @@ def test_mknod_makes_fifos_and_devices_that_hold_no_data(fs: OverlayFS) -> None:
     with pytest.raises(ValueError, match="kind must be one of"):
         fs.mknod("/s", SYMLINK)
     lower = OverlayFS(LowerStack([Layer.build("l", fifos=["/q"])]), metacopy=True)
-    assert bare(lower.chmod("/q", 0o600)) == Changed(0)
+    assert bare(lower.chmod("/q", 0o600)) == Changed(0, copied_up=True)
     assert lower.upper_tree()["/q"] == Node(FIFO, 0, 0o600)  # no metacopy: nothing to keep
 
 

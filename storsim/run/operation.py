@@ -316,10 +316,12 @@ class Operation:
             yield self._compute(cost)
         else:  # a generator: it returns the file version it served (None: the latest)
             served = yield from cast(Served, cost)
-        lost = 0
+        lost = lost_records = 0
         torn = stale = False
         if account is not None and result is not None:
-            lost, torn, stale = account.after(where, offset, nbytes, token, served, it)
+            lost, lost_records, torn, stale = account.after(
+                where, offset, nbytes, token, served, it
+            )
         kind = type(result)
         if kind is Read or result is None:  # the commonest results first
             copy_bytes = visited = 0
@@ -347,6 +349,7 @@ class Operation:
             copy_up_bytes=copy_bytes,
             layers_visited=visited,
             lost_updates=lost,
+            lost_records=lost_records,
             torn=torn,
             stale=stale,
         )

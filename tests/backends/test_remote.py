@@ -77,9 +77,9 @@ def test_a_file_kept_open_is_read_stale_from_the_client_cache(ctx: SimContext) -
 
 
 def test_own_commits_are_what_the_client_caches(ctx: SimContext) -> None:
-    """A write costs its upload request; once it has committed, the client's own read of
-    the file kept open serves the committed version (told by ``committed``), not the
-    version it had cached before."""
+    """A write costs its open's revalidation, its upload and its COMMIT at close; once it
+    has committed, the client's own read of the file kept open serves the committed
+    version (told by ``committed``), not the version it had cached before."""
     fs = PlainFS()
     nas = _client(ctx, fs)
     key = (id(fs), "/f")
@@ -102,8 +102,9 @@ def test_own_commits_are_what_the_client_caches(ctx: SimContext) -> None:
         },
     )
     read = META + CHUNK_READ + CPU_READ
-    # round trip, 4 KiB up the link (1/32), server work and bytes (1/2 + 1/32), syscall
-    write = read + 1.0 + 0.03125 + 0.5 + 0.03125 + 0.125
+    # the open's GETATTR (close-to-open [K9]); the UNSTABLE WRITE: round trip, 4 KiB up
+    # the link (1/32), server work and bytes (1/2 + 1/32); the COMMIT at close [X17]; syscall
+    write = read + META + 1.0 + 0.03125 + 0.5 + 0.03125 + META + 0.125
     stat = write + META + 0.125
     assert log == [
         ("app", read, 0),

@@ -31,6 +31,7 @@ __all__ = [
     "Backend",
     "BackendFactory",
     "ChargesFailures",
+    "ClosesApart",
     "Cost",
     "OpCost",
     "ProcessGen",
@@ -223,6 +224,20 @@ class ChargesFailures(Protocol):
 
     def failed(self, op: OpCost, path: str, error: FsError) -> Cost:
         """The simulated time of ``op`` on ``path``, which failed with ``error``."""
+        ...
+
+
+class ClosesApart(Protocol):
+    """A backend whose close sends requests after the operation it ends is accounted.
+
+    A distributed mount's server applies a write when it answers its WRITE; the close's
+    COMMIT and CLOSE follow, so the operation path accounts the write (commits it to the
+    conflict tracker) first, then runs ``close`` (:class:`storsim.backends.RemoteBackend`).
+    """
+
+    def close(self, op: OpCost, path: str, result: Any) -> ProcessGen | None:
+        """The requests of the close that ends ``op`` on ``path`` (whose result was
+        ``result``), or None when it sends none."""
         ...
 
 

@@ -36,8 +36,10 @@ profile's ``server_latency_s`` for that class):
 4. **the close**, when the step closes the file (``OpCost.closes``: the iteration's last
    step on it): a COMMIT of its unstable writes (the Linux NFS client flushes at close
    [X17]), then ``round_trips["close"]`` (NFSv4 CLOSE, SMB2 CLOSE; NFSv3 has none).
+   These go after the operation is accounted (:meth:`RemoteBackend.close`): the server
+   applied a write when its WRITE was answered, and other clients see it from then on.
 
-Then the syscall (and a read's memory copy) costs the client's CPU. A ``stat`` costs a
+Before the close, the syscall (and a read's memory copy) costs the client's CPU. A ``stat`` costs a
 GETATTR only when the attributes are stale (``attr_cache_min_s``..``attr_cache_max_s``);
 a read of a file kept open likewise revalidates it only when they are stale.
 
@@ -281,18 +283,41 @@ class RemoteBackend:
             fuse is not None and not op.attributes and op.name != "open" and (sent or not op.reads)
         )
         self._changed(op, path, parts, result)
-        # 4. the close
+        # 4. the close's own requests are sent by close(), after the operation is accounted
         if op.opens and op.closes and not listing:
-            if params.unstable_writes and path in self._uncommitted:
-                self._uncommitted.discard(path)
-                yield from self._server.request("commit")  # flushed at close [X17]
-            yield from self._send(self._rows["close"])
             calls += fuse is not None  # FUSE_FLUSH, FUSE_RELEASE
         delay = host.syscall_s + calls * (fuse.request_s if fuse else 0.0)
         if op.reads:
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
         yield host.cpu.compute(delay)  # the syscall (and a cached read's copy) on a core
         return served
+
+    def close(self, op: OpCost, path: str, result: Any) -> ProcessGen | None:
+        """The requests of the close that ends ``op`` on ``path`` (step 4 of the module
+        docstring), or None when it sends none.
+
+        They are apart from :meth:`charge` because the server applied the operation's
+        WRITE when its reply came, before the close flushes it: an NFS server serves
+        unstable writes from its page cache to every client at once, and COMMIT only
+        makes them durable (RFC 1813, sections 3.3.7 WRITE and 3.3.21 COMMIT).
+        Accounting a write after its COMMIT would order it after other clients' writes
+        that the server applied later (and a COMMIT can wait milliseconds for the
+        server's disk).
+        """
+        if not (op.opens and op.closes) or type(result) is Listing:
+            return None
+        commit = self._params.unstable_writes and path in self._uncommitted
+        row = self._rows["close"]
+        if not commit and not row:
+            return None
+        if commit:
+            self._uncommitted.discard(path)
+        return self._close(commit, row)
+
+    def _close(self, commit: bool, row: Sequence[str]) -> ProcessGen:
+        if commit:
+            yield from self._server.request("commit")  # flushed at close [X17]
+        yield from self._send(row)
 
     # --- requests ------------------------------------------------------------------------
 

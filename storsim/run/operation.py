@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import simpy
 
-from storsim.backends.base import Backend, ChargesFailures, Served
+from storsim.backends.base import Backend, ChargesFailures, ClosesApart, Served
 from storsim.devices import Slots
 from storsim.fs import (
     ContainerView,
@@ -322,6 +322,14 @@ class Operation:
             lost, lost_records, torn, stale = account.after(
                 where, offset, nbytes, token, served, it
             )
+        if self.cost.closes and result is not None:
+            # A distributed mount's close (a COMMIT, a CLOSE) comes after the accounting:
+            # the server applied the write when it answered it (RemoteBackend.close).
+            close = getattr(where.backend, "close", None)
+            if close is not None:
+                closing = cast("ClosesApart", where.backend).close(self.cost, where.inner, result)
+                if closing is not None:
+                    yield from closing
         kind = type(result)
         if kind is Read or result is None:  # the commonest results first
             copy_bytes = visited = 0

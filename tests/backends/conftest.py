@@ -109,6 +109,18 @@ def ctx() -> SimContext:
 Charge = Callable[[], Cost]
 
 
+def operation(
+    backend: Any, op: Any, path: str, result: Any, nbytes: int = 0, offset: int = 0
+) -> Any:
+    """``op`` on a distributed mount as the operation path runs it: its charge, then
+    its close's requests (``RemoteBackend.close``); returns the version it served."""
+    served = yield from backend.charge(op, path, result, nbytes, offset)
+    closing = backend.close(op, path, result)
+    if closing is not None:
+        yield from closing
+    return served
+
+
 def run(ctx: SimContext, jobs: dict[str, list[Charge]]) -> list[tuple[str, float, Any]]:
     """Start every job at t=0 in order; each spends its charges one after another.
 

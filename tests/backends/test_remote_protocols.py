@@ -30,7 +30,7 @@ from storsim.run.context import SimContext
 from storsim.run.ops import OP_TABLE
 from storsim.run.workload import _open_and_close
 from storsim.scenario.host import RemoteSpec
-from tests.backends.conftest import make_ctx, run
+from tests.backends.conftest import make_ctx, operation, run
 
 COST = {op: row.cost for op, row in OP_TABLE.items()}
 OK = object()  # a successful result (no listing)
@@ -54,7 +54,7 @@ def _alone(op: str, **remote: Any) -> float:
     """When ``op`` on ``/f``, the first thing a fresh client does, ends."""
     ctx = make_ctx(**remote)
     nas = _client(ctx)
-    ((_, end, _),) = run(ctx, {"app": [lambda: nas.charge(COST[op], "/f", OK, 0, 0)]})
+    ((_, end, _),) = run(ctx, {"app": [lambda: operation(nas, COST[op], "/f", OK)]})
     return end
 
 
@@ -87,7 +87,7 @@ def test_nfs3_open_and_read_pay_a_lookup_and_a_read_then_a_getattr() -> None:
     nas = _client(ctx)
     open_, read = (
         (lambda: nas.charge(OPEN, "/f", OK, 0, 0)),
-        (lambda: nas.charge(READ_LAST, "/f", OK, 4096, 0)),
+        (lambda: operation(nas, READ_LAST, "/f", OK, 4096, 0)),
     )
     first_open = REQUEST + SYSCALL
     first_read = first_open + CHUNK_READ + CPU_READ
@@ -108,7 +108,7 @@ def test_nfs4_open_and_read_pay_open_read_and_close() -> None:
     nas = _client(ctx)
     open_, read = (
         (lambda: nas.charge(OPEN, "/f", OK, 0, 0)),
-        (lambda: nas.charge(READ_LAST, "/f", OK, 4096, 0)),
+        (lambda: operation(nas, READ_LAST, "/f", OK, 4096, 0)),
     )
     first_open = REQUEST + SYSCALL
     first_read = first_open + CHUNK_READ + REQUEST + CPU_READ
@@ -132,14 +132,14 @@ def test_a_written_file_is_committed_at_close_on_nfs() -> None:
         ctx,
         {
             "app": [
-                lambda: nas.charge(write, "/f", OK, 4096, 0),
-                lambda: nas.charge(fsync, "/f", OK, 0, 0),
+                lambda: operation(nas, write, "/f", OK, 4096, 0),
+                lambda: operation(nas, fsync, "/f", OK),
             ]
         },
     )
     # LOOKUP; UNSTABLE WRITE (round trip, 4 KiB up the link and at the server: 1/32 s
-    # each, server work); COMMIT at close; syscall. The fsync: a syscall.
-    wrote = REQUEST + (1.0 + 0.03125 + 0.5 + 0.03125) + REQUEST + SYSCALL
+    # each, server work); syscall; COMMIT at close. The fsync: a syscall.
+    wrote = REQUEST + (1.0 + 0.03125 + 0.5 + 0.03125) + SYSCALL + REQUEST
     assert log == [("app", wrote, None), ("app", wrote + SYSCALL, None)]
 
 

@@ -202,6 +202,39 @@ def test_increments_are_conserved(
         assert lost == 0
 
 
+def test_an_nfs_write_counts_when_the_server_applies_it_not_at_its_commit() -> None:
+    """A write to an NFS mount is applied (and seen by every client) when the server
+    answers its UNSTABLE WRITE; the COMMIT at close only makes it durable, so the write is
+    accounted before its COMMIT. Here one increment's COMMIT takes 20 ms while another
+    container, which keeps the file open (no COMMIT), does 8 increments: only the other's
+    first write, which lands just after, loses the slow one's update, and increments are
+    conserved (counted at the end of its COMMIT, the slow write would overwrite 6 of the
+    other's increments, and those would come back with the other's next write: counted
+    twice)."""
+    data = writers(
+        replicas=1,
+        think="1 ms",
+        mount="nas:",
+        count=1,
+        remote={"profile": "nfs", "service": "fixed", "server_latency": {"commit": "20 ms"}},
+    )
+    data["services"]["x"] = {
+        "image": "app",
+        "volumes": ["nas:/export:/data"],
+        "workload": {**data["services"]["w"]["workload"], "count": 8, "keep_open": True},
+    }
+    result = run(data, 1)
+    writes = result.ops[result.ops["op"] == "write"]
+    slow = writes[writes["container"] == "w-1"]
+    other = writes[writes["container"] == "x-1"]
+    # the slow write ends (its COMMIT) after 6 of the other's writes
+    assert (other["t_end_s"] < slow["t_end_s"].iloc[0]).sum() == 6
+    assert slow["lost_updates"].tolist() == [0]
+    assert other["lost_updates"].tolist() == [1, 0, 0, 0, 0, 0, 0, 0]
+    assert result.records["value"].tolist() == [8]
+    assert result.records["value"].sum() + writes["lost_updates"].sum() == increments(result)
+
+
 @pytest.mark.parametrize("rate", [5.0, 10.0])
 def test_lost_updates_match_the_poisson_closed_form(rate: float) -> None:
     """Two writers with Poisson-spaced read-modify-write cycles of fixed length w on one record:

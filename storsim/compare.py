@@ -60,7 +60,8 @@ def placement_row(
 ) -> dict[str, Any]:
     """One row of ``Result.comparison``: the summary of the operations on the compared
     path (from ``streamed.focus`` when the run kept streaming totals, else from
-    ``ops``), and the data each placement lost or left behind.
+    ``ops``), the data each placement lost or left behind, and its slowest container
+    start-up (``startup_max_ms``: Docker filling a new empty volume from the image).
 
     Args:
         label: the placement (:func:`placements`).
@@ -80,6 +81,9 @@ def placement_row(
         out["ops"] = 0
     for column in ("data_lost_bytes", "orphaned_volumes", "orphaned_bytes"):
         out[column] = int(events[column].sum()) if len(events) else 0
+    # the slowest container start-up (Docker filling a new empty volume from the image)
+    runs = events[events["action"] == "run"] if len(events) else events
+    out["startup_max_ms"] = float(runs["startup_s"].max()) * 1e3 if len(runs) else 0.0
     return out
 
 

@@ -14,7 +14,21 @@ from __future__ import annotations
 
 from typing import Literal, TypeAlias, get_args
 
-__all__ = ["LOCK", "OPS", "PROBLEMS", "Op", "Problem", "STORAGES", "Storage", "UNSUPPORTABLE_OPS"]
+__all__ = [
+    "CLOSE",
+    "LOCK",
+    "OPS",
+    "OP_CLASSES",
+    "PROBLEMS",
+    "Op",
+    "OpClass",
+    "Problem",
+    "ROUND_TRIP_KEYS",
+    "RoundTripKey",
+    "STORAGES",
+    "Storage",
+    "UNSUPPORTABLE_OPS",
+]
 
 Storage: TypeAlias = Literal[
     "image_layer", "writable_layer", "local_bind", "distributed_bind", "volume", "tmpfs"
@@ -44,11 +58,38 @@ UNSUPPORTABLE_OPS: frozenset[str] = frozenset((*OPS, LOCK))
 """What a mount (a remote profile's ``unsupported_ops``) may refuse."""
 
 Problem: TypeAlias = Literal[
-    "data_lost", "orphaned", "lost_updates", "torn", "stale_reads", "errors", "lock_errors"
-]
+    "data_lost", "orphaned", "lost_updates", "lost_records", "torn", "stale_reads", "errors",
+    "lock_errors",
+]  # fmt: skip
 """A kind of problem that ranks a placement down in the verdict (``compare.accept`` may
 accept some): data lost at ``stop``/``rm``, data left in orphaned volumes, lost updates,
-torn or overwritten records, stale reads, failed operations, refused locks."""
+records overwritten whole, torn records, stale reads, failed operations, refused locks."""
 
 PROBLEMS: tuple[str, ...] = get_args(Problem)
 """The problem kinds, in the order the verdict ranks and lists them."""
+
+OpClass: TypeAlias = Literal[
+    "meta", "open", "close", "create", "remove", "read", "write", "readdir", "rename",
+    "setattr", "commit", "lock",
+]  # fmt: skip
+"""A class of work a remote file server does for one request: ``meta`` (GETATTR,
+LOOKUP, ACCESS, HEAD), ``open`` and ``close`` (an NFSv4 OPEN/CLOSE, an SMB2 CREATE/CLOSE,
+an SFTP OPEN), ``create`` (a new directory entry), ``remove``, ``read`` and ``write``
+(data), ``readdir`` (one page of a listing), ``rename``, ``setattr``, ``commit`` (to
+stable storage) and ``lock``. Each has its own server latency
+(``host.remotes.NAME.server_latency``)."""
+
+OP_CLASSES: tuple[str, ...] = get_args(OpClass)
+"""The server's classes of work, in the order the docs list them."""
+
+CLOSE = "close"
+"""The name of a file's close in a remote profile's ``round_trips`` (what a client
+sends when a step closes the file it opened: NFSv4 CLOSE, SMB2 CLOSE): not an
+operation of its own. ``open`` names what an open sends."""
+
+RoundTripKey: TypeAlias = Op | Literal["lock", "close"]
+"""What a remote profile's ``round_trips`` table has a row for: each operation, the
+lock (and unlock) call, and a file's close."""
+
+ROUND_TRIP_KEYS: tuple[str, ...] = (*OPS, LOCK, CLOSE)
+"""The rows of a remote profile's ``round_trips`` table."""

@@ -57,6 +57,10 @@ class EventRecord(NamedTuple):
     data_lost_bytes: int  # bytes that became unreachable (writable layer on rm, tmpfs on stop)
     orphaned_volumes: int  # anonymous volumes left behind, detached from any container
     orphaned_bytes: int
+    # for "run": seconds from `docker run` until the container's workloads start (Docker
+    # copying image content into new empty volumes), and the bytes it copied
+    startup_s: float = 0.0
+    copy_bytes: int = 0
 
 
 #: Rows a recorder buffers as tuples before turning them into a chunk of columns: large
@@ -151,7 +155,8 @@ class Recorder:
         copy_up_bytes: int = 0,
         layers_visited: int = 0,  # layer directories a cold lookup consulted (0 when cached)
         lost_updates: int = 0,  # updates by others that this read-modify-write overwrote
-        torn: bool = False,  # this write or append was damaged by a concurrent writer
+        lost_records: int = 0,  # others' appended records this append overwrote whole
+        torn: bool = False,  # this write or append damaged part of a concurrent one's record
         stale: bool = False,  # this read was served from a cache older than the latest write
         lock_wait_s: float = 0.0,  # for "lock" records: time spent waiting for the lock
     ) -> None:
@@ -160,7 +165,7 @@ class Recorder:
         # fmt: off
         rows.append((
             t_start, t_end, source, op, path, storage, nbytes, outcome, copied_up,
-            copy_up_bytes, layers_visited, lost_updates, torn, stale, lock_wait_s,
+            copy_up_bytes, layers_visited, lost_updates, lost_records, torn, stale, lock_wait_s,
         ))
         # fmt: on
         if len(rows) >= self.chunk_rows:
@@ -237,6 +242,8 @@ class Recorder:
                     "data_lost_bytes": np.int64,
                     "orphaned_volumes": np.int64,
                     "orphaned_bytes": np.int64,
+                    "startup_s": np.float64,
+                    "copy_bytes": np.int64,
                 }
             )
             .rename(columns={"t": "t_s"})

@@ -33,6 +33,7 @@ from storsim.scenario import Scenario
 from storsim.stats import (
     StreamingSummary,
     errors_by_errno,
+    startup_table,
     summarize_by_service,
     summarize_ops,
 )
@@ -66,6 +67,9 @@ class Result:
         records: the final value of every record that workloads read-modify-wrote or
             wrote (``path``, ``offset``, ``nbytes``, ``value``: increments that survived).
         sim_time_s: simulated seconds when the run ended.
+        startup: one row per ``docker run`` (:data:`storsim.stats.STARTUP_COLUMNS`): when
+            it happened and how long the container took to start (``startup_ms``: Docker
+            copying ``copy_bytes`` of image content into new empty volumes).
         ops_mode: ``"full"``: ``ops`` holds every operation and the tables are computed
             from it exactly; ``"summary"``: no per-operation rows were kept, and the
             tables come from streaming totals (:class:`storsim.stats.StreamingSummary`:
@@ -87,6 +91,7 @@ class Result:
     records: pd.DataFrame
     sim_time_s: float
     ops_mode: str = "full"
+    startup: pd.DataFrame = dataclasses.field(default_factory=lambda: startup_table(None))
     overload: pd.DataFrame | None = None
 
 
@@ -249,6 +254,7 @@ def _collect(
         records=_records(ctx.tracker),
         sim_time_s=float(env.now),
         ops_mode=ops,
+        startup=startup_table(events),
         overload=overload_frame(ctx.host, float(env.now)),
     )
     return result, streamed

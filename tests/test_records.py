@@ -47,6 +47,7 @@ def test_optional_fields_default_to_nothing_happened() -> None:
         "copy_up_bytes": 0,
         "layers_visited": 0,
         "lost_updates": 0,
+        "lost_records": 0,
         "torn": False,
         "stale": False,
         "lock_wait_s": 0.0,

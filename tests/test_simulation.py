@@ -137,7 +137,7 @@ def test_ops_frame_columns(tiny: dict[str, Any]) -> None:
     assert list(ops.columns) == [
         "t_start_s", "t_end_s", "container", "service", "workload", "op", "path", "storage",
         "nbytes", "outcome", "copied_up", "copy_up_bytes", "layers_visited",
-        "lost_updates", "torn", "stale", "lock_wait_s", "latency_s",
+        "lost_updates", "lost_records", "torn", "stale", "lock_wait_s", "latency_s",
     ]  # fmt: skip
 
 

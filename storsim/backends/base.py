@@ -31,6 +31,7 @@ __all__ = [
     "Backend",
     "BackendFactory",
     "ChargesFailures",
+    "ClosesApart",
     "Cost",
     "OpCost",
     "ProcessGen",
@@ -79,9 +80,9 @@ class OpCost:
     """How an operation is charged: which of its parts take time on any storage.
 
     Backends read these flags, never the operation's name (the remote backend also
-    looks the name up in ``profiles.OP_CLASS_OF``, its server's class of work), so
-    an operation added to the op table (:mod:`storsim.run.ops`) is charged by every
-    backend at once.
+    looks the name up in its profile's ``round_trips``, the requests its protocol
+    sends for it), so an operation added to the op table (:mod:`storsim.run.ops`) is
+    charged by every backend at once.
 
     Attributes:
         name: the operation (``names.OPS``).
@@ -96,7 +97,19 @@ class OpCost:
             on an overlay per layer merged.
         reopens: the application opens the file for it, so that a distributed mount
             revalidates its cache first (close-to-open [K9]); False for a workload
-            that keeps its files open (``keep_open: true``).
+            that keeps its files open (``keep_open: true``) and for a step after the
+            iteration's first on the same file (the file is open already).
+        opens: it works on an open file (or directory: readdir): a distributed mount's
+            client sends the open's requests when ``reopens``, and the close's when
+            ``closes`` (an NFSv4 OPEN and CLOSE, an SMB2 CREATE and CLOSE).
+        closes: the file is closed after it: the iteration's last step on the file
+            that needs it open (a written file's close flushes it to an NFS server
+            [K9]); False with ``keep_open: true``.
+        creates: it makes a new directory entry (create, mkdir, link, symlink), which a
+            client need not look up first.
+        removes: it removes a directory entry (unlink, rmdir, the source of a rename).
+        moves: it moves a name (rename): the result's walk ends with the target, which
+            the client knows from then on without a lookup.
     """
 
     name: str
@@ -108,6 +121,11 @@ class OpCost:
     attributes: bool = False
     lists: bool = False
     reopens: bool = True
+    opens: bool = False
+    closes: bool = True
+    creates: bool = False
+    removes: bool = False
+    moves: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,6 +224,20 @@ class ChargesFailures(Protocol):
 
     def failed(self, op: OpCost, path: str, error: FsError) -> Cost:
         """The simulated time of ``op`` on ``path``, which failed with ``error``."""
+        ...
+
+
+class ClosesApart(Protocol):
+    """A backend whose close sends requests after the operation it ends is accounted.
+
+    A distributed mount's server applies a write when it answers its WRITE; the close's
+    COMMIT and CLOSE follow, so the operation path accounts the write (commits it to the
+    conflict tracker) first, then runs ``close`` (:class:`storsim.backends.RemoteBackend`).
+    """
+
+    def close(self, op: OpCost, path: str, result: Any) -> ProcessGen | None:
+        """The requests of the close that ends ``op`` on ``path`` (whose result was
+        ``result``), or None when it sends none."""
         ...
 
 

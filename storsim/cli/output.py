@@ -6,6 +6,7 @@ placement of the compared path in one line, best first, and why the others lose;
 what each storage choice did), then one row per storage choice (split by remote where
 one storage choice hides two backends: ``distributed_bind (nas, nfs)``) in a latency
 table and an operations table, conflicts and lifecycle when anything happened there,
+each container's start-up when one waited for Docker to fill a new volume,
 errors with the workloads and paths they come from, the image entries each mount hides,
 and the placements in full. :func:`print_sweep_summary` prints a mean and 95 %
 confidence interval per grid point, and :func:`result_json` the ``--json`` document
@@ -154,6 +155,24 @@ def _conflict_table(frame: pd.DataFrame, first: str, heading: str, title: str) -
     return Table(title, frame, columns, notes=notes)
 
 
+def _startup_table(result: Result) -> Table | None:
+    """Each container run's start-up, when one waited for Docker's copy into a volume."""
+    startup = result.startup
+    if not len(startup) or not (startup["startup_ms"] > 0).any():
+        return None
+    columns = [
+        Column("container", "container"),
+        Column("t_s", "at (s)", "rate"),
+        Column("startup_ms", "start-up", "ms"),
+        Column("copy_bytes", "copied", "bytes"),
+    ]
+    notes = [
+        "(Docker copies the image's files at a volume's mount point into a new, empty "
+        "volume before the container starts; `volume: {nocopy: true}` skips it)"
+    ]
+    return Table("container start-up (ms)", startup, columns, notes=notes)
+
+
 def _verdict_parts(v: Verdict, fmt: str) -> list[Table | str]:
     frame, dropped = verdict_frame(v)
     first = "placement" if v.kind == "placements" else "storage"
@@ -214,6 +233,9 @@ def summary_parts(
     )
     if conflicts is not None:
         parts += ["", conflicts]
+    startup = _startup_table(result)
+    if startup is not None:
+        parts += ["", startup]
     if result.by_service["service"].nunique() > 1:
         frame = result.by_service.assign(
             label=result.by_service["service"] + " " + result.by_service["storage"]
@@ -239,6 +261,10 @@ def summary_parts(
         conflicts = _conflict_table(comparison, "label", "placement", f"{where}: conflicts")
         if conflicts is not None:
             parts += ["", conflicts]
+        if "startup_max_ms" in comparison and (comparison["startup_max_ms"] > 0).any():
+            columns = [Column("label", "placement"), Column("startup_max_ms", "slowest", "ms")]
+            title = f"{where}: start-up (ms)"
+            parts += ["", Table(title, comparison, columns)]
     return parts
 
 
@@ -293,6 +319,7 @@ def _row_json(row: Mapping[Any, Any], errors: dict[str, Any]) -> dict[str, Any]:
         "data_lost_bytes": plain_value(row["data_lost_bytes"]),
         "conflicts": {
             "lost_updates": plain_value(row["lost_updates"]),
+            "lost_records": plain_value(row["lost_records"]),
             "torn_writes": plain_value(row["torn_writes"]),
             "stale_reads": plain_value(row["stale_reads"]),
             "locks": plain_value(row["locks"]),
@@ -329,12 +356,14 @@ def result_json(result: Result, *, judged: Verdict | None = None) -> dict[str, A
 
     Returns:
         ``{"verdict", "scenario", "seed", "sim_time_s", "storage": {CHOICE: {...}},
-        "mounts", "comparison"}``, and ``"series"`` (the same entries per series,
-        ``"distributed_bind (nas, nfs)"``) when a storage choice is split by remote.
-        Latencies in ms (``latency_ms``: min, mean, std, p50, p95, p99, p999 (p99.9),
-        p9999 (p99.99), max, over file operations; lock calls are counted under
-        ``conflicts.locks``); NaN as null. ``errors`` per storage choice counts every
-        failure by errno, lock calls (ENOLCK) included.
+        "mounts", "startup", "comparison"}`` (``startup``: one entry per ``docker run``,
+        :data:`storsim.stats.STARTUP_COLUMNS`; the comparison's placements carry
+        ``startup_max_ms``, their slowest container start-up), and ``"series"`` (the
+        same entries per series, ``"distributed_bind (nas, nfs)"``) when a storage
+        choice is split by remote. Latencies in ms (``latency_ms``: min, mean, std,
+        p50, p95, p99, p999 (p99.9), p9999 (p99.99), max, over file operations; lock
+        calls are counted under ``conflicts.locks``); NaN as null. ``errors`` per
+        storage choice counts every failure by errno, lock calls (ENOLCK) included.
     """
     out: dict[str, Any] = {
         "verdict": verdict_json(judged if judged is not None else judge(result)),
@@ -352,6 +381,9 @@ def result_json(result: Result, *, judged: Verdict | None = None) -> dict[str, A
         out["series"] = _entries(series, errors, "series")
     out["mounts"] = [
         {k: plain_value(v) for k, v in row.items()} for row in result.mounts.to_dict("records")
+    ]
+    out["startup"] = [
+        {k: plain_value(v) for k, v in row.items()} for row in result.startup.to_dict("records")
     ]
     if result.comparison is not None:
         out["comparison"] = {

@@ -15,20 +15,23 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal, get_args
+from typing import Generic, Literal, TypeVar, get_args
 
 from storsim.devices.service import FIXED, ServiceShape, service_shape
-from storsim.names import UNSUPPORTABLE_OPS
+from storsim.names import OP_CLASSES, ROUND_TRIP_KEYS, UNSUPPORTABLE_OPS
 
 __all__ = [
     "OP_CLASSES",
     "OP_CLASS_OF",
     "OP_NAMES",
     "DiskParams",
+    "ErrnoTable",
+    "FuseParams",
     "LatencyTable",
     "LockSemantics",
     "PageCacheParams",
     "RemoteParams",
+    "RoundTrips",
     "ServiceDistribution",
 ]
 
@@ -55,14 +58,6 @@ corruption across hosts. ``"none"``: the call fails (list ``"lock"`` in
 OP_NAMES: frozenset[str] = UNSUPPORTABLE_OPS
 """The operations a mount may refuse: every workload operation, and ``lock``."""
 
-# The server's operation classes are defined here, not in profiles.py: RemoteParams checks
-# its latency table against them, and profiles.py imports RemoteParams.
-OP_CLASSES: tuple[str, ...] = (
-    "meta", "create", "remove", "read", "write", "readdir", "rename", "setattr", "commit",
-    "lock",
-)  # fmt: skip
-"""The classes of server work a remote file operation falls into (``server_latency_s`` keys)."""
-
 OP_CLASS_OF: Mapping[str, str] = MappingProxyType({
     "stat": "meta", "open": "meta", "read": "read", "write": "write", "append": "write",
     "create": "create", "mkdir": "create", "link": "create", "symlink": "create",
@@ -72,7 +67,10 @@ OP_CLASS_OF: Mapping[str, str] = MappingProxyType({
     # mknod is a CREATE of a special file (RFC 7530 section 18.4)
     "setxattr": "setattr", "getxattr": "meta", "mknod": "create",
 })  # fmt: skip
-"""Operation name -> the server's operation class."""
+"""Operation name -> its main class of server work (:data:`OP_CLASSES`): what a
+``round_trips: {op: n}`` override adds when ``n`` is longer than the profile's row."""
+
+_V = TypeVar("_V")
 
 _ERRNOS = frozenset({"EOPNOTSUPP", "ENOTSUP", "EPERM", "ENOSYS", "EINVAL", "EXDEV", "ENOLCK"})
 
@@ -108,8 +106,8 @@ def _one_of(where: str, value: str, options: tuple[str, ...]) -> None:
     _check(value in options, where, f"one of {', '.join(options)}", value)
 
 
-class LatencyTable(Mapping[str, float]):
-    """A read-only, hashable mapping from operation class to seconds.
+class _FrozenTable(Mapping[str, _V], Generic[_V]):
+    """A read-only, hashable mapping from names to values.
 
     Profiles are module-level singletons shared by every run: a plain dict inside a
     frozen dataclass could still be changed in place by one run and leak into the next.
@@ -117,10 +115,10 @@ class LatencyTable(Mapping[str, float]):
 
     __slots__ = ("_data",)
 
-    def __init__(self, data: Mapping[str, float] | Iterable[tuple[str, float]]) -> None:
-        self._data: dict[str, float] = dict(data)
+    def __init__(self, data: Mapping[str, _V] | Iterable[tuple[str, _V]]) -> None:
+        self._data: dict[str, _V] = dict(data)
 
-    def __getitem__(self, key: str) -> float:
+    def __getitem__(self, key: str) -> _V:
         return self._data[key]
 
     def __iter__(self) -> Iterator[str]:
@@ -138,7 +136,26 @@ class LatencyTable(Mapping[str, float]):
         return NotImplemented
 
     def __repr__(self) -> str:
-        return f"LatencyTable({self._data!r})"
+        return f"{type(self).__name__}({self._data!r})"
+
+
+class LatencyTable(_FrozenTable[float]):
+    """A read-only, hashable mapping from a class of server work to seconds."""
+
+    __slots__ = ()
+
+
+class RoundTrips(_FrozenTable[tuple[str, ...]]):
+    """A read-only, hashable mapping from an operation (or ``lock``, ``close``) to the
+    requests it sends, each named by its class of server work (:data:`OP_CLASSES`)."""
+
+    __slots__ = ()
+
+
+class ErrnoTable(_FrozenTable[str]):
+    """A read-only, hashable mapping from an operation to the errno name it fails with."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -216,27 +233,95 @@ class PageCacheParams:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FuseParams:
+    """The kernel's side of a FUSE mount: its caches in front of the daemon's, and the
+    cost of asking the daemon.
+
+    The kernel keeps a looked-up name (a dentry) for ``entry_timeout_s`` and a file's
+    attributes for ``attr_timeout_s``, fixed timeouts that the daemon sets in each reply
+    (libfuse's defaults: 1 s, 1 s, and no negative entries [X16]); within them it
+    answers without the daemon. Every other call (and every miss) is a request to the
+    daemon, which then answers from its own caches (the profile's attribute and
+    directory caches: sshfs 20 s, s3fs 900 s) or asks the server.
+
+    Attributes:
+        entry_timeout_s: how long the kernel trusts a looked-up name, s.
+        attr_timeout_s: how long the kernel trusts a file's attributes, s.
+        negative_timeout_s: how long the kernel remembers that a name does not exist, s
+            (0: it asks the daemon again every time).
+        request_s: one request from the kernel to the daemon and its reply: two context
+            switches and the copies through ``/dev/fuse``, s.
+        keep_cache: the daemon lets the kernel keep a file's cached pages across opens
+            (``FOPEN_KEEP_CACHE``, libfuse ``kernel_cache``); when False, each open of
+            the file drops them, so data is read from the server again [X16].
+    """
+
+    entry_timeout_s: float
+    attr_timeout_s: float
+    negative_timeout_s: float
+    request_s: float
+    keep_cache: bool
+
+    def __post_init__(self) -> None:
+        _non_negative("entry_timeout_s", self.entry_timeout_s)
+        _non_negative("attr_timeout_s", self.attr_timeout_s)
+        _non_negative("negative_timeout_s", self.negative_timeout_s)
+        _non_negative("request_s", self.request_s)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RemoteParams:
-    """A network file server and the client's caching rules for its mounts.
+    """A network file server, its protocol and the client's caching rules for its mounts.
 
     A request costs one network round trip, a wait for one of ``server_queue_depth``
     server slots, the server's work (``server_latency_s[op_class]`` plus the payload at
-    the server's bandwidth) and the payload's transfer on the shared link.
+    the server's bandwidth) and the payload's transfer on the shared link. What an
+    operation sends is, in order (see :mod:`storsim.backends.remote`): a lookup for
+    each component of its path the client has not cached (``meta``); for an operation
+    on a file it opens, the open's requests (``round_trips["open"]``); its own
+    (``round_trips[op]``); and, when its step closes the file, a ``commit`` of unstable
+    writes (``unstable_writes``) and the close's requests (``round_trips["close"]``).
 
     Attributes:
-        protocol: wire protocol, for reports (``"nfsv4"``, ``"smb3"``, ``"s3"``...).
+        protocol: wire protocol, for reports (``"nfsv4.2"``, ``"smb3"``, ``"s3"``...).
         rtt_s: network round-trip time between client and server, s.
         link_bytes_per_s: bandwidth of the link all clients share, bytes/s.
         server_queue_depth: requests the server works on at once (its threads).
         server_latency_s: server work per request of each class in ``OP_CLASSES``, s.
         server_bytes_per_s: server's data bandwidth for downloads (reads), bytes/s.
-        attr_cache_min_s: shortest time the client trusts cached attributes, s.
-        attr_cache_max_s: longest time the client trusts cached attributes, s.
+        attr_cache_min_s: shortest time the client trusts a file's cached attributes, s.
+        attr_cache_max_s: longest time the client trusts a file's cached attributes, s.
         data_cache: whether the client may serve reads from its page cache.
         close_to_open: whether each open revalidates attributes (and so cached data).
         unsupported_ops: operations (``OP_NAMES``) the mount refuses.
         unsupported_errno: the errno name a refused operation returns.
         locks: what ``lock`` does on this mount (see ``LockSemantics``).
+        unsupported_errnos: the errno of a refused operation that fails otherwise
+            (``{"mknod": "EPERM"}``: the SMB client without ``sfu`` [X19]); the others
+            give ``unsupported_errno``.
+        round_trips: the requests of each operation (``names.ROUND_TRIP_KEYS``: the
+            operations, ``lock`` and ``close``), besides its path's lookups and its
+            file's open and close, each named by its class of server work. In a row,
+            ``read`` is sent only for data the client has not cached (with those
+            bytes), ``write`` only with bytes to send, ``readdir`` once per page of the
+            listing, and ``commit``, with ``unstable_writes``, only after uncommitted
+            writes; every other request always.
+        dir_cache_min_s: shortest time the client trusts a directory's cached
+            attributes, its looked-up names and its listing, s (NFS ``acdirmin``).
+        dir_cache_max_s: longest such time, s (``acdirmax``).
+        listing_cache: the client keeps a directory's listing while that directory's
+            attributes are fresh and unchanged (the NFS client's readdir cache).
+        unstable_writes: writes reach server memory only (NFS UNSTABLE): a ``commit``
+            is sent at ``fsync`` and at the close of a written file, and only then.
+        lookup_before_create: the client looks a new name up before creating it (FUSE);
+            False: the create names it (the Linux NFS client skips the lookup of an
+            exclusive create, the SMB client creates by path).
+        open_by_name: an open names the file in its own request (NFSv4 OPEN, SMB2
+            CREATE): the final component is not looked up first.
+        readdir_entries: directory entries one ``readdir`` reply carries.
+        readdir_entry_bytes: bytes one entry takes in a ``readdir`` reply.
+        fuse: the kernel's caches and request cost in front of a FUSE daemon, or None
+            for a kernel client (NFS, SMB).
         server_write_bytes_per_s: server's bandwidth for uploads (``write``, ``create``,
             ``commit`` payloads), bytes/s; ``None`` means ``server_bytes_per_s``.
         service: the shape of the server's work time around its mean (a name of
@@ -256,6 +341,17 @@ class RemoteParams:
     unsupported_ops: frozenset[str]
     unsupported_errno: str
     locks: LockSemantics
+    round_trips: Mapping[str, tuple[str, ...]]
+    dir_cache_min_s: float
+    dir_cache_max_s: float
+    listing_cache: bool
+    unstable_writes: bool
+    lookup_before_create: bool
+    open_by_name: bool
+    readdir_entries: int
+    readdir_entry_bytes: int
+    fuse: FuseParams | None = None
+    unsupported_errnos: Mapping[str, str] = ErrnoTable({})
     server_write_bytes_per_s: float | None = None
     service: ServiceShape = FIXED
 
@@ -279,14 +375,8 @@ class RemoteParams:
         _positive("server_bytes_per_s", self.server_bytes_per_s)
         if self.server_write_bytes_per_s is not None:
             _positive("server_write_bytes_per_s", self.server_write_bytes_per_s)
-        _non_negative("attr_cache_min_s", self.attr_cache_min_s)
-        _non_negative("attr_cache_max_s", self.attr_cache_max_s)
-        _check(
-            self.attr_cache_max_s >= self.attr_cache_min_s,
-            "attr_cache_max_s",
-            f">= attr_cache_min_s ({self.attr_cache_min_s})",
-            self.attr_cache_max_s,
-        )
+        _bounds("attr_cache", self.attr_cache_min_s, self.attr_cache_max_s)
+        _bounds("dir_cache", self.dir_cache_min_s, self.dir_cache_max_s)
         ops = frozenset(self.unsupported_ops)
         _check(
             ops <= OP_NAMES,
@@ -296,5 +386,36 @@ class RemoteParams:
         )
         object.__setattr__(self, "unsupported_ops", ops)
         _one_of("unsupported_errno", self.unsupported_errno, tuple(sorted(_ERRNOS)))
+        for op, errno in self.unsupported_errnos.items():
+            _one_of(f"unsupported_errnos.{op}", op, tuple(sorted(OP_NAMES)))
+            _one_of(f"unsupported_errnos.{op}", errno, tuple(sorted(_ERRNOS)))
+        object.__setattr__(self, "unsupported_errnos", ErrnoTable(self.unsupported_errnos))
         _one_of("locks", self.locks, get_args(LockSemantics))
         object.__setattr__(self, "service", service_shape(self.service))
+        rows = RoundTrips({k: tuple(v) for k, v in self.round_trips.items()})
+        missing = [k for k in ROUND_TRIP_KEYS if k not in rows]
+        unknown = sorted(k for k in rows if k not in ROUND_TRIP_KEYS)
+        _check(
+            not missing and not unknown,
+            "round_trips",
+            f"a mapping with exactly the keys {', '.join(ROUND_TRIP_KEYS)}",
+            dict(rows),
+        )
+        for key, row in rows.items():
+            bad = [c for c in row if c not in OP_CLASSES]
+            _check(not bad, f"round_trips.{key}", f"classes of {', '.join(OP_CLASSES)}", bad)
+        object.__setattr__(self, "round_trips", rows)
+        _check(
+            not self.close_to_open or bool(rows["open"]),
+            "round_trips.open",
+            "a request to revalidate with when close_to_open is set",
+            rows["open"],
+        )
+        _integer("readdir_entries", self.readdir_entries, 1)
+        _integer("readdir_entry_bytes", self.readdir_entry_bytes, 0)
+
+
+def _bounds(name: str, low: float, high: float) -> None:
+    _non_negative(f"{name}_min_s", low)
+    _non_negative(f"{name}_max_s", high)
+    _check(high >= low, f"{name}_max_s", f">= {name}_min_s ({low})", high)

@@ -14,8 +14,9 @@ file operation through the table, with the checks each mount imposes.
 from __future__ import annotations
 
 import errno as _errno
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Final
 
 from storsim import names
@@ -65,6 +66,8 @@ class Mount:
         unsupported: operation names (see ``OPS``) that fail with ``unsupported_errno``,
             like hard links on an S3 FUSE mount.
         unsupported_errno: the errno name those operations give.
+        unsupported_errnos: the errno of a refused operation that fails otherwise
+            (``{"mknod": "EPERM"}`` on an SMB mount), instead of ``unsupported_errno``.
         copy_image: Docker's volume behaviour: when the mounted directory is empty, it gets
             a copy of what the image has at ``target`` (``volume-nocopy`` turns it off).
             Needs a ``PlainFS``.
@@ -81,6 +84,9 @@ class Mount:
     unsupported: frozenset[str] = frozenset()
     unsupported_errno: str = "EOPNOTSUPP"
     copy_image: bool = False
+    unsupported_errnos: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
     def __post_init__(self) -> None:
         target = _norm(self.target)
@@ -96,6 +102,9 @@ class Mount:
             raise ValueError(
                 f"unsupported_errno must be an errno name (got {self.unsupported_errno!r})"
             )
+        bad = sorted(e for e in self.unsupported_errnos.values() if e not in _ERRNO_NAMES)
+        if bad:
+            raise ValueError(f"unsupported_errnos must be errno names (got {bad})")
         if self.copy_image and not isinstance(self.fs, PlainFS):
             raise ValueError(f"copy_image needs a PlainFS (got {type(self.fs).__name__})")
 

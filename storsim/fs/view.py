@@ -98,7 +98,7 @@ class ContainerView(MountTable):
     @staticmethod
     def _unsupported(m: Mount | None, op: str, path: str, fs: FileSystem, inner: str) -> None:
         if m is not None and op in m.unsupported:
-            raise _fail(m.unsupported_errno, path, fs, inner)
+            raise _fail(m.unsupported_errnos.get(op, m.unsupported_errno), path, fs, inner)
 
     def _serve(self, op: str, p: str) -> tuple[Mount | None, FileSystem, str]:
         """Route ``p``; the mount's errno if it does not support ``op``."""

@@ -212,7 +212,9 @@ def _verdict_section(v: Verdict) -> Section:
 def _conflict_section(result: Result, summary: pd.DataFrame, by: str | pd.Series) -> Section:
     intro = (
         "Concurrent writers, from what the simulation interleaved: lost updates (a "
-        "read-modify-write overwrote others' commits), torn records (racing appends or "
+        "read-modify-write overwrote others' commits), lost records (an append that "
+        "seeks to the end and writes overwrote a record another append had just put "
+        "there), torn records (records damaged in part: appends of different sizes, "
         "overlapping writes of network clients), stale reads (a client cache older than "
         "the last write), and the workloads' lock calls (counted apart from file "
         "operations): how many, how many had to wait and how long, how many were refused."
@@ -222,6 +224,7 @@ def _conflict_section(result: Result, summary: pd.DataFrame, by: str | pd.Series
     totals = {c: int(summary[c].fillna(0).sum()) for c in CONFLICT_COLUMNS if "_ms" not in c}
     words = [
         f"{totals['lost_updates']:,} lost updates",
+        f"{totals['lost_records']:,} lost records",
         f"{totals['torn_writes']:,} torn records",
         f"{totals['stale_reads']:,} stale reads",
         f"{totals['locks']:,} lock calls ({totals['lock_waits']:,} waited, "

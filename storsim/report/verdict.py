@@ -67,8 +67,8 @@ TOLERANCE = 0.05
 #: The ranking rule, as printed with every verdict.
 RULE = (
     "correctness first (losing data at stop/rm, data left in orphaned volumes, lost "
-    "updates, torn records, stale reads, failed operations or refused locks rank below "
-    "none of these, unless the scenario accepts them), then the p99 and p99.9 latency, "
+    "updates, lost records, torn records, stale reads, failed operations or refused locks "
+    "rank below none of these, unless the scenario accepts them), then the p99 and p99.9 latency, "
     f"then throughput, then p50 and mean; values within {TOLERANCE:.0%} count as equal"
 )
 
@@ -77,6 +77,7 @@ PROBLEMS: tuple[tuple[str, str], ...] = (
     ("data_lost", "data_lost_bytes"),
     ("orphaned", "orphaned_bytes"),
     ("lost_updates", "lost_updates"),
+    ("lost_records", "lost_records"),
     ("torn", "torn_writes"),
     ("stale_reads", "stale_reads"),
     ("errors", "errors"),
@@ -91,8 +92,8 @@ OVERLOAD_COLUMNS = _OVERLOAD_COLUMNS
 #: The metrics each verdict row carries (summary columns).
 ROW_METRICS: tuple[str, ...] = (
     "ops", "p50_ms", "p99_ms", "p999_ms", "mean_ms", "throughput_ops_s", "copy_ups",
-    "copy_up_bytes", "errors", "lock_errors", "lost_updates", "torn_writes", "stale_reads",
-    "data_lost_bytes", "orphaned_volumes", "orphaned_bytes",
+    "copy_up_bytes", "errors", "lock_errors", "lost_updates", "lost_records", "torn_writes",
+    "stale_reads", "data_lost_bytes", "orphaned_volumes", "orphaned_bytes",
 )  # fmt: skip
 
 # A workload "has mass errors" from this many failures, or from half its operations
@@ -276,6 +277,7 @@ def _problems(metrics: dict[str, float], name: str) -> list[tuple[str, str]]:
         else:
             text = {
                 "lost_updates": f"loses {n:,} update{'s' if n != 1 else ''}",
+                "lost_records": f"overwrites {n:,} appended record{'s' if n != 1 else ''}",
                 "torn": f"tears {n:,} record{'s' if n != 1 else ''}",
                 "stale_reads": f"serves {n:,} stale read{'s' if n != 1 else ''}",
                 "errors": f"fails {n:,} operation{'s' if n != 1 else ''}",
@@ -290,7 +292,10 @@ HINTS: dict[str, str] = {
     "data_lost": "the data goes with the container: keep it on a volume",
     "orphaned": "a Dockerfile VOLUME makes a new anonymous volume at every run: name it",
     "lost_updates": "read-modify-writes overlapped: take a lock (lock: flock or fcntl)",
-    "torn": "concurrent writers overwrote each other's records: use O_APPEND or a lock",
+    "lost_records": "appends that seek to the end and then write raced to the same end of "
+    "file, one record replacing the other: open with O_APPEND (one host) or take a lock "
+    "(across NFS clients)",
+    "torn": "concurrent writers damaged part of each other's records: take a lock",
     "stale_reads": "a client cache served data older than the last write (close-to-open, "
     "attribute cache)",
     "errors": "see the errors below",
@@ -529,10 +534,12 @@ def _storages(result: Any, accept: frozenset[str]) -> tuple[list[VerdictRow], st
 
 
 def _caveats(result: Any, best: str | None) -> list[str]:
-    """What the run could not show about the best placement."""
+    """What the run could not show about the best placement, and what its ranking
+    leaves out (a container start-up spent filling a new volume)."""
+    out = _startup_caveat(result, best)
     choice = (best or "").split(" (", 1)[0]
     if choice not in ("tmpfs", "writable_layer"):
-        return []
+        return out
     scenario = result.scenario
     services = [scenario.compare.service] if scenario.compare.service else scenario.services
     actions = {e.action for s in services for e in scenario.services[s].lifecycle}
@@ -540,8 +547,26 @@ def _caveats(result: Any, best: str | None) -> list[str]:
         return []
     event = "docker stop" if choice == "tmpfs" else "docker rm"
     return [
+        *out,
         f"{choice} keeps its data only until {event}, which this scenario never does: "
-        "no loss could be counted (add it to the services' lifecycle to see it)"
+        "no loss could be counted (add it to the services' lifecycle to see it)",
+    ]
+
+
+def _startup_caveat(result: Any, best: str | None) -> list[str]:
+    """The best placement's slowest container start-up, when Docker had to fill a new
+    volume from the image first (the latencies ranked above do not include it)."""
+    comparison = getattr(result, "comparison", None)
+    if best is None or comparison is None or "startup_max_ms" not in comparison:
+        return []
+    rows = comparison[comparison["placement"] == best]
+    slowest = float(rows["startup_max_ms"].max()) if len(rows) else 0.0
+    if not slowest > 0:
+        return []
+    return [
+        f"{best}: a container waits up to {format_duration(slowest)} at start-up while Docker "
+        "copies the image's files into the new, empty volume (not in the latencies "
+        "above; `volume: {nocopy: true}` skips the copy)"
     ]
 
 
@@ -720,7 +745,7 @@ def _json_row(row: VerdictRow) -> dict[str, Any]:
     out["description"] = row.description
     out.update({k: plain_value(v) for k, v in row.metrics.items()})
     for k in ("ops", "copy_ups", "copy_up_bytes", "errors", "lock_errors", "lost_updates",
-              "torn_writes", "stale_reads", "data_lost_bytes", "orphaned_volumes",
+              "lost_records", "torn_writes", "stale_reads", "data_lost_bytes", "orphaned_volumes",
               "orphaned_bytes"):  # fmt: skip
         out[k] = _count(row.metrics, k)
     out["problems"] = list(row.problems)
@@ -750,8 +775,8 @@ def verdict_json(v: Verdict) -> dict[str, Any]:
 #: Metrics of the verdict table; a problem column is shown only when some row has it.
 VERDICT_COLUMNS: tuple[str, ...] = (
     "p50_ms", "p99_ms", "p999_ms", "throughput_ops_s", "copy_up_bytes", "errors",
-    "lock_errors", "lost_updates", "torn_writes", "stale_reads", "data_lost_bytes",
-    "orphaned_bytes",
+    "lock_errors", "lost_updates", "lost_records", "torn_writes", "stale_reads",
+    "data_lost_bytes", "orphaned_bytes",
 )  # fmt: skip
 _ALWAYS = ("p50_ms", "p99_ms", "p999_ms", "throughput_ops_s")
 

@@ -7,6 +7,22 @@ volumes, bind mounts, tmpfs), each with the backend its storage choice registers
 (:mod:`storsim.backends.registry`), and the content its ``prefill`` writes; then its
 workloads start. ``stop`` ends them (a tmpfs loses its files), ``start`` starts them
 again, ``rm`` loses the writable layer and leaves anonymous volumes behind.
+
+Start-up: a new, empty volume (named or anonymous) mounted over an image directory
+that holds files is filled with them before the container starts ([D5], [D7];
+figures doc V1: "cost is proportional to the bytes and files there"; ``nocopy``
+avoids it). Docker makes that copy with a tar stream from the container's root file
+system into the volume (moby ``copyExistingContents``: ``chrootarchive.CopyWithTar``),
+a userspace copy, so each file costs what a workload's ``stat`` and ``read`` of it in
+the image cost (the cold lookup through the layers, the data from the page cache or
+the disk, one memory copy out) and what a ``create`` of it with its bytes costs on the
+volume (the new entry, one memory copy into the page cache, dirty until an ``fsync``
+writes it back: the tar does not sync); directories and symlinks cost a ``mkdir`` and a
+``symlink``. Files are copied one after another, and the container's workloads start
+when the last is copied: that wait is the container's start-up time
+(``EventRecord.startup_s`` of its ``run``; ``Result.startup``). A 512 MiB database
+shipped in the image is a 512 MiB copy at the first ``run``; a second replica that
+mounts the same named volume finds it filled and starts at once.
 """
 
 from __future__ import annotations
@@ -14,20 +30,46 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import simpy
 
-from storsim.backends import Attachment, Backend
+from storsim.backends import Attachment, Backend, spend
 from storsim.errors import ScenarioError
-from storsim.fs import ContainerView, FsError, Mount, OverlayFS, PlainFS
+from storsim.fs import Changed, ContainerView, FsError, Mount, Node, OverlayFS, PlainFS, Read
 from storsim.records import EventRecord
+from storsim.run.context import SimContext
+from storsim.run.ops import OP_TABLE
 from storsim.run.workload import start_workload
 from storsim.run.world import World, content_entries
 from storsim.scenario import Content, MountSpec, ServiceSpec
 
-__all__ = ["ContainerRun", "create", "lifecycle", "start_containers", "visible_files"]
+__all__ = [
+    "ContainerRun",
+    "VolumeCopy",
+    "create",
+    "lifecycle",
+    "populate",
+    "start_containers",
+    "visible_files",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class VolumeCopy:
+    """What Docker copies into one new, empty volume before the container starts.
+
+    Attributes:
+        target: the volume's mount point in the container (where the image's files were).
+        entries: the image's entries below ``target``, as ``(path inside the volume,
+            node)`` in path order (parents before their children).
+    """
+
+    target: str
+    entries: tuple[tuple[str, Node], ...]
 
 
 @dataclass(slots=True, eq=False)
@@ -39,6 +81,8 @@ class ContainerRun:
     replica: int
     view: ContainerView
     backends: dict[str | None, Backend]  # mount target (None = the root overlay) -> backend
+    # image content ``docker run`` copies into new empty volumes before the start
+    copies: list[VolumeCopy] = field(default_factory=list)
     running: bool = True
     generation: int = 0  # bumped at each stop, so that workloads of an old start end
     run_index: int = 0  # this is the replica's n-th `docker run` (from 0)
@@ -122,6 +166,7 @@ def create(
         )
     }
     mounts: list[Mount] = []
+    copies: list[VolumeCopy] = []
     anonymous: list[PlainFS] = []
     tmpfs: list[PlainFS] = []
     declared = {m.target for m in svc.mounts}
@@ -145,8 +190,11 @@ def create(
             if subpath is not None:
                 _check_subpath(fs, sname, svc, m, subpath)
             elif not nocopy and not fs.visible_tree().keys() - {"/"}:
-                # Docker copies the image's content at the target into a new empty volume.
-                _copy_image_dir(root, m.target, fs)
+                # Docker copies the image's content at the target into a new empty volume
+                # (now, so that the container sees it; its time is spent before the start).
+                entries = _copy_image_dir(root, m.target, fs)
+                if entries:
+                    copies.append(VolumeCopy(m.target, entries))
         elif m.type == "tmpfs":
             storage = "tmpfs"
             fs = PlainFS()
@@ -171,6 +219,8 @@ def create(
                 source_root="/" + subpath if subpath is not None else "/",
                 unsupported=backend.unsupported,
                 unsupported_errno=backend.unsupported_errno,
+                # only a remote profile refuses some operations with their own errno
+                unsupported_errnos=getattr(backend, "unsupported_errnos", {}),
             )
         )
     view = ContainerView(root, mounts, read_only=svc.read_only)  # docker run --read-only
@@ -187,7 +237,9 @@ def create(
         )
     for base, content in svc.prefill.items():
         _prefill(view, sname, base, content, np.random.default_rng(0))
-    run = ContainerRun(name=name, service=sname, replica=replica, view=view, backends=backends)
+    run = ContainerRun(
+        name=name, service=sname, replica=replica, view=view, backends=backends, copies=copies
+    )
     return run, anonymous, tmpfs
 
 
@@ -209,7 +261,8 @@ def _check_subpath(fs: PlainFS, sname: str, svc: ServiceSpec, m: MountSpec, subp
         )
 
 
-def _copy_image_dir(root: OverlayFS, target: str, fs: PlainFS) -> None:
+def _copy_image_dir(root: OverlayFS, target: str, fs: PlainFS) -> tuple[tuple[str, Node], ...]:
+    """Fill ``fs`` with the image's entries below ``target``; returns them, in path order."""
     base = target.rstrip("/")
     entries = {
         p[len(base) :] or "/": node
@@ -218,6 +271,54 @@ def _copy_image_dir(root: OverlayFS, target: str, fs: PlainFS) -> None:
     }
     if entries:
         fs.populate(entries)
+    return tuple(sorted(entries.items()))
+
+
+_STAT, _READ, _CREATE, _MKDIR, _SYMLINK = (
+    OP_TABLE[op].cost for op in ("stat", "read", "create", "mkdir", "symlink")
+)
+_MADE = Changed(copy_up_bytes=0)
+
+
+def populate(ctx: SimContext, run: ContainerRun) -> Generator[simpy.Event, Any, int]:
+    """Spend the time of Docker's copies into new empty volumes (``run.copies``), one
+    entry after another, before the container starts (see the module docstring).
+
+    Each file is looked up and read in the container's root file system (its overlay
+    backend: the image's layers) and created with its bytes in the volume (the
+    volume's backend); a directory is made, a symlink created.
+
+    Args:
+        ctx: the run's context.
+        run: the container run, just created.
+
+    Returns:
+        A generator to ``yield from``; it returns the bytes copied.
+    """
+    cpu = ctx.host.cpu  # the operations' CPU parts run on the host's cores
+    image = run.backends[None]
+    root = run.view.root
+    copied = 0
+    for copy in run.copies:
+        volume = run.backends[copy.target]
+        base = copy.target.rstrip("/")
+        for inner, node in copy.entries:
+            if inner == "/":  # the volume's own root: it exists
+                continue
+            outer = base + inner
+            found = root.stat(outer)  # the tar's lstat: a lookup through the layers
+            yield from spend(cpu, image.charge(_STAT, outer, found, 0, 0))
+            if node.kind == "dir":
+                yield from spend(cpu, volume.charge(_MKDIR, inner, _MADE, 0, 0))
+            elif node.kind == "symlink":
+                yield from spend(cpu, volume.charge(_SYMLINK, inner, _MADE, 0, 0))
+            else:
+                size = node.size_bytes
+                data = Read(nbytes=size, layer=found.layer)
+                yield from spend(cpu, image.charge(_READ, outer, data, size, 0))
+                yield from spend(cpu, volume.charge(_CREATE, inner, _MADE, size, 0))
+                copied += size
+    return copied
 
 
 def _prefill(
@@ -291,7 +392,10 @@ def lifecycle(
             run, anonymous, tmpfs = create(world, sname, svc, replica, name)
             run.run_index = runs
             runs += 1
-            rec.event(EventRecord(env.now, name, sname, "run", "", 0, 0, 0))
+            t_run = env.now
+            copied = (yield from populate(world.ctx, run)) if run.copies else 0
+            startup_s = env.now - t_run
+            rec.event(EventRecord(t_run, name, sname, "run", "", 0, 0, 0, startup_s, copied))
             start()
         elif event.action == "start":
             assert run is not None

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import simpy
 
-from storsim.backends.base import Backend, ChargesFailures, Served
+from storsim.backends.base import Backend, ChargesFailures, ClosesApart, Served
 from storsim.devices import Slots
 from storsim.fs import (
     ContainerView,
@@ -316,10 +316,20 @@ class Operation:
             yield self._compute(cost)
         else:  # a generator: it returns the file version it served (None: the latest)
             served = yield from cast(Served, cost)
-        lost = 0
+        lost = lost_records = 0
         torn = stale = False
         if account is not None and result is not None:
-            lost, torn, stale = account.after(where, offset, nbytes, token, served, it)
+            lost, lost_records, torn, stale = account.after(
+                where, offset, nbytes, token, served, it
+            )
+        if self.cost.closes and result is not None:
+            # A distributed mount's close (a COMMIT, a CLOSE) comes after the accounting:
+            # the server applied the write when it answered it (RemoteBackend.close).
+            close = getattr(where.backend, "close", None)
+            if close is not None:
+                closing = cast("ClosesApart", where.backend).close(self.cost, where.inner, result)
+                if closing is not None:
+                    yield from closing
         kind = type(result)
         if kind is Read or result is None:  # the commonest results first
             copy_bytes = visited = 0
@@ -347,6 +357,7 @@ class Operation:
             copy_up_bytes=copy_bytes,
             layers_visited=visited,
             lost_updates=lost,
+            lost_records=lost_records,
             torn=torn,
             stale=stale,
         )

@@ -9,9 +9,9 @@ and what it accounts in the conflict tracker (:mod:`storsim.run.conflicts`).
 -> account -> record.
 
 Adding an operation is one row here plus its method of the file systems (and its name
-in :data:`storsim.names.OPS`, which the scenario format reads); no backend changes (the
-remote backend finds its server's class of work in ``profiles.OP_CLASS_OF``, ``meta``
-when it is not listed there).
+in :data:`storsim.names.OPS`, which the scenario format reads); no local backend
+changes, and each remote profile gives it a row of ``round_trips`` (the requests its
+protocol sends for it).
 """
 
 from __future__ import annotations
@@ -179,31 +179,54 @@ def _on_two_paths(call: Callable[[ContainerView, str, str], Changed]) -> Decide:
 OP_TABLE: Mapping[str, OpRow] = MappingProxyType(
     {
         "stat": OpRow(_stat, OpCost(name="stat", attributes=True)),
-        "open": OpRow(_open, OpCost(name="open")),
-        "read": OpRow(_read, OpCost(name="read", reads=True), ReadAccounting, sized=True),
-        "write": OpRow(_write, OpCost(name="write", writes=True), WriteAccounting, sized=True),
-        "append": OpRow(
-            _append, OpCost(name="append", writes=True), AppendAccounting, sized=True, appends=True
+        "open": OpRow(_open, OpCost(name="open", opens=True)),
+        "read": OpRow(
+            _read, OpCost(name="read", reads=True, opens=True), ReadAccounting, sized=True
         ),
-        "create": OpRow(_create, OpCost(name="create", writes=True, metadata=True)),
+        "write": OpRow(
+            _write, OpCost(name="write", writes=True, opens=True), WriteAccounting, sized=True
+        ),
+        "append": OpRow(
+            _append,
+            OpCost(name="append", writes=True, opens=True),
+            AppendAccounting,
+            sized=True,
+            appends=True,
+        ),
+        "create": OpRow(
+            _create, OpCost(name="create", writes=True, metadata=True, opens=True, creates=True)
+        ),
         "unlink": OpRow(
-            _on_path(ContainerView.unlink), OpCost(name="unlink", discards=True, metadata=True)
+            _on_path(ContainerView.unlink),
+            OpCost(name="unlink", discards=True, metadata=True, removes=True),
         ),
         "rename": OpRow(
-            _on_two_paths(ContainerView.rename), OpCost(name="rename", metadata=True), to=True
+            _on_two_paths(ContainerView.rename),
+            OpCost(name="rename", metadata=True, removes=True, moves=True),
+            to=True,
         ),
-        "mkdir": OpRow(_on_path(ContainerView.mkdir), OpCost(name="mkdir", metadata=True)),
-        "rmdir": OpRow(_on_path(ContainerView.rmdir), OpCost(name="rmdir", metadata=True)),
-        "readdir": OpRow(_on_path(ContainerView.readdir), OpCost(name="readdir", lists=True)),
+        "mkdir": OpRow(
+            _on_path(ContainerView.mkdir), OpCost(name="mkdir", metadata=True, creates=True)
+        ),
+        "rmdir": OpRow(
+            _on_path(ContainerView.rmdir), OpCost(name="rmdir", metadata=True, removes=True)
+        ),
+        "readdir": OpRow(
+            _on_path(ContainerView.readdir), OpCost(name="readdir", opens=True, lists=True)
+        ),
         "chmod": OpRow(_chmod, OpCost(name="chmod", metadata=True)),
         "setxattr": OpRow(_setxattr, OpCost(name="setxattr", metadata=True)),
         "getxattr": OpRow(_getxattr, OpCost(name="getxattr", attributes=True)),
-        "fsync": OpRow(_on_path(ContainerView.fsync), OpCost(name="fsync", flushes=True)),
-        "link": OpRow(
-            _on_two_paths(ContainerView.link), OpCost(name="link", metadata=True), to=True
+        "fsync": OpRow(
+            _on_path(ContainerView.fsync), OpCost(name="fsync", flushes=True, opens=True)
         ),
-        "symlink": OpRow(_symlink, OpCost(name="symlink", metadata=True), to=True),
-        "mknod": OpRow(_mknod, OpCost(name="mknod", metadata=True)),
+        "link": OpRow(
+            _on_two_paths(ContainerView.link),
+            OpCost(name="link", metadata=True),  # charged on its source (no new name)
+            to=True,
+        ),
+        "symlink": OpRow(_symlink, OpCost(name="symlink", metadata=True, creates=True), to=True),
+        "mknod": OpRow(_mknod, OpCost(name="mknod", metadata=True, creates=True)),
         "truncate": OpRow(_truncate, OpCost(name="truncate", discards=True, metadata=True)),
     }
 )

@@ -16,6 +16,7 @@ container's files, or a template).
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 import re
 from collections.abc import Callable
@@ -179,6 +180,7 @@ class Workload:
             )
             for k, s in enumerate(spec.ops)
         ]
+        _open_and_close(self.steps, keep_open=spec.keep_open)
 
     def alive(self) -> bool:
         run = self.run
@@ -264,6 +266,25 @@ class Workload:
                 yield compute(cost)
             else:
                 yield from spend(self.ctx.host.cpu, cost)
+
+
+def _open_and_close(steps: list[Operation], *, keep_open: bool) -> None:
+    """Open each file an iteration works on at its first step on it and close it after
+    the last (``OpCost.reopens`` and ``closes``), as an application does: ``open``,
+    ``read``, ``write``, ``fsync``, ``close``. Steps name the same file when they give
+    the same ``path`` (or none: the workload's). With ``keep_open`` the files stay open
+    from one iteration to the next: no step opens or closes one.
+    """
+    opening = [k for k, op in enumerate(steps) if op.cost.opens]
+    for k, op in enumerate(steps):
+        if not op.cost.opens:
+            continue
+        same = [j for j in opening if steps[j].step.path == op.step.path]
+        op.cost = dataclasses.replace(
+            op.cost,
+            reopens=not keep_open and k == same[0],
+            closes=not keep_open and k == same[-1],
+        )
 
 
 def start_workload(

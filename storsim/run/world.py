@@ -166,25 +166,8 @@ def build_host(scenario: Scenario, env: simpy.Environment, rng: np.random.Genera
     )
     remotes: dict[str, RemoteServer] = {}
     for name, spec in h.remotes.items():
-        profile = profiles.REMOTE_PROFILES[spec.profile]
-        params = dataclasses.replace(
-            profile,
-            **_given(
-                {
-                    "rtt_s": spec.rtt,
-                    "link_bytes_per_s": spec.bandwidth,
-                    "server_queue_depth": spec.server_queue_depth,
-                    "server_bytes_per_s": spec.server_bandwidth,
-                    "attr_cache_min_s": spec.attr_cache_min,
-                    "attr_cache_max_s": spec.attr_cache_max,
-                    "locks": spec.locks,
-                    "unsupported_ops": frozenset(spec.unsupported)
-                    if spec.unsupported is not None
-                    else None,
-                }
-            ),
-            service=service_shape(spec.service, profile.service),
-        )
+        params = spec.params()  # the profile with the spec's overrides
+        params = dataclasses.replace(params, service=service_shape(spec.service, params.service))
         remotes[name] = RemoteServer(env, params, rng, name)
     return Host(
         cpu=Cpu(env, h.cpus, "cpu"),

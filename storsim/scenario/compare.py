@@ -41,7 +41,8 @@ class CompareSpec(Spec):
     accept: list[Problem] = []  # noqa: RUF012 (pydantic copies a mutable default)
     """Problems this comparison accepts: shown in the verdict, but they do not rank a
     placement down (``[data_lost]`` for a cache that may be lost at ``rm``). Kinds:
-    data_lost, orphaned, lost_updates, torn, stale_reads, errors, lock_errors."""
+    data_lost, orphaned, lost_updates, lost_records, torn, stale_reads, errors,
+    lock_errors."""
 
     @field_validator("choices")
     @classmethod

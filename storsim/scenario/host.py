@@ -4,8 +4,12 @@ Like the spec sheet of a server before anything is deployed on it, ``host:`` nam
 hardware the containers share: the cores, the memory's copy speed and the page cache, a
 disk profile (``nvme``, ``ssd``, ``hdd``...) with some of its figures overridden, the
 per-syscall and scheduler costs, and the remote storage servers that distributed bind
-mounts point at (``nas:/export``). Every figure that shapes a time is a key here (or in
-a remote's profile), documented with its unit, default and source (``storsim schema``).
+mounts point at (``nas:/export``): a remote profile (``nfs3``, ``nfs4``, ``smb``,
+``s3-fuse``, ``sshfs``, ``efs``) with its protocol's round trips per operation, its
+server's latency per class of work and its client's caches, any of them overridden
+(``RemoteSpec.params`` builds the model's parameters). Every figure that shapes a time
+is a key here (or in a remote's profile), documented with its unit, default and source
+(``storsim schema``).
 """
 
 # ruff: noqa: RUF012  (pydantic copies a mutable field default for each instance; ruff
@@ -13,17 +17,22 @@ a remote's profile), documented with its unit, default and source (``storsim sch
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+import dataclasses
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from storsim.names import Op
+from storsim.names import Op, OpClass, RoundTripKey
 from storsim.scenario.fields import Bandwidth, Duration, Size, Spec
+
+if TYPE_CHECKING:
+    from storsim.devices.params import RemoteParams
 
 __all__ = [
     "DiskSpec",
     "ExponentialService",
     "FixedService",
+    "FuseSpec",
     "H2Service",
     "HddService",
     "HostSpec",
@@ -177,20 +186,140 @@ class MemorySpec(Spec):
     of native per-operation latency "under 10 us" (Docker osxfs docs)."""
 
 
+class FuseSpec(Spec):
+    """The kernel's caches in front of a FUSE daemon (``s3-fuse``, ``sshfs``): each
+    field overrides the profile's (libfuse's defaults)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+    entry_timeout: Duration | None = None
+    """How long the kernel trusts a looked-up name (s). Default 1 s: libfuse's
+    ``entry_timeout`` [X16]."""
+    attr_timeout: Duration | None = None
+    """How long the kernel trusts a file's attributes (s). Default 1 s: libfuse's
+    ``attr_timeout`` [X16]."""
+    negative_timeout: Duration | None = None
+    """How long the kernel remembers that a name does not exist (s). Default 0: libfuse's
+    ``negative_timeout`` [X16]."""
+    request_latency: Duration | None = None
+    """One request from the kernel to the daemon and back (s). Default 30 us: [P5] N15, a
+    FUSE operation takes up to 4x a native one (< 10 us [D10])."""
+    keep_cache: bool | None = None
+    """Keep a file's cached pages across opens (libfuse ``kernel_cache``). Default false
+    [X16]: each open drops them and reads from the server again."""
+
+
+#: RemoteSpec field -> RemoteParams field, for the overrides that map one to one.
+_REMOTE_FIELDS = {
+    "rtt": "rtt_s",
+    "bandwidth": "link_bytes_per_s",
+    "server_queue_depth": "server_queue_depth",
+    "server_bandwidth": "server_bytes_per_s",
+    "attr_cache_min": "attr_cache_min_s",
+    "attr_cache_max": "attr_cache_max_s",
+    "dir_cache_min": "dir_cache_min_s",
+    "dir_cache_max": "dir_cache_max_s",
+    "listing_cache": "listing_cache",
+    "close_to_open": "close_to_open",
+    "data_cache": "data_cache",
+    "unstable_writes": "unstable_writes",
+    "lookup_before_create": "lookup_before_create",
+    "open_by_name": "open_by_name",
+    "readdir_entries": "readdir_entries",
+    "readdir_entry_bytes": "readdir_entry_bytes",
+    "locks": "locks",
+}
+_FUSE_FIELDS = {
+    "entry_timeout": "entry_timeout_s",
+    "attr_timeout": "attr_timeout_s",
+    "negative_timeout": "negative_timeout_s",
+    "request_latency": "request_s",
+    "keep_cache": "keep_cache",
+}
+
+
 class RemoteSpec(Spec):
-    """A remote storage server that distributed bind mounts point at (``name:/export``)."""
+    """A remote storage server that distributed bind mounts point at (``name:/export``):
+    a profile, optionally with some of its figures overridden. Every field but
+    ``profile`` defaults to the profile's value (``storsim.devices.profiles``, where
+    each cites its source)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
     profile: str
+    """The server and protocol: ``nfs3``, ``nfs4`` (``nfs``: the same, what ``mount -t
+    nfs`` negotiates), ``smb``, ``s3-fuse`` (s3fs), ``sshfs``, ``efs``."""
     rtt: Duration | None = None
+    """Network round trip between client and server (s). nfs/smb/sshfs 500 us [X5];
+    s3-fuse 1 ms [B8]."""
     bandwidth: Bandwidth | None = None
+    """Bandwidth of the link every client shares (bytes/s). 10 GbE [X10]; efs 1,500 MiB/s
+    per client [B7]."""
     server_queue_depth: Annotated[int, Field(gt=0)] | None = None
+    """Requests the server works on at once (its threads). nfs 8 nfsd [X6]; smb 100 [X7];
+    s3-fuse 1 (s3fs serialises, [B4] N9); sshfs 1 (sftp-server, [X20])."""
     server_bandwidth: Bandwidth | None = None
+    """The server's data bandwidth (bytes/s). The export's SSD [X2]; s3-fuse from [B4]
+    N12."""
+    server_latency: dict[OpClass, Duration] | None = None
+    """The server's work per request, by class (``meta``, ``open``, ``close``,
+    ``create``, ``remove``, ``read``, ``write``, ``readdir``, ``rename``, ``setattr``,
+    ``commit``, ``lock``), in seconds; the classes not given keep the profile's. nfs:
+    10 us in memory [D10], 110 us for what must reach stable storage [X9] [X2];
+    s3-fuse: a PUT 44 ms, a HEAD or DELETE 25 ms, a GET's first byte 259 ms [B4]."""
+    round_trips: dict[RoundTripKey, Annotated[int, Field(ge=0)] | list[OpClass]] | None = None
+    """Requests each operation sends (besides the lookups of its path's uncached
+    components and its file's open and close, the rows ``open`` and ``close``): a list
+    of classes of server work, or a count ``n``: the profile's first ``n`` requests, then
+    requests of the operation's own class. E.g. nfs3 ``create: [create, setattr,
+    write]`` [X17], nfs4 ``create: [create, write]`` [X18]."""
     attr_cache_min: Duration | None = None
+    """Shortest time the client trusts a file's cached attributes (s). nfs acregmin 3 s
+    [K9]; smb actimeo 1 s [K10]; s3-fuse stat_cache_expire 900 s [X8]; sshfs 20 s
+    [X20]."""
     attr_cache_max: Duration | None = None
+    """Longest time the client trusts a file's cached attributes (s). nfs acregmax 60 s
+    [K9]."""
+    dir_cache_min: Duration | None = None
+    """Shortest time the client trusts a directory's attributes, looked-up names and
+    listing (s). nfs acdirmin 30 s [K9]; smb 1 s [K10]; s3-fuse 900 s [X8]; sshfs 20 s
+    [X20]."""
+    dir_cache_max: Duration | None = None
+    """Longest such time (s). nfs acdirmax 60 s [K9]."""
+    listing_cache: bool | None = None
+    """The client keeps a directory's listing while the directory is fresh and unchanged:
+    nfs and sshfs yes [K9] [X20]; smb and s3-fuse no [X19] [X22]."""
+    close_to_open: bool | None = None
+    """Each open revalidates the file's attributes, and so its cached data (false: NFS
+    ``nocto``). nfs, smb, sshfs yes [K9] [K10] [X20]; s3-fuse no [X22]."""
+    data_cache: bool | None = None
+    """The client may serve reads from its page cache, revalidated at open
+    (``close_to_open``) and when the attributes go stale; false: every read fetches its
+    bytes from the server (as SMB's ``cache=none``). Default true on every profile: the
+    kernel's page cache [K9] [K10] [X16]."""
+    unstable_writes: bool | None = None
+    """Writes reach server memory only and are COMMITted at fsync and at the close of a
+    written file: nfs yes [X9] [X17]."""
+    lookup_before_create: bool | None = None
+    """The client looks a new name up before creating it: FUSE yes [X16]; nfs no (the
+    exclusive-create optimisation [X17]), smb no [X19]."""
+    open_by_name: bool | None = None
+    """An open names the file in its own request, so the last path component is not
+    looked up first: nfs4 OPEN [X18], smb CREATE [X19]."""
+    readdir_entries: Annotated[int, Field(gt=0)] | None = None
+    """Directory entries one readdir reply carries. nfs 204 (32 KiB replies [X17]); smb
+    148; s3-fuse 1,000 [X21]; sshfs 100 [X20]."""
+    readdir_entry_bytes: Annotated[int, Field(ge=0)] | None = None
+    """Bytes one entry takes in a readdir reply. nfs 160 (RFC 1813 entryplus3)."""
     unsupported: list[Op] | None = None
-    # what flock/fcntl do: "nlm" (NFS lock manager) or "brl" (SMB byte-range locks) lock
-    # on the server; "local" (NFS nolock, CIFS nobrl) only on the client; "none" fails
+    """Operations the mount refuses (with the profile's errno, EOPNOTSUPP): smb
+    ``[symlink]`` [K10], s3-fuse ``[link]`` [B6] [X8]."""
     locks: Literal["nlm", "brl", "local", "none"] | None = None
+    """What flock/fcntl do: ``nlm`` (NFS lock manager) or ``brl`` (SMB byte-range locks)
+    lock on the server; ``local`` (NFS nolock, CIFS nobrl, FUSE without a lock handler)
+    only on the client; ``none`` fails (ENOLCK)."""
+    fuse: FuseSpec | None = None
+    """The kernel's caches in front of the FUSE daemon (s3-fuse, sshfs only)."""
     service: Service | None = None
     """Shape of the server's work times around their means (``fixed``, ``exponential``,
     ``h2``, ``hdd`` or a mapping with ``dist``). Default ``h2``: the hyper-exponential
@@ -202,7 +331,7 @@ class RemoteSpec(Spec):
         return _known(value, "remote")
 
     @model_validator(mode="after")
-    def _cache_order(self) -> RemoteSpec:
+    def _valid_params(self) -> RemoteSpec:
         # one bound given: the other is the profile's (NFS: acregmin 3 s, acregmax 60 s)
         from storsim.devices import profiles
 
@@ -215,7 +344,55 @@ class RemoteSpec(Spec):
                 f"profile {self.profile}: {profile.attr_cache_min_s:g} s to "
                 f"{profile.attr_cache_max_s:g} s)"
             )
+        if self.fuse is not None and profile.fuse is None:
+            fused = ", ".join(n for n, p in profiles.REMOTE_PROFILES.items() if p.fuse)
+            raise ValueError(f"fuse applies to a FUSE profile only ({fused})")
+        try:
+            self.params()  # the profile with these overrides must be valid
+        except ValueError as error:  # named as the scenario names them
+            text = str(error)
+            for key, name in (*_REMOTE_FIELDS.items(), *_FUSE_FIELDS.items()):
+                text = text.replace(name, key) if name != key else text
+            raise ValueError(text.replace("server_latency_s", "server_latency")) from None
         return self
+
+    def params(self) -> RemoteParams:
+        """The server's parameters: its profile with the values this spec gives.
+
+        Raises:
+            ValueError: the values contradict each other or the profile's (a cache
+                minimum above its maximum, say).
+        """
+        from storsim.devices import profiles  # the device layer, at first use
+
+        base = profiles.REMOTE_PROFILES[self.profile]
+        changes: dict[str, Any] = {
+            name: getattr(self, key)
+            for key, name in _REMOTE_FIELDS.items()
+            if getattr(self, key) is not None
+        }
+        if self.unsupported is not None:
+            changes["unsupported_ops"] = frozenset(self.unsupported)
+        if self.server_latency is not None:
+            changes["server_latency_s"] = {**base.server_latency_s, **self.server_latency}
+        if self.round_trips is not None:
+            rows = dict(base.round_trips)
+            for key, value in self.round_trips.items():
+                if isinstance(value, int):
+                    own = profiles.OP_CLASS_OF.get(key, "meta")
+                    row = base.round_trips[key]
+                    rows[key] = (*row[:value], *[own] * (value - len(row)))
+                else:
+                    rows[key] = tuple(value)
+            changes["round_trips"] = rows
+        if self.fuse is not None and base.fuse is not None:
+            given = {
+                name: getattr(self.fuse, key)
+                for key, name in _FUSE_FIELDS.items()
+                if getattr(self.fuse, key) is not None
+            }
+            changes["fuse"] = dataclasses.replace(base.fuse, **given)
+        return dataclasses.replace(base, **changes)
 
 
 class OverlaySpec(Spec):

@@ -4,8 +4,8 @@ Like a referee's score sheet, the summary turns a match's every move into the fe
 numbers people compare. Six rooms:
 
 - :mod:`~storsim.stats.summary`: the exact tables from the DataFrame of every operation
-  (:func:`summarize_ops`, :func:`summarize_by_service`, :func:`errors_by_errno`) and
-  their columns (:data:`SUMMARY_COLUMNS`);
+  (:func:`summarize_ops`, :func:`summarize_by_service`, :func:`errors_by_errno`), their
+  columns (:data:`SUMMARY_COLUMNS`), and each container's start-up (:func:`startup_table`);
 - :mod:`~storsim.stats.streaming`: the same tables from running totals, fed chunk by
   chunk (:class:`StreamingSummary`, :class:`GroupStats`): bounded memory;
 - :mod:`~storsim.stats.sketch`: the mergeable quantile sketch under them
@@ -25,8 +25,10 @@ from storsim.stats.summary import (
     CONFLICT_COLUMNS,
     LATENCY_COLUMNS,
     LIFECYCLE_COLUMNS,
+    STARTUP_COLUMNS,
     SUMMARY_COLUMNS,
     errors_by_errno,
+    startup_table,
     summarize_by_service,
     summarize_ops,
 )
@@ -37,10 +39,12 @@ __all__ = [
     "LATENCY_COLUMNS",
     "LIFECYCLE_COLUMNS",
     "LogHistogram",
+    "STARTUP_COLUMNS",
     "SUMMARY_COLUMNS",
     "StreamingSummary",
     "errors_by_errno",
     "mean_intervals",
+    "startup_table",
     "summarize_by_service",
     "summarize_ops",
     "t_quantile",

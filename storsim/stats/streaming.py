@@ -55,6 +55,7 @@ class GroupStats:
         "lock_errors",
         "lock_waits",
         "locks",
+        "lost_records",
         "lost_updates",
         "stale_reads",
         "t_first",
@@ -74,6 +75,7 @@ class GroupStats:
         self.copy_up_bytes = 0
         self.errors = 0
         self.lost_updates = 0
+        self.lost_records = 0
         self.torn_writes = 0
         self.stale_reads = 0
         self.lock_errors = 0
@@ -132,6 +134,7 @@ class GroupStats:
         self.copy_up_bytes += int(chunk["copy_up_bytes"][rows].sum())
         self.errors += int(np.count_nonzero(~ok))
         self.lost_updates += int(chunk["lost_updates"][rows].sum())
+        self.lost_records += int(chunk["lost_records"][rows].sum())
         self.torn_writes += int(np.count_nonzero(chunk["torn"][rows]))
         self.stale_reads += int(np.count_nonzero(chunk["stale"][rows]))
 
@@ -142,7 +145,8 @@ class GroupStats:
         self.lock_waits.merge(other.lock_waits)
         for name in (
             "bytes_read", "bytes_written", "copy_ups", "copy_up_bytes", "errors",
-            "lost_updates", "torn_writes", "stale_reads", "lock_errors", "locks",
+            "lost_updates", "lost_records", "torn_writes", "stale_reads", "lock_errors",
+            "locks",
         ):  # fmt: skip
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.t_first = min(self.t_first, other.t_first)
@@ -169,6 +173,7 @@ class GroupStats:
                 copy_up_bytes=self.copy_up_bytes,
                 errors=self.errors,
                 lost_updates=self.lost_updates,
+                lost_records=self.lost_records,
                 torn_writes=self.torn_writes,
                 stale_reads=self.stale_reads,
             )

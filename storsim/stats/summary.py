@@ -6,6 +6,15 @@ numbers people compare: per storage choice, how many file operations, how long t
 many bytes moved, how many copy-ups, which errors, how many lock calls and conflicts, and
 how much data a container's removal lost.
 
+The conflict columns count, from what the simulation interleaved
+(:mod:`storsim.run.conflicts`): ``lost_updates``, increments that a read-modify-write
+overwrote (its read was overtaken by others' commits); ``lost_records``, appended
+records overwritten whole by another append that found the same end of file
+(``lseek(SEEK_END)`` + ``write()``, or ``O_APPEND`` across NFS clients); ``torn_writes``,
+writes that damaged part of a concurrent writer's record (appends of different sizes
+that found the same end, overlapping writes of different network clients); and
+``stale_reads``, reads a client cache served older than the latest commit.
+
 Lock calls are not file operations: a workload's ``lock: flock`` records one ``lock`` row
 per iteration, which would double ``ops`` and ``throughput_ops_s`` of a read-modify-write
 and pull its latency percentiles toward the lock's. They are counted apart (``locks``,
@@ -13,6 +22,11 @@ and pull its latency percentiles toward the lock's. They are counted apart (``lo
 ``errors`` counts failed file operations only. Every time in these tables is in
 milliseconds and named ``*_ms`` (the operation records, :class:`storsim.records.IoRecord`,
 keep seconds, named ``*_s``).
+
+A container's start-up (:func:`startup_table`) is the time from its ``docker run`` until
+its workloads start: the time Docker spends copying image content into new empty
+volumes mounted over image directories (:mod:`storsim.run.containers`), the answer to
+"why does my container start slowly with an empty volume".
 
 This module computes the tables from every row (:func:`summarize_ops`,
 :func:`summarize_by_service`, :func:`errors_by_errno`) and owns their layout
@@ -38,6 +52,7 @@ __all__ = [
     "LIFECYCLE_COLUMNS",
     "PERCENTILES",
     "READS",
+    "STARTUP_COLUMNS",
     "SUMMARY_COLUMNS",
     "WRITES",
     "empty_row",
@@ -45,6 +60,7 @@ __all__ = [
     "errors_table",
     "plain_value",
     "services_of",
+    "startup_table",
     "storage_order",
     "summarize_by_service",
     "summarize_ops",
@@ -71,6 +87,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "copy_up_bytes",
     "errors",
     "lost_updates",
+    "lost_records",
     "torn_writes",
     "stale_reads",
     "locks",
@@ -98,7 +115,7 @@ LATENCY_COLUMNS: tuple[str, ...] = (
 #: The conflict columns of the summary (``locks``: lock calls, not file operations),
 #: and the lifecycle ones.
 CONFLICT_COLUMNS: tuple[str, ...] = (
-    "lost_updates", "torn_writes", "stale_reads", "locks", "lock_waits",
+    "lost_updates", "lost_records", "torn_writes", "stale_reads", "locks", "lock_waits",
     "lock_wait_p50_ms", "lock_wait_p99_ms", "lock_errors",
 )  # fmt: skip
 LIFECYCLE_COLUMNS: tuple[str, ...] = ("data_lost_bytes", "orphaned_volumes", "orphaned_bytes")
@@ -253,9 +270,42 @@ def _file_row(storage: str, g: pd.DataFrame, span_s: float) -> dict[str, Any]:
         "copy_up_bytes": int(g["copy_up_bytes"].sum()),
         "errors": int((~ok).sum()),
         "lost_updates": int(g["lost_updates"].sum()),
+        "lost_records": int(g["lost_records"].sum()),
         "torn_writes": int(g["torn"].sum()),
         "stale_reads": int(g["stale"].sum()),
     }
+
+
+#: Columns of :func:`startup_table`, in order.
+STARTUP_COLUMNS: tuple[str, ...] = ("container", "service", "t_s", "startup_ms", "copy_bytes")
+
+
+def startup_table(events: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per ``docker run``: when, how long until the workloads started, and why.
+
+    Args:
+        events: lifecycle records (:meth:`storsim.records.Recorder.events_frame`).
+
+    Returns:
+        :data:`STARTUP_COLUMNS`: the container, its service, the simulated second of its
+        ``run`` (``t_s``), its start-up time in milliseconds (``startup_ms``) and the
+        bytes Docker copied from the image into new empty volumes (``copy_bytes``), in
+        the order the runs happened.
+    """
+    if events is None or not len(events):
+        frame = pd.DataFrame({c: [] for c in STARTUP_COLUMNS})
+        return frame.astype({"t_s": "float64", "startup_ms": "float64", "copy_bytes": "int64"})
+    runs = events[events["action"] == "run"].sort_values("t_s", kind="stable")
+    return pd.DataFrame(
+        {
+            "container": runs["container"].astype(str).to_list(),
+            "service": runs["service"].astype(str).to_list(),
+            "t_s": runs["t_s"].to_numpy(dtype=float),
+            "startup_ms": runs["startup_s"].to_numpy(dtype=float) * 1e3,
+            "copy_bytes": runs["copy_bytes"].to_numpy(dtype="int64"),
+        },
+        columns=list(STARTUP_COLUMNS),
+    )
 
 
 def errors_by_errno(ops: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ consulted 1/16 s; an operation through the overlay 1/32 s more, a readdir 1/64 s
 and 1/4 s per merged layer, an extending write 1/128 s per 4 KiB page added. The remote
 server ``nas`` answers every class of request in 1/2 s
 after a 1 s round trip, and moves one 128 KiB chunk in 1 s on the link and 1 s at the
-server.
+server; its client sends NFSv3's requests for each operation.
 """
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ import simpy
 
 from storsim.backends import Cost, spend
 from storsim.devices import Cpu, Disk, PageCache, RemoteServer
-from storsim.devices.profiles import OP_CLASSES, DiskParams, PageCacheParams, RemoteParams
+from storsim.devices.profiles import (
+    OP_CLASSES,
+    REMOTE_PROFILES,
+    DiskParams,
+    PageCacheParams,
+    RemoteParams,
+)
 from storsim.records import Recorder
 from storsim.run.conflicts import ConflictTracker
 from storsim.run.context import Host, SimContext
@@ -47,6 +53,16 @@ def remote_params(**changes: Any) -> RemoteParams:
         "unsupported_errno": "EOPNOTSUPP",
         "locks": "nlm",
         "service": "fixed",  # constant times: exact logs
+        # NFSv3's requests per operation [X17]; a directory's names trusted 30..60 s
+        "round_trips": REMOTE_PROFILES["nfs3"].round_trips,
+        "dir_cache_min_s": 30.0,
+        "dir_cache_max_s": 60.0,
+        "listing_cache": True,
+        "unstable_writes": True,
+        "lookup_before_create": False,
+        "open_by_name": False,
+        "readdir_entries": 4,  # four names per readdir reply
+        "readdir_entry_bytes": 0,  # replies carry no bytes worth timing
     }
     fields.update(changes)
     return RemoteParams(**fields)
@@ -91,6 +107,18 @@ def ctx() -> SimContext:
 
 
 Charge = Callable[[], Cost]
+
+
+def operation(
+    backend: Any, op: Any, path: str, result: Any, nbytes: int = 0, offset: int = 0
+) -> Any:
+    """``op`` on a distributed mount as the operation path runs it: its charge, then
+    its close's requests (``RemoteBackend.close``); returns the version it served."""
+    served = yield from backend.charge(op, path, result, nbytes, offset)
+    closing = backend.close(op, path, result)
+    if closing is not None:
+        yield from closing
+    return served
 
 
 def run(ctx: SimContext, jobs: dict[str, list[Charge]]) -> list[tuple[str, float, Any]]:

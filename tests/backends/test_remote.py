@@ -5,6 +5,7 @@ trip, 1/2 s per request, 128 KiB moved in 1 s on the link and 1 s at the server)
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from storsim.backends import Attachment
 from storsim.backends.remote import RemoteBackend
@@ -77,9 +78,10 @@ def test_a_file_kept_open_is_read_stale_from_the_client_cache(ctx: SimContext) -
 
 
 def test_own_commits_are_what_the_client_caches(ctx: SimContext) -> None:
-    """A write costs its upload request; once it has committed, the client's own read of
-    the file kept open serves the committed version (told by ``committed``), not the
-    version it had cached before."""
+    """A write costs its open's revalidation, its upload and its syscall, then (apart, as
+    the operation path runs it after accounting the write) its COMMIT at close; once it
+    has committed, the client's own read of the file kept open serves the committed
+    version (told by ``committed``), not the version it had cached before."""
     fs = PlainFS()
     nas = _client(ctx, fs)
     key = (id(fs), "/f")
@@ -89,6 +91,11 @@ def test_own_commits_are_what_the_client_caches(ctx: SimContext) -> None:
         nas.committed("/f", ctx.tracker.version(key))
         return 0.0
 
+    def close() -> Any:
+        closing = nas.close(WRITE, "/f", OK)
+        assert closing is not None  # an unstable write to commit
+        return closing
+
     log = run(
         ctx,
         {
@@ -96,22 +103,28 @@ def test_own_commits_are_what_the_client_caches(ctx: SimContext) -> None:
                 lambda: nas.charge(KEPT_OPEN, "/f", OK, 4096, 0),
                 lambda: nas.charge(WRITE, "/f", OK, 4096, 0),
                 commit,
+                close,
                 lambda: nas.charge(STAT, "/f", OK, 0, 0),  # the write dropped the attributes
                 lambda: nas.charge(KEPT_OPEN, "/f", OK, 4096, 0),
             ]
         },
     )
     read = META + CHUNK_READ + CPU_READ
-    # round trip, 4 KiB up the link (1/32), server work and bytes (1/2 + 1/32), syscall
-    write = read + 1.0 + 0.03125 + 0.5 + 0.03125 + 0.125
-    stat = write + META + 0.125
+    # the open's GETATTR (close-to-open [K9]); the UNSTABLE WRITE: round trip, 4 KiB up
+    # the link (1/32), server work and bytes (1/2 + 1/32); syscall; then the COMMIT at
+    # close [X17]
+    write = read + META + 1.0 + 0.03125 + 0.5 + 0.03125 + 0.125
+    closed = write + META
+    stat = closed + META + 0.125
     assert log == [
         ("app", read, 0),
         ("app", write, None),
         ("app", write, None),
+        ("app", closed, None),
         ("app", stat, None),
         ("app", stat + CHUNK_READ + CPU_READ, 1),  # attributes fresh: no GETATTR
     ]
+    assert nas.close(WRITE, "/f", OK) is None  # committed: nothing left to send
 
 
 def test_nlm_locks_are_round_trips_and_revalidate(ctx: SimContext) -> None:

@@ -3,6 +3,7 @@ aligned, nothing hidden, and every table within an 80-column terminal."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import io
@@ -74,7 +75,7 @@ def test_summary_opens_with_the_verdict_and_writes_each_unit_its_way(
         "-------  ------  ------  --------  -----  ------  --------  ---------",
         "volume    0.005    12.3     100.0    2.2       1         2        0 B",
         "tmpfs         -       -         -    0.0       0         0    3.0 MiB",
-        "(0 for every storage: copied, lock err, torn, stale, orphaned)",
+        "(0 for every storage: copied, lock err, lost rec, torn, stale, orphaned)",
         "",
         "problems: volume loses 2 updates, fails 1 operation; tmpfs loses 3.0 MiB at stop",
         "  volume: loses 2 updates: read-modify-writes overlapped: take a lock (lock:",
@@ -107,7 +108,7 @@ def test_summary_opens_with_the_verdict_and_writes_each_unit_its_way(
         "-------  --------  -----  --------  --------  ---------",
         "volume          2      1     0.250     0.250        0 B",
         "tmpfs           0      0         -         -    3.0 MiB",
-        "(0 for every row: torn, stale, lock err, orph vols, orphaned)",
+        "(0 for every row: lost rec, torn, stale, lock err, orph vols, orphaned)",
         "",
         "note: the volume mount at /data hides 1 image entry below it",
     ]
@@ -229,3 +230,25 @@ def test_sweep_summary_shows_mean_and_half_width() -> None:
     out = io.StringIO()
     print_sweep_summary(summary, ["x"], out, width=80)
     assert out.getvalue().splitlines()[0].endswith("stale")
+
+
+def test_a_slow_start_up_is_printed_and_in_the_json(tiny: dict[str, Any]) -> None:
+    """A container that waited for Docker to fill a new empty volume from the image gets
+    a start-up table (when, how long, how much was copied) and a ``startup`` entry in
+    the JSON; a run without such a wait prints no table."""
+    data = copy.deepcopy(tiny)
+    data["images"]["app"]["layers"].append({"files": {"/seed/db": "64 MiB"}})
+    data["volumes"]["seed"] = {}
+    data["services"]["web"]["volumes"] = ["seed:/seed"]
+    result = storsim.simulate(storsim.load_scenario(data))
+    (row,) = result_json(result)["startup"]
+    assert row["copy_bytes"] == 64 * 2**20
+    assert row["startup_ms"] == result.startup["startup_ms"].iloc[0] > 0
+    out = io.StringIO()
+    print_summary(result, out, width=80)
+    text = out.getvalue()
+    assert "container start-up (ms)" in text
+    assert "64.0 MiB" in text
+    plain = io.StringIO()
+    print_summary(storsim.simulate(storsim.load_scenario(tiny)), plain, width=80)
+    assert "container start-up" not in plain.getvalue()

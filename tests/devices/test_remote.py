@@ -114,7 +114,7 @@ def test_remote_servers_can_share_one_link(env: simpy.Environment) -> None:
 def test_remote_rejects_unknown_operation_class(env: simpy.Environment) -> None:
     """An unknown operation class fails at the call, naming the valid classes."""
     with pytest.raises(
-        ValueError, match=r"op_class must be one of meta, create.* \(got 'getattr'\)"
+        ValueError, match=r"op_class must be one of meta, open, close, create.* \(got 'getattr'\)"
     ):
         _server(env).request("getattr")
 

@@ -135,21 +135,58 @@ def test_only_distributed_mounts_keep_a_version_history(
     assert int(result.summary["lost_updates"].sum()) > 0
 
 
-def test_tracker_appends() -> None:
-    """Racing appends tear unless atomic; O_APPEND over NFS is atomic only within a client."""
+def test_racing_seek_and_write_appends_overwrite_whole_records() -> None:
+    """Two appends that seek to the same end of file: the later write replaces the
+    earlier's record whole (one lost record, nothing torn); a third that began after
+    both lands after them."""
     t = ConflictTracker(env=None)  # type: ignore[arg-type]
     a, b = t.start_append("f"), t.start_append("f")
-    assert (t.end_append("f", "c1", a, mode="racy"), t.end_append("f", "c2", b, mode="racy")) == (
-        False,
-        True,
-    )
-    a, b = t.start_append("f"), t.start_append("f")
-    assert not t.end_append("f", "c1", a, mode="atomic")
-    assert not t.end_append("f", "c2", b, mode="atomic")
+    assert t.end_append("f", "c1", a, 64, mode="racy") == (0, False)
+    assert t.end_append("f", "c2", b, 64, mode="racy") == (1, False)
+    c = t.start_append("f")
+    assert t.end_append("f", "c1", c, 64, mode="racy") == (0, False)
+
+
+def test_a_record_is_lost_once_and_a_partial_overwrite_tears() -> None:
+    """Three appends find the same end: the second overwrites the first, the third
+    overwrites the second (the first is not counted again); a shorter record that lands
+    on a longer one tears it instead of losing it."""
+    t = ConflictTracker(env=None)  # type: ignore[arg-type]
     a, b, c = t.start_append("f"), t.start_append("f"), t.start_append("f")
-    assert not t.end_append("f", "c1", a, mode="per_client")
-    assert not t.end_append("f", "c1", b, mode="per_client")
-    assert t.end_append("f", "c2", c, mode="per_client")
+    assert t.end_append("f", "c1", a, 64, mode="racy") == (0, False)
+    assert t.end_append("f", "c2", b, 64, mode="racy") == (1, False)
+    assert t.end_append("f", "c3", c, 64, mode="racy") == (1, False)
+    d, e = t.start_append("f"), t.start_append("f")
+    assert t.end_append("f", "c1", d, 128, mode="racy") == (0, False)
+    assert t.end_append("f", "c2", e, 64, mode="racy") == (0, True)
+
+
+def test_o_append_is_atomic_on_one_kernel_and_per_client_across_nfs() -> None:
+    """O_APPEND on one kernel never overwrites; across NFS clients a client's own
+    appends follow each other, another client's land on the end it found first."""
+    t = ConflictTracker(env=None)  # type: ignore[arg-type]
+    a, b = t.start_append("f"), t.start_append("f")
+    assert t.end_append("f", "c1", a, 64, mode="atomic") == (0, False)
+    assert t.end_append("f", "c2", b, 64, mode="atomic") == (0, False)
+    a, b, c = t.start_append("g"), t.start_append("g"), t.start_append("g")
+    assert t.end_append("g", "c1", a, 64, mode="per_client") == (0, False)
+    assert t.end_append("g", "c1", b, 64, mode="per_client") == (0, False)
+    assert t.end_append("g", "c2", c, 64, mode="per_client") == (1, False)
+
+
+def test_appends_forget_records_no_append_in_progress_can_reach() -> None:
+    """Once no append that began before them is in progress, appended records are dropped
+    from the tracker (a long log keeps no list of every record)."""
+    t = ConflictTracker(env=None)  # type: ignore[arg-type]
+    for _ in range(1000):
+        t.end_append("f", "c1", t.start_append("f"), 64, mode="racy")
+    state = t._file("f")
+    assert (len(state.appended), state.appended_base, state.append_end) == (0, 1000, 64_000)
+    held = t.start_append("f")
+    t.end_append("f", "c2", t.start_append("f"), 64, mode="racy")
+    assert len(state.appended) == 1  # the held append can still overwrite it
+    assert t.end_append("f", "c1", held, 64, mode="racy") == (1, False)
+    assert len(state.appended) == 0
 
 
 def test_unlocked_writers_lose_updates_and_locked_ones_do_not() -> None:
@@ -198,6 +235,39 @@ def test_increments_are_conserved(
     single_writer = replicas == 1 and threads == 1
     if single_writer or lock != "none":
         assert lost == 0
+
+
+def test_an_nfs_write_counts_when_the_server_applies_it_not_at_its_commit() -> None:
+    """A write to an NFS mount is applied (and seen by every client) when the server
+    answers its UNSTABLE WRITE; the COMMIT at close only makes it durable, so the write is
+    accounted before its COMMIT. Here one increment's COMMIT takes 20 ms while another
+    container, which keeps the file open (no COMMIT), does 8 increments: only the other's
+    first write, which lands just after, loses the slow one's update, and increments are
+    conserved (counted at the end of its COMMIT, the slow write would overwrite 6 of the
+    other's increments, and those would come back with the other's next write: counted
+    twice)."""
+    data = writers(
+        replicas=1,
+        think="1 ms",
+        mount="nas:",
+        count=1,
+        remote={"profile": "nfs", "service": "fixed", "server_latency": {"commit": "20 ms"}},
+    )
+    data["services"]["x"] = {
+        "image": "app",
+        "volumes": ["nas:/export:/data"],
+        "workload": {**data["services"]["w"]["workload"], "count": 8, "keep_open": True},
+    }
+    result = run(data, 1)
+    writes = result.ops[result.ops["op"] == "write"]
+    slow = writes[writes["container"] == "w-1"]
+    other = writes[writes["container"] == "x-1"]
+    # the slow write ends (its COMMIT) after 6 of the other's writes
+    assert (other["t_end_s"] < slow["t_end_s"].iloc[0]).sum() == 6
+    assert slow["lost_updates"].tolist() == [0]
+    assert other["lost_updates"].tolist() == [1, 0, 0, 0, 0, 0, 0, 0]
+    assert result.records["value"].tolist() == [8]
+    assert result.records["value"].sum() + writes["lost_updates"].sum() == increments(result)
 
 
 @pytest.mark.parametrize("rate", [5.0, 10.0])
@@ -303,9 +373,10 @@ def test_stale_reads_on_nfs_with_files_kept_open() -> None:
     assert reopened.ops["stale"].sum() == 0
 
 
-def test_appends_without_o_append_tear() -> None:
-    """Appenders that seek to the end and write race on the offset; O_APPEND appenders on a
-    local volume never tear; O_APPEND across NFS clients does."""
+def test_appends_without_o_append_lose_records() -> None:
+    """Appenders that seek to the end and write race on the offset and overwrite whole
+    records (lost, not torn: equal sizes); O_APPEND appenders on a local volume lose
+    none; O_APPEND across NFS clients does."""
 
     def appenders(o_append: bool, nfs: bool) -> storsim.Result:
         data = writers(replicas=3, mount="nas:" if nfs else "shared:/data", count=100)
@@ -318,9 +389,14 @@ def test_appends_without_o_append_tear() -> None:
         }
         return run(data)
 
-    assert appenders(o_append=False, nfs=False).ops["torn"].sum() > 0
-    assert appenders(o_append=True, nfs=False).ops["torn"].sum() == 0
-    assert appenders(o_append=True, nfs=True).ops["torn"].sum() > 0
+    racy = appenders(o_append=False, nfs=False).ops
+    assert racy["lost_records"].sum() > 0
+    assert racy["torn"].sum() == 0
+    local = appenders(o_append=True, nfs=False).ops
+    assert local["lost_records"].sum() == local["torn"].sum() == 0
+    nfs = appenders(o_append=True, nfs=True).ops
+    assert nfs["lost_records"].sum() > 0
+    assert nfs["torn"].sum() == 0
 
 
 def test_lifecycle_counts_lost_and_orphaned_data() -> None:

@@ -11,8 +11,11 @@ import pytest
 from ruamel.yaml import YAML
 
 import storsim
+from storsim.backends.instant import InstantBackend
 from storsim.compare import placement_variant
+from storsim.devices import profiles
 from storsim.errors import ScenarioError
+from storsim.names import STORAGES
 from storsim.records import Recorder
 from storsim.run.containers import start_containers
 from storsim.run.world import World
@@ -181,3 +184,134 @@ def test_a_volume_subpath_mounts_one_directory_of_the_volume() -> None:
     web["volumes"][0]["volume"] = {"subpath": "../x"}
     with pytest.raises(ScenarioError, match=r"without '\.\.'"):
         storsim.load_scenario(data)
+
+
+# --- start-up: Docker fills a new empty volume from the image -----------------------------
+
+#: Seconds the timed double charges per operation (powers of two: exact sums).
+_TIMES = {"stat": 0.125, "read": 1.0, "create": 0.5, "mkdir": 0.25, "symlink": 0.0625}
+
+
+class _Timed(InstantBackend):
+    """The instant double, charging a fixed time per operation (:data:`_TIMES`)."""
+
+    def charge(self, op: Any, path: str, result: Any, nbytes: int, offset: int) -> float:
+        super().charge(op, path, result, nbytes, offset)
+        return _TIMES.get(op.name, 0.0)
+
+
+def _image_under_empty_volume(**volume: Any) -> dict[str, Any]:
+    """An image with two files, a directory and a symlink below /data, and a new empty
+    named volume mounted there; the workload stats /data/big.db once."""
+    data = scenario(path="/data/big.db", ops=[{"op": "stat"}])
+    data["images"]["app"]["layers"] = [
+        {
+            "files": {"/data/big.db": "64 MiB", "/data/sub/a": "1 KiB"},
+            "symlinks": {"/data/link": "big.db"},
+        }
+    ]
+    data["volumes"] = {"fresh": {}}
+    data["sources"] = {}
+    data["services"]["web"]["volumes"] = [
+        {"type": "volume", "source": "fresh", "target": "/data", **volume}
+    ]
+    return data
+
+
+def _run_timed(data: dict[str, Any]) -> tuple[list[_Timed], Any, Any]:
+    """Run ``data``'s lifecycle on the timed double: the backends made (in order), the
+    operations and the lifecycle events."""
+    made: list[_Timed] = []
+
+    def factory(ctx: Any, at: Any) -> _Timed:
+        made.append(_Timed(ctx, at))
+        return made[-1]
+
+    registry = dict.fromkeys(STORAGES, factory)
+    world = World.build(storsim.load_scenario(data), 1, Recorder(), backends=registry)
+    start_containers(world)
+    world.ctx.env.run()
+    return made, world.ctx.recorder.frame(), world.ctx.recorder.events_frame()
+
+
+def test_docker_fills_an_empty_volume_before_the_container_starts() -> None:
+    """Each image entry below the volume's mount point is looked up (a file also read)
+    in the image, then made in the volume, one after another; the workloads start when
+    the last is made, and the run's start-up is that time, with the bytes copied."""
+    (root, volume), ops, events = _run_timed(_image_under_empty_volume())
+    big = 64 * 2**20
+    assert root.calls == [
+        ("charge", "stat", "/data/big.db", 0, 0, True),
+        ("charge", "read", "/data/big.db", big, 0, True),
+        ("charge", "stat", "/data/link", 0, 0, True),
+        ("charge", "stat", "/data/sub", 0, 0, True),
+        ("charge", "stat", "/data/sub/a", 0, 0, True),
+        ("charge", "read", "/data/sub/a", 1024, 0, True),
+    ]
+    assert volume.calls == [
+        ("charge", "create", "/big.db", big, 0, True),
+        ("charge", "symlink", "/link", 0, 0, True),
+        ("charge", "mkdir", "/sub", 0, 0, True),
+        ("charge", "create", "/sub/a", 1024, 0, True),
+        ("charge", "stat", "/big.db", 0, 0, True),  # the workload, once started
+    ]
+    # big.db: stat 1/8 + read 1 + create 1/2; link: stat + symlink 1/16;
+    # sub: stat + mkdir 1/4; sub/a: stat + read + create
+    startup = (0.125 + 1 + 0.5) + (0.125 + 0.0625) + (0.125 + 0.25) + (0.125 + 1 + 0.5)
+    assert startup == 3.8125
+    runs = events[events["action"] == "run"]
+    assert runs[["t_s", "startup_s", "copy_bytes"]].values.tolist() == [[0.0, startup, big + 1024]]
+    assert ops[["op", "t_start_s", "t_end_s"]].values.tolist() == [
+        ["stat", startup, startup + 0.125]
+    ]
+
+
+def test_a_volume_that_holds_files_or_says_nocopy_is_not_filled() -> None:
+    """A named volume that already holds files, and one mounted with ``nocopy``, hide the
+    image's files: nothing is copied and the container starts at once."""
+    nocopy, _, events = _run_timed(_image_under_empty_volume(volume={"nocopy": True}))
+    assert events[events["action"] == "run"]["startup_s"].tolist() == [0.0]
+    assert [c[1] for c in nocopy[0].calls] == []  # the root backend copied nothing
+    full = _image_under_empty_volume()
+    full["sources"] = {"fresh": {"files": {"/other": "1 KiB"}}}
+    _, _, events = _run_timed(full)
+    assert events[events["action"] == "run"][["startup_s", "copy_bytes"]].values.tolist() == [
+        [0.0, 0]
+    ]
+
+
+def test_the_second_replica_finds_the_shared_volume_filled() -> None:
+    """Two replicas created at the same instant on one new named volume: the first fills
+    it and waits for the copy, the second finds it filled and starts at once."""
+    data = _image_under_empty_volume()
+    data["services"]["web"]["deploy"] = {"replicas": 2}
+    _, _, events = _run_timed(data)
+    runs = events[events["action"] == "run"].sort_values("container")
+    assert runs["startup_s"].tolist() == [3.8125, 0.0]  # as in the test above
+
+
+def test_start_up_is_in_the_result_and_the_comparison() -> None:
+    """With the real backends the start-up is at least the copied bytes' disk read and
+    their two memory copies (read out of the image, written into the volume); the
+    result lists it per ``docker run``, and a comparison gives each placement's
+    slowest start-up (none on the image layer, which copies nothing)."""
+    data = _image_under_empty_volume()
+    data["host"] = {"disk": "ssd"}
+    data["compare"] = {"path": "/data", "choices": ["image_layer", "volume"]}
+    result = storsim.simulate(storsim.load_scenario(data))
+    (row,) = result.startup.to_dict("records")
+    copied = 64 * 2**20 + 1024
+    assert (row["container"], row["service"], row["t_s"], row["copy_bytes"]) == (
+        "web-1",
+        "web",
+        0.0,
+        copied,
+    )
+    ssd, cache = profiles.DISK_PROFILES["ssd"], profiles.PAGE_CACHE
+    floor_s = copied / ssd.read_bytes_per_s + 2 * copied / cache.copy_bytes_per_s
+    assert row["startup_ms"] >= floor_s * 1e3
+    assert result.comparison is not None
+    comparison = result.comparison
+    slowest = dict(zip(comparison["placement"], comparison["startup_max_ms"], strict=True))
+    assert slowest["image_layer"] == 0.0
+    assert slowest["volume"] >= floor_s * 1e3

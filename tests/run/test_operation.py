@@ -48,6 +48,7 @@ def test_a_write_to_an_image_file_copies_it_up() -> None:
         "copy_up_bytes": BIG,
         "layers_visited": 1,
         "lost_updates": 0,
+        "lost_records": 0,
         "torn": False,
         "stale": False,
         "lock_wait_s": 0.0,

@@ -315,7 +315,7 @@ def _row_stream(n: int) -> Any:
         t = i * 1e-4
         yield rec, (
             t, t + lat[i % 4096], sources[i % 6], ops[i % 3], paths[i % 1000],
-            storages[i % 3], 4096, err if i % 97 == 0 else ok, False, 0, 0, 0, False,
+            storages[i % 3], 4096, err if i % 97 == 0 else ok, False, 0, 0, 0, 0, False,
             False, lat[(i * 7) % 4096] if i % 3 == 2 else 0.0,
         )  # fmt: skip
 

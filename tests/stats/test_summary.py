@@ -55,6 +55,7 @@ def test_latency_columns_are_exact() -> None:
             "copied_up": False,
             "copy_up_bytes": 0,
             "lost_updates": 0,
+            "lost_records": 0,
             "torn": False,
             "stale": False,
             "lock_wait_s": 0.0,

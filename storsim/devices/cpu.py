@@ -57,7 +57,7 @@ class Cpu(QueuedDevice):
         self.name = name
         self.station = Station(env, cores)
         # The station's timed request itself, bound once: this is every operation's path.
-        self.compute: Callable[[float], simpy.Event] = self.station.request
+        self.compute: Callable[[float], simpy.Event] = self.station.timed
 
     def __repr__(self) -> str:
         return f"Cpu({self.name!r}, cores={self.cores})"

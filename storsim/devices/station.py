@@ -216,6 +216,21 @@ class Station:
 
     acquire = request  # the name the holders (locks, the link, the remote server) use
 
+    def timed(self, mean_s: float) -> simpy.Event:
+        """``request(mean_s)`` with no transfer work: a CPU burst, every operation's path.
+
+        The free-slot case with ``_start`` inlined (one Python call fewer a burst); the
+        same event, the same instants as :meth:`request`.
+        """
+        if self.count < self.capacity:
+            self.count += 1
+            factors = self._factors
+            service_s = mean_s if factors is None else mean_s * factors()
+            service = self._timeout(service_s, service_s)
+            service.callbacks.append(self._finish)  # runs before the requester resumes
+            return service
+        return self.request(mean_s)
+
     def release(self, held_s: float = 0.0) -> None:
         """Give a slot back; the oldest waiter, if any, gets it at this instant.
 
@@ -268,7 +283,13 @@ class Station:
         # Its value is its slot time (_start), read as ``_value`` like SimPy's own
         # callbacks do: the ``value`` property and a ``cast`` would be two more Python
         # calls, a tenth of the instructions of a disk access (valgrind: 14,090 vs 12,752).
-        self.release(service._value)
+        queue = self.queue
+        if queue:
+            self.release(service._value)
+        else:  # release() inlined for the commonest case: nobody waits
+            self.busy_s += service._value
+            self.completed += 1
+            self.count -= 1
 
     @property
     def queued(self) -> int:

@@ -181,6 +181,12 @@ class Workload:
             for k, s in enumerate(spec.ops)
         ]
         _open_and_close(self.steps, keep_open=spec.keep_open)
+        # What iteration() needs of each step, looked up once: it runs every iteration.
+        self._plan = [
+            (op, chooser, op.step.think)
+            for op, chooser in zip(self.steps, self.step_paths, strict=True)
+        ]
+        self._compute = ctx.host.cpu.compute
 
     def alive(self) -> bool:
         run = self.run
@@ -229,11 +235,20 @@ class Workload:
             yield env.timeout(self.spec.start)
         think = self.spec.think
         exponential = self.spec.think_dist == "exponential"
+        # take() and alive() inlined: they run once per iteration (issue 13)
+        run = self.run
+        generation = self.generation
+        deadline = self.deadline
+        count = self.spec.count
+        iteration = self.iteration
         while True:
-            i = self.take()
-            if i is None:
+            if not (run.running and run.generation == generation and env.now < deadline):
                 return
-            yield from self.iteration(i, thread)
+            i = self.started
+            if count is not None and i >= count:
+                return
+            self.started = i + 1
+            yield from iteration(i, thread)
             if think:  # idle between iterations (waiting for a user, a timer): no CPU
                 yield env.timeout(think * self.rand.exponential() if exponential else think)
 
@@ -242,24 +257,22 @@ class Workload:
         unlock if it took a lock. A step's ``think`` is the application's computation on
         what the step read (a read-modify-write's modify): it runs on one of the host's
         cores, like the operations' own CPU parts."""
-        compute = self.ctx.host.cpu.compute
+        compute = self._compute
         default = self.default_paths.choose(i, thread) if self.default_paths else None
         it = Iteration()
         run = self.run
         generation = self.generation
-        step_paths = self.step_paths
-        for k, op in enumerate(self.steps):
+        for op, chooser, think in self._plan:
             if not run.running or run.generation != generation:
                 break
-            chooser = step_paths[k]
             path = chooser.choose(i, thread) if chooser is not None else default
             if path is None:  # a glob that matches nothing: nothing to operate on
                 continue
             go_on = yield from op.run(path, i, thread, it)
             if not go_on:
                 break
-            if op.step.think:
-                yield compute(op.step.think)
+            if think:
+                yield compute(think)
         if it.lock is not None:
             cost = unlock(it)
             if type(cost) is float:

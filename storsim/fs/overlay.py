@@ -517,7 +517,7 @@ class OverlayEngine:
             return ws
         if len(wt) < _depth(t):
             return ws[:-1] + wt
-        if not ws[-1].found:
+        if ws and not ws[-1].found:  # no walk at all: the source is "/", which exists
             return ws[:-1] + wt[:-1] + ws[-1:]
         return ws[:-1] + wt[:-1] + ws[-1:] + wt[-1:]
 
@@ -525,7 +525,7 @@ class OverlayEngine:
         """The lookups of ``link(s, t)`` (``do_linkat``): the source's whole walk, then,
         if it resolved, the target's."""
         ws = self.walk(s)
-        if len(ws) < _depth(s) or not ws[-1].found:
+        if len(ws) < _depth(s) or (ws and not ws[-1].found):  # "/": no walk, and it exists
             return ws
         return ws + self.walk(t)
 

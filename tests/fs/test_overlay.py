@@ -756,3 +756,18 @@ def test_open_write_computes_the_offset_from_the_opened_size(fs: OverlayFS) -> N
     assert sizes == [1000]
     assert (w.offset, w.size_bytes, w.copy_up_bytes, w.source_layer) == (990, 1010, 1000, 2)
     assert fs.open_write("/data/new", 5, 1).size_bytes == 6  # created, then written at 5
+
+
+def test_link_and_rename_of_the_root_fail_as_the_kernel_fails_them() -> None:
+    """link("/", x) is EPERM (no hard link to a directory) and rename("/", x) EBUSY (the
+    root is a mount point), each with the lookups it made: the root itself needs none
+    (a generated scenario once reached an IndexError here)."""
+    fs = OverlayFS(LowerStack([Layer.build("l", files={"/a": 1})]))
+    with pytest.raises(FsError) as linked:
+        fs.link("/", "/x")
+    assert linked.value.errno == "EPERM"
+    assert linked.value.walk is not None
+    assert len(linked.value.walk) == 1  # the target's name, looked up after the root
+    with pytest.raises(FsError) as renamed:
+        fs.rename("/", "/x")
+    assert renamed.value.errno == "EBUSY"

@@ -53,6 +53,7 @@ from storsim.errors import ScenarioError
 from storsim.interop.common import DataPath, Imported, Note, format_size
 from storsim.interop.remotes import NetworkVolume, network_volume, remote_key
 from storsim.interop.starter import finish
+from storsim.scenario.messages import plain
 
 __all__ = [
     "SCAN_LIMIT",
@@ -303,22 +304,6 @@ def _parse(text: str, file: str | None) -> Any:
     return tree
 
 
-def _plain(node: Any) -> Any:
-    if isinstance(node, Mapping):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, bool):
-        return bool(node)
-    if isinstance(node, int):
-        return int(node)
-    if isinstance(node, float):
-        return float(node)
-    if isinstance(node, str):
-        return str(node)
-    return node
-
-
 def read_compose(
     source: str | os.PathLike[str] | Mapping[str, Any],
     *,
@@ -356,7 +341,7 @@ def read_compose(
     env = _dotenv(base)
     env.update(environ or {})
     reader = _Reader(tree, file, base, env)
-    data = _interpolate(_plain(tree), reader)
+    data = _interpolate(plain(tree), reader)
     if reader.unset:
         reader.note(
             ["interpolation"],

@@ -950,6 +950,14 @@ class OverlayEngine:
             Read, (nbytes if left > nbytes else (left if left > 0 else 0), layer, None)
         )
 
+    def _writable_or_fail(self, p: str) -> tuple[_Inode, int, Walk | None]:
+        """:meth:`_writable`, with a failure given the walk of ``p`` (:meth:`_fail`)."""
+        try:
+            return self._writable(p)
+        except FsError as e:
+            self._fail(e, p)
+            raise
+
     def _writable(self, p: str) -> tuple[_Inode, int, Walk | None]:
         """The upper inode of the regular file ``p``, copied up (data and all) if needed;
         with the bytes copied and the walk made before the copy-up (None: no copy-up)."""
@@ -980,11 +988,7 @@ class OverlayEngine:
         if offset < 0 or nbytes < 0:
             raise ValueError(f"offset and nbytes must be >= 0 (got {offset!r}, {nbytes!r})")
         p = _norm(path)
-        try:
-            ino, copied, walk = self._writable(p)
-        except FsError as e:
-            self._fail(e, p)
-            raise
+        ino, copied, walk = self._writable_or_fail(p)
         end = offset + nbytes
         if nbytes and end > ino.size:
             self._resize(ino, end)
@@ -1000,11 +1004,7 @@ class OverlayEngine:
         if nbytes < 0:
             raise ValueError(f"nbytes must be >= 0 (got {nbytes!r})")
         p = _norm(path)
-        try:
-            ino, copied, walk = self._writable(p)
-        except FsError as e:
-            self._fail(e, p)
-            raise
+        ino, copied, walk = self._writable_or_fail(p)
         if nbytes:
             self._resize(ino, ino.size + nbytes)
         return Written(ino.size, copied, walk)
@@ -1088,11 +1088,7 @@ class OverlayEngine:
         if size < 0:
             raise ValueError(f"size must be >= 0 (got {size!r})")
         p = _norm(path)
-        try:
-            ino, copied, walk = self._writable(p)
-        except FsError as e:
-            self._fail(e, p)
-            raise
+        ino, copied, walk = self._writable_or_fail(p)
         self._resize(ino, size)
         return Changed(copied, walk)
 

@@ -173,9 +173,11 @@ def placement_variant(scenario: Scenario, choice: str, server: str | None = None
         elif choice == "image_layer" and content is not None:
             image = data["images"][scenario.services[name].image]
             image["layers"].append({"name": f"compare {c.path}", **_rebase(content, c.path)})
-    # a bind source that no service mounts any more has no place under sources
+    # a bind source that no service mounts any more (itself or a path inside it, as a
+    # file bind of one of its files) has no place under sources
     mounted = {_source(m) for svc in data["services"].values() for m in svc.get("volumes", [])}
-    sources = {k: v for k, v in sources.items() if k in mounted or k in volumes}
+    inside = {k for k in sources for m in mounted if str(m).startswith(k.rstrip("/") + "/")}
+    sources = {k: v for k, v in sources.items() if k in mounted or k in volumes or k in inside}
     return scenario.with_overrides(
         {
             "name": f"{scenario.name} [{c.path} on {choice}]",

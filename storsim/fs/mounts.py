@@ -257,9 +257,9 @@ class MountTable:
 
 
 def _root_node(fs: FileSystem, path: str) -> Node:
-    if path == "/":
-        return Node(DIR)
-    return fs.visible_tree(_split(path)[0])[path]
+    """The entry a mount shows at its target: its source's own (a host directory's mode
+    and attributes, which ``chmod`` of the target changes; a file bind's file)."""
+    return fs.node(path)
 
 
 def _subtree(fs: FileSystem, inner: str, base: str) -> dict[str, Node]:

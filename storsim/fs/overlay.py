@@ -1407,7 +1407,32 @@ class OverlayEngine:
                 e.walk = self._walk2(s, t)
             raise
 
-    def _rename(self, s: str, t: str) -> Changed:
+    def rename_checks(self, src: str, dst: str) -> bool:
+        """The checks the kernel's VFS makes of ``rename(src, dst)`` before it asks
+        whether either is a mount point (``do_renameat2`` and ``vfs_rename`` up to their
+        ``is_local_mountpoint`` test, which fails EBUSY): the parents resolve, the source
+        exists, neither contains the other, the kinds fit. Nothing changes.
+
+        Returns:
+            True when the rename is a no-op (the same entry, or two links of one inode):
+            the kernel returns 0 before the mount point test.
+
+        Raises:
+            FsError: ENOENT, ENOTDIR, ELOOP, EINVAL, ENOTEMPTY, EISDIR, EBUSY (``/``), as
+                :meth:`rename` would first.
+        """
+        s, t = _norm(src), _norm(dst)
+        if s == "/" or t == "/":
+            raise FsError("EBUSY", s if s == "/" else t, walk=())
+        try:
+            return self._rename_checks(s, t)[0]
+        except FsError as e:
+            if e.walk is None:
+                e.walk = self._walk2(s, t)
+            raise
+
+    def _rename_checks(self, s: str, t: str) -> tuple[bool, _R, _R | None, _R]:
+        """``rename_checks``: (no-op, the source, the target or None, the source's parent)."""
         sparent, sname = _split(s)
         tparent, tname = _split(t)
         spr = self._dir_of(sparent, s)
@@ -1420,15 +1445,24 @@ class OverlayEngine:
             raise FsError("EINVAL", s)
         if s.startswith(t + "/"):
             raise FsError("ENOTEMPTY", t)
-        walk = self._walk2(s, t)  # before anything changes
         if s == t or (sr.ino is not None and tr is not None and sr.ino is tr.ino):
-            return Changed(0, walk)
+            return True, sr, tr, spr
         is_dir = sr.kind == DIR
         if tr is not None:
             if is_dir and tr.kind != DIR:
                 raise FsError("ENOTDIR", t)
             if not is_dir and tr.kind == DIR:
                 raise FsError("EISDIR", t)
+        return False, sr, tr, spr
+
+    def _rename(self, s: str, t: str) -> Changed:
+        sparent, sname = _split(s)
+        tparent, tname = _split(t)
+        same, sr, tr, spr = self._rename_checks(s, t)
+        walk = self._walk2(s, t)  # before anything changes
+        if same:
+            return Changed(0, walk)
+        is_dir = sr.kind == DIR
         if is_dir and sr.lp is not None and not self.redirect_dir:
             raise FsError("EXDEV", s)
         late_enotempty = False
@@ -1525,6 +1559,14 @@ class OverlayEngine:
         assert r.le is not None
         assert r.le.node is not None
         return r.le.node
+
+    def node(self, path: str) -> Node:
+        """What a process sees at ``path`` (``/`` included), as ``visible_tree`` shows it.
+
+        Raises:
+            FsError: ENOENT, ENOTDIR, ELOOP if ``path`` does not exist.
+        """
+        return self._node(self._existing(_norm(path)))
 
     def visible_tree(self, under: str = "/") -> dict[str, Node]:
         """Everything a process sees below ``under``: path -> Node, sorted by path.

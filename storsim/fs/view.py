@@ -14,7 +14,22 @@ into errors on the container's path, and imposes what each mount says:
 - ``rename`` or ``link`` across two mounts gives EXDEV (for ``rename``, judged by the
   parents' mounts, as the kernel does);
 - removing or renaming a mount point, or renaming a directory that contains one, gives
-  EBUSY (the table is keyed by path, so it cannot follow a renamed ancestor).
+  EBUSY (the table is keyed by path, so it cannot follow a renamed ancestor), after
+  every error the kernel finds first on the entries beneath (ENOENT, EINVAL, ENOTDIR,
+  EISDIR; EROFS when the parent's mount is read-only) and except for a rename onto
+  itself, which does nothing.
+
+A single-file bind mount (a ``Mount`` whose ``source_root`` is a file: ``-v
+./nginx.conf:/etc/nginx/nginx.conf``, a secret at ``/run/secrets/NAME``) serves exactly
+its target: reads, writes, ``O_TRUNC`` opens, chmod, fsync and attributes reach the host
+file (shared with every other mount of it), the target's siblings stay the image's, a
+path below it is ENOTDIR, and the target cannot be replaced: ``rename`` over it, of it
+and ``unlink`` of it fail EBUSY, which is what ``sed -i``, editors and atomic config
+writers (a temporary file renamed over the target) meet in a container [B12]. Every rule
+is checked against real bind mounts (``tests/fs/test_kernel_binds.py``). One the model
+does not have: the kernel's file bind pins the source's inode, so a host that renames
+a new file over the source (or unlinks it) leaves the target showing the old one; here
+the target follows the source's path.
 
 Every error carries the walk of the lookups made before it (``FsError.walk``), each
 component named in the file system that serves it: a mounted file system's, or, for the
@@ -26,10 +41,11 @@ alone (EXDEV across mounts for ``rename``, EBUSY) is charged the parents' walks 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NoReturn
 
 from storsim.fs.mounts import Mount, MountTable
 from storsim.fs.nodes import (
+    BLOCKDEV,
+    CHARDEV,
     DIR,
     FIFO,
     SYMLINK,
@@ -51,6 +67,8 @@ from storsim.fs.nodes import (
 from storsim.fs.overlay import _mknod_kind
 
 __all__ = ["ContainerView"]
+
+_SPECIAL = frozenset({FIFO, CHARDEV, BLOCKDEV})
 
 
 class _OnPath:
@@ -124,9 +142,20 @@ class ContainerView(MountTable):
         return fs, inner
 
     def _removable(self, op: str, p: str, *, is_dir: bool) -> tuple[FileSystem, str]:
-        """Route ``p`` for ``op`` to remove it: EBUSY for a mount point (after ENOTDIR or
-        EISDIR), then, on a read-only mount, the parent's errors and EROFS."""
+        """Route ``p`` for ``op`` to remove it: on a read-only mount, the parent's errors
+        and EROFS; then EBUSY for a mount point (after ENOTDIR or EISDIR).
+
+        A mount point is an entry of its parent's mount, which ``do_unlinkat`` and
+        ``do_rmdir`` check for writing (``mnt_want_write``: EROFS) before ``vfs_unlink``
+        and ``vfs_rmdir`` find it busy (``is_local_mountpoint``: EBUSY); so on a
+        ``--read-only`` root, removing a file bind's target is EROFS."""
         if self._is_target(p):
+            pm, pfs, pinner = self._route(_split(p)[0])
+            self._unsupported(pm, op, p, pfs, pinner)
+            if self._ro(pm):
+                inner = _join(pinner, _split(p)[1])
+                self._check_parent(pfs, inner, p)
+                raise _fail("EROFS", p, pfs, inner)
             if (self._stat(*self._route(p)[1:], p).kind == DIR) != is_dir:
                 raise FsError("ENOTDIR" if is_dir else "EISDIR", p, walk=())
             raise FsError("EBUSY", p, walk=())
@@ -153,15 +182,19 @@ class ContainerView(MountTable):
             return fs.stat(inner)
 
     @staticmethod
-    def _refuse_write(fs: FileSystem, inner: str, path: str) -> NoReturn:
+    def _refuse_write(fs: FileSystem, inner: str, path: str) -> None:
         """Why a read-only mount refuses to write ``path``: what the lookup finds wrong
-        first (ENOENT, EISDIR, ELOOP...), else EROFS."""
+        first (ENOENT, EISDIR, ELOOP...), else EROFS. A FIFO or a device node is no data
+        of the mount's: the kernel opens it for writing on a read-only mount (``may_open``
+        asks the mount only for regular files and directories), so this returns and the
+        file system answers (a FIFO without a reader: ENXIO)."""
         kind = ContainerView._stat(fs, inner, path).kind
         if kind == DIR:
             raise _fail("EISDIR", path, fs, inner)
         if kind == SYMLINK:
             raise _fail("ELOOP", path, fs, inner)
-        raise _fail("EROFS", path, fs, inner)
+        if kind not in _SPECIAL:
+            raise _fail("EROFS", path, fs, inner)
 
     @staticmethod
     def _exists(fs: FileSystem, inner: str, path: str) -> bool:
@@ -306,8 +339,11 @@ class ContainerView(MountTable):
         p = _norm(path)
         m, fs, inner = self._serve("chmod", p)
         if self._ro(m):
-            kind = self._stat(fs, inner, p).kind
-            raise _fail("EOPNOTSUPP" if kind == SYMLINK else "EROFS", p, fs, inner)
+            # chmod_common asks the mount for writing before the inode is asked to
+            # change, so a symlink on a read-only mount is EROFS too (this kernel, 6.x,
+            # fchmodat2 with AT_SYMLINK_NOFOLLOW), not the EOPNOTSUPP of a writable one
+            self._stat(fs, inner, p)
+            raise _fail("EROFS", p, fs, inner)
         with _OnPath(p):
             return fs.chmod(inner, mode)
 
@@ -383,7 +419,8 @@ class ContainerView(MountTable):
             return fs.symlink(target, inner)
 
     def link(self, src: str, dst: str) -> Changed:
-        """``link`` through the mount table; EXDEV across mounts."""
+        """``link`` through the mount table: EEXIST, EROFS (the new name's mount), then
+        EXDEV across mounts."""
         s, t = _norm(src), _norm(dst)
         sm, sfs, sinner = self._route(s)
         tm, tfs, tinner = self._route(t)
@@ -392,10 +429,12 @@ class ContainerView(MountTable):
         walk = sfs.walk(sinner) + tfs.walk(tinner)  # do_linkat: the source, then the target
         if self._exists(tfs, tinner, t):
             raise FsError("EEXIST", t, walk=walk)
+        # do_linkat: filename_create asks the new name's mount for writing (EROFS, after
+        # EEXIST), then the two mounts are compared (EXDEV)
+        if self._ro(tm):
+            raise FsError("EROFS", t, walk=walk)
         if sm is not tm:
             raise FsError("EXDEV", s, walk=walk)
-        if self._ro(sm):
-            raise FsError("EROFS", t, walk=walk)
         with _OnPath(s):
             return sfs.link(sinner, tinner)
 
@@ -407,11 +446,17 @@ class ContainerView(MountTable):
         keyed by path, so it cannot follow a renamed ancestor).
         """
         s, t = _norm(src), _norm(dst)
-        sm, sfs, sinner = self._route(_split(s)[0])
-        tm, tfs, tinner = self._route(_split(t)[0])
+        (sparent, sname), (tparent, tname) = _split(s), _split(t)
+        sm, sfs, sinner = self._route(sparent)
+        tm, tfs, tinner = self._route(tparent)
         self._unsupported(sm, "rename", s, sfs, sinner)
         if sm is not tm or self._ro(sm):
-            # do_renameat2 walks both parents, then compares their mounts
+            # do_renameat2 resolves both parents (filename_parentat: ENOENT, ENOTDIR),
+            # then compares their mounts (EXDEV) and asks the mount for writing (EROFS)
+            if s != "/":
+                self._check_parent(sfs, _join(sinner, sname), s)
+            if t != "/":
+                self._check_parent(tfs, _join(tinner, tname), t)
             walk = sfs.walk(sinner) + tfs.walk(tinner)
             raise FsError("EXDEV" if sm is not tm else "EROFS", s, walk=walk)
         prefix = s + "/"
@@ -420,6 +465,14 @@ class ContainerView(MountTable):
             or self._is_target(t)
             or any(target.startswith(prefix) for target, _, _ in self._table)
         ):
+            # The entries beneath the mounts, in the parents' file system: the kernel
+            # makes every check of the rename on them (ENOENT, EINVAL, ENOTDIR, EISDIR;
+            # a rename onto itself is a no-op) before vfs_rename's is_local_mountpoint
+            # refuses a mount point (EBUSY) [K1]: `mv x target` of a missing x is ENOENT.
+            under_s, under_t = _join(sinner, sname), _join(tinner, tname)
+            with _OnPath(s):
+                if sfs.rename_checks(under_s, under_t):
+                    return sfs.rename(under_s, under_t)
             raise FsError("EBUSY", s, walk=())
         _, fs, sinner = self._route(s)
         tinner = self._route(t)[2]
@@ -435,6 +488,11 @@ class ContainerView(MountTable):
 
     def __repr__(self) -> str:
         return f"ContainerView({self.root!r}, {len(self.mounts)} mounts)"
+
+
+def _join(parent: str, name: str) -> str:
+    """The path of ``name`` in the directory ``parent`` (both inside one file system)."""
+    return parent + name if parent == "/" else parent + "/" + name
 
 
 def _fail(errno: str, path: str, fs: FileSystem, inner: str) -> FsError:

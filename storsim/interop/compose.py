@@ -12,10 +12,9 @@ thing it cannot map, with the reason (:class:`~storsim.interop.common.Note`):
   ``size``); a bind's source directory, if it exists next to the compose file, gives
   the bind's starting content (sizes of up to :data:`SCAN_LIMIT` files);
 - single files mounted into a container (a file bind, ``secrets`` at
-  ``/run/secrets/NAME``, ``configs`` at ``/NAME`` unless given a target), which are
-  read-only bind mounts of files: storsim's format mounts directories, so the files
-  that a service mounts into one directory become one bind of that directory holding
-  them (which hides what the image has there: noted);
+  ``/run/secrets/NAME``, ``configs`` at ``/NAME`` unless given a target): single-file
+  bind mounts (``sources: {./nginx.conf: {file: SIZE}}``), read-only for secrets and
+  configs, which hide nothing of the image but the file at their target;
 - named volumes: ``driver: local`` with ``driver_opts`` ``type: nfs``/``cifs`` become
   servers under ``host.remotes`` and their mounts distributed binds
   (:mod:`storsim.interop.remotes`); ``type: tmpfs`` a tmpfs; ``type: none, o: bind``
@@ -439,11 +438,21 @@ class FileMount:
         read_only: whether the mount is read-only (secrets and configs always are).
         origin: what it is, for notes and workload names (``"secret db-password"``).
         where: the input path it came from, for notes.
+        source: its host file as the scenario names it (``./nginx/default.conf``); None
+            for what Docker writes itself (a secret from ``environment`` or ``content``).
     """
 
     def __init__(
-        self, target: str, size: int, known: bool, read_only: bool, origin: str, where: list[Any]
+        self,
+        target: str,
+        size: int,
+        known: bool,
+        read_only: bool,
+        origin: str,
+        where: list[Any],
+        source: str | None = None,
     ):
+        self.source = source
         self.target = target
         self.size = size
         self.known = known
@@ -882,9 +891,8 @@ class _Compose:
             if opt not in ("propagation", "create_host_path", "selinux"):
                 self.r.note([*where, "bind", opt], "not modelled (ignored)")
         if host is not None and host.is_file():
-            files.append(
-                FileMount(target, host.stat().st_size, True, read_only, f"file {source}", where)
-            )
+            size = host.stat().st_size
+            files.append(FileMount(target, size, True, read_only, f"file {source}", where, key))
             return
         if host is None or not host.exists():
             if looks_like_file(source, target):
@@ -894,7 +902,9 @@ class _Compose:
                     "size unknown)",
                 )
                 files.append(
-                    FileMount(target, UNKNOWN_FILE_SIZE, False, read_only, f"file {source}", where)
+                    FileMount(
+                        target, UNKNOWN_FILE_SIZE, False, read_only, f"file {source}", where, key
+                    )
                 )
                 return
             self.r.note(
@@ -1003,13 +1013,17 @@ class _Compose:
             self.r.note(where, f"{single} {name!r} is not declared under the top-level {kind}")
             spec = {}
         size, known = self._object_size(spec)
+        host = spec.get("file") if isinstance(spec.get("file"), str) else None
         if not known:
             self.r.note(
                 ["secrets" if kind == "secrets" else "configs", name],
                 f"its size is unknown (external or not found): {UNKNOWN_FILE_SIZE} bytes "
                 "(TODO in the scenario)",
             )
-        files.append(FileMount(_norm(str(target)), size, known, True, f"{single} {name}", where))
+        source = _bind_key(host) if host is not None else None  # compose binds the file
+        files.append(
+            FileMount(_norm(str(target)), size, known, True, f"{single} {name}", where, source)
+        )
 
     def _object_size(self, spec: Mapping[str, Any]) -> tuple[int, bool]:
         if isinstance(spec.get("content"), str):
@@ -1107,56 +1121,29 @@ def group_file_mounts(
     origins: dict[tuple[str, str], str],
     note: Callable[[list[Any], str], None],
 ) -> None:
-    """Files a service mounts into one directory -> one bind of that directory holding
-    them, appended to ``mounts`` (storsim's format mounts directories only).
+    """Files mounted one by one (file binds, secrets, configs) -> single-file bind mounts,
+    appended to ``mounts``: each target shows its file and nothing else of the image is
+    hidden (:mod:`storsim.scenario.binds`).
 
-    Its source is ``./.storsim/SERVICE/DIR``, a name for what Docker assembles from the
-    files (it is no directory on the host); ``sources`` gets the files and their sizes.
-    Files right under ``/``, or in a directory that is itself a mount target, cannot be
-    mounted so: ``note`` says so and they are left out.
+    Each source is its host file (``./nginx/default.conf``, a secret's ``file:``), or
+    ``./.storsim/SERVICE/TARGET`` for a file Docker writes itself (a secret from
+    ``environment``); ``sources`` gets ``{file: SIZE}`` for it, unless a directory
+    source already there holds it. A target mounted twice is noted and left out.
     """
-    groups: dict[str, list[FileMount]] = {}
-    for f in files:
-        groups.setdefault(str(PurePosixPath(f.target).parent), []).append(f)
     targets = {m["target"] for m in mounts}
-    for parent, members in groups.items():
-        names = ", ".join(f.origin for f in members)
-        if parent == "/":
-            for f in members:
-                note(
-                    f.where,
-                    f"{f.origin} at {f.target}: a single file right under / cannot be "
-                    "mounted in storsim's format (it mounts directories, not at /; "
-                    "proposed: single-file bind sources): left out",
-                )
+    for f in files:
+        if f.target in targets:
+            note(f.where, f"{f.origin} at {f.target}: the path is mounted already (left out)")
             continue
-        if parent in targets:
-            for f in members:
-                note(
-                    f.where,
-                    f"{f.origin} at {f.target} is inside another mount at {parent}: "
-                    "storsim's format cannot mount a single file there (left out)",
-                )
-            continue
-        read_only = all(f.read_only for f in members)
-        if not read_only and any(f.read_only for f in members):
-            note(members[0].where, f"{names} share {parent}, some read-only: mounted read-write")
-        key = f"./.storsim/{sname}{parent}"
-        sources[key] = {
-            "files": {"/" + PurePosixPath(f.target).name: format_size(f.size) for f in members}
-        }
-        unknown = [f.origin for f in members if not f.known]
-        comments[("sources", key)] = (
-            f"{names} (TODO: sizes of {', '.join(unknown)})" if unknown else names
-        )
-        mounts.append(_ro({"type": "bind", "source": key, "target": parent}, read_only))
-        origins[(sname, parent)] = names
-        note(
-            members[0].where,
-            f"{names}: mounted as a read{'-only' if read_only else '-write'} bind of "
-            f"{parent} holding {'it' if len(members) == 1 else 'them'} (storsim mounts "
-            "directories; this hides what the image has in that directory)",
-        )
+        targets.add(f.target)
+        key = f.source or f"./.storsim/{sname}{f.target}"
+        if not any(key.startswith(k.rstrip("/") + "/") for k in sources):
+            sources.setdefault(key, {"file": format_size(f.size)})
+            comments[("sources", key)] = (
+                f.origin if f.known else f"{f.origin} (TODO: its size is unknown)"
+            )
+        mounts.append(_ro({"type": "bind", "source": key, "target": f.target}, f.read_only))
+        origins[(sname, f.target)] = f.origin
 
 
 def looks_like_file(source: str, target: str) -> bool:
@@ -1177,18 +1164,33 @@ def add_mount_points(data: dict[str, Any], images: set[str]) -> None:
     """Give the top layer of each image in ``images`` the directories its services mount
     over: real images ship them (postgres has /var/lib/postgresql/data), and a
     placement of the path on the writable layer needs the directory to write in."""
+    sources = data.get("sources", {})
     for svc in data.get("services", {}).values():
         if svc.get("image") not in images:
             continue
         layer = data["images"][svc["image"]]["layers"][-1]
         dirs = layer.setdefault("dirs", [])
         for mount in svc.get("volumes", []):
-            if mount["target"] not in dirs:
-                dirs.append(mount["target"])
+            target = mount["target"]
+            if _is_file_bind(mount, sources):  # its directory: Docker makes the file
+                target = str(PurePosixPath(target).parent)
+            if target != "/" and target not in dirs:
+                dirs.append(target)
     for name in images:
         layers = data.get("images", {}).get(name, {}).get("layers", [])
         if layers and "dirs" in layers[-1]:
             layers[-1]["dirs"] = sorted(layers[-1]["dirs"])
+
+
+def _is_file_bind(mount: Mapping[str, Any], sources: Mapping[str, Any]) -> bool:
+    """Whether an imported mount is a single-file bind: its source is a ``{file: SIZE}``
+    entry, or a file of a directory source (only file binds are made so)."""
+    source = mount.get("source")
+    if mount.get("type") != "bind" or not isinstance(source, str):
+        return False
+    if source in sources:
+        return "file" in (sources[source] or {})
+    return any(source.startswith(k.rstrip("/") + "/") for k in sources)
 
 
 def _norm(path: str) -> str:

@@ -449,7 +449,8 @@ def _service(
             if path.is_file() or (not path.is_dir() and looks_like_file(source, target)):
                 known = path.is_file()
                 size = path.stat().st_size if known else UNKNOWN_FILE_SIZE
-                files.append(FileMount(target, size, known, read_only, f"file {source}", where))
+                origin = f"file {source}"
+                files.append(FileMount(target, size, known, read_only, origin, where, source))
                 continue
             mount = {"type": "bind", "source": source, "target": target}
             if read_only:

@@ -66,7 +66,9 @@ def finish(imported: Imported, *, name: str, origins: dict[tuple[str, str], str]
     for sname, svc in data["services"].items():
         mounts = list(svc.get("volumes", []))
         if "workload" in svc:
-            candidates.extend(_candidate(data, sname, m) for m in mounts)
+            candidates.extend(
+                _candidate(data, sname, m) for m in mounts if not _is_file(_content(data, m))
+            )
             continue
         if not mounts:
             imported.notes.append(
@@ -81,7 +83,8 @@ def finish(imported: Imported, *, name: str, origins: dict[tuple[str, str], str]
         for mount in mounts:
             origin = origins.get((sname, mount["target"]))
             workloads.append(_starter(data, comments, sname, mount, origin))
-            candidates.append(_candidate(data, sname, mount))
+            if not _is_file(_content(data, mount)):  # compare places directories
+                candidates.append(_candidate(data, sname, mount))
         svc["workload"] = workloads
         for i, w in enumerate(workloads):
             base: DataPath = ("services", sname, "workload", i)
@@ -120,6 +123,11 @@ def _content(data: dict[str, Any], mount: dict[str, Any]) -> dict[str, Any] | No
     return data.get("sources", {}).get(key) if key else None
 
 
+def _is_file(content: dict[str, Any] | None) -> bool:
+    """Whether a mount's source is one file (a single-file bind: a secret, a config)."""
+    return bool(content and "file" in content)
+
+
 def _has_files(content: dict[str, Any] | None) -> bool:
     return bool(content and (content.get("files") or content.get("generate")))
 
@@ -132,6 +140,15 @@ def _starter(
     origin: str | None,
 ) -> dict[str, Any]:
     target = mount["target"].rstrip("/")
+    content = _content(data, mount)
+    if _is_file(content):  # a config or secret file: read once at start-up
+        return {
+            "name": f"starter: read {origin or target} at start-up",
+            "path": target,
+            "threads": 1,
+            "count": 1,
+            "ops": [{"op": "read", "size": STARTER_SIZE, "offset": "start"}],
+        }
     if not mount.get("read_only"):
         return {
             "name": f"starter: write to {target}",
@@ -139,7 +156,6 @@ def _starter(
             "rate": STARTER_RATE,
             "ops": [{"op": "append", "size": STARTER_SIZE}, {"op": "fsync"}],
         }
-    content = _content(data, mount)
     if origin is not None and origin.startswith(("secret", "config", "file")) and content:
         count = len(content.get("files", {}))
         return {

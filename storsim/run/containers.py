@@ -176,6 +176,7 @@ def create(
     ]
     for m in specs:
         server: str | None = None
+        source_root = "/"
         subpath = m.volume.subpath if m.type == "volume" and m.volume is not None else None
         if m.type == "volume":
             storage = "volume"
@@ -202,12 +203,13 @@ def create(
             key = ("tmpfs", name, m.target)
         else:
             assert m.source is not None
-            fs = world.binds[m.source]
+            place = scenario.bind_sources[m.source]  # a directory or a file of a host tree
+            fs, source_root = world.binds[place.root], place.inner
             remote = m.remote if m.remote and m.remote[0] in scenario.host.remotes else None
             if remote is not None:
-                storage, server, key = "distributed_bind", remote[0], ("remote", m.source)
+                storage, server, key = "distributed_bind", remote[0], ("remote", place.root)
             else:
-                storage, key = "local_bind", ("bind", m.source)
+                storage, key = "local_bind", ("bind", place.root)
         backend = world.backend(storage, Attachment(fs=fs, key=key, server=server))
         backends[m.target] = backend
         mounts.append(
@@ -216,7 +218,7 @@ def create(
                 fs,
                 storage,
                 read_only=m.read_only,
-                source_root="/" + subpath if subpath is not None else "/",
+                source_root="/" + subpath if subpath is not None else source_root,
                 unsupported=backend.unsupported,
                 unsupported_errno=backend.unsupported_errno,
                 # only a remote profile refuses some operations with their own errno

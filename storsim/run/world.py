@@ -200,7 +200,8 @@ class World:
     Attributes:
         stacks: image name -> its layer stack (shared by its containers).
         volumes: named volume -> its file system.
-        binds: bind source -> its file system (a host directory or a remote export).
+        binds: bind source root -> its file system (a host directory or a remote export;
+            ``Scenario.bind_sources`` says which root each bind source is in).
         mount_rows: one row per mount per container run (``Result.mounts``).
         workload_seeds: the seed sequence the services' workloads spawn theirs from.
     """
@@ -222,12 +223,23 @@ class World:
             populate(fs, scenario.sources.get(name), content_rng)
             self.volumes[name] = fs
         self.binds: dict[str, PlainFS] = {}
+        places = scenario.bind_sources
         for svc in scenario.services.values():
             for m in svc.mounts:
-                if m.type == "bind" and m.source is not None and m.source not in self.binds:
-                    fs = PlainFS()
-                    populate(fs, scenario.sources.get(m.source), content_rng)
-                    self.binds[m.source] = fs
+                if m.type != "bind" or m.source is None:
+                    continue
+                place = places[m.source]  # its host tree: a root, and its path in it
+                if place.root in self.binds:
+                    fs = self.binds[place.root]
+                else:
+                    fs = self.binds[place.root] = PlainFS()
+                    spec = scenario.sources.get(place.root)
+                    if spec is not None and spec.file is not None:  # one host file
+                        fs.populate({place.inner: Node("file", size_bytes=spec.file)})
+                    else:
+                        populate(fs, spec, content_rng)
+                if not place.file and place.inner != "/":
+                    fs.populate({place.inner: Node("dir", mode=0o755)})  # `-v` makes it
         self.anonymous = itertools.count(1)
         self.mount_rows: list[dict[str, Any]] = []
         self.workload_seeds = seeds.spawn(1)[0]

@@ -28,6 +28,7 @@ __all__ = [
     "LayerSpec",
     "LognormalSize",
     "SizeSpec",
+    "SourceSpec",
     "UniformSize",
     "VolumeSpec",
 ]
@@ -152,6 +153,26 @@ class Content(Spec):
     /usr/share/zoneinfo/UTC}``)."""
     generate: list[GenerateSpec] = []
     """Generated populations of files (``[{dir: /usr/lib, count: 2000}]``)."""
+
+
+class SourceSpec(Content):
+    """What a named volume or a bind source holds at the start: a directory's content,
+    or, with ``file``, one host file."""
+
+    file: Size | None = None
+    """The source is a single host file of this size (``./nginx.conf: {file: 2 KiB}``),
+    not a directory: a bind of it is a single-file bind mount, which shows the file at its
+    target and leaves the target's siblings the image's. (A file inside a directory source
+    is bound by its path: ``./conf/nginx.conf:/etc/nginx/nginx.conf`` with ``./conf:
+    {files: {/nginx.conf: 2 KiB}}``, the same file as the directory's bind shows.)"""
+
+    @model_validator(mode="after")
+    def _one_file(self) -> SourceSpec:
+        if self.file is not None and (self.files or self.dirs or self.symlinks or self.generate):
+            raise ValueError(
+                "file is a single host file: it has no files, dirs, symlinks or generate"
+            )
+        return self
 
 
 #: The most copies of one layer entry: the kernel's own limit on the layers of one

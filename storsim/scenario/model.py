@@ -21,8 +21,9 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError, model_validator
 
 from storsim.errors import ScenarioError
+from storsim.scenario.binds import BindSource, bind_problems, bind_sources
 from storsim.scenario.compare import CompareSpec
-from storsim.scenario.content import Content, ImageSpec, VolumeSpec
+from storsim.scenario.content import ImageSpec, SourceSpec, VolumeSpec
 from storsim.scenario.fields import PositiveDuration, Spec
 from storsim.scenario.fio import expand_fio
 from storsim.scenario.host import HostSpec
@@ -61,9 +62,12 @@ class Scenario(Spec):
         ],
     ] = {}
     """Named volumes by name (compose ``volumes:``; ``{}`` or nothing for defaults)."""
-    sources: dict[str, Content] = {}
+    sources: dict[str, SourceSpec] = {}
     """What a named volume or a bind source holds at the start, by its name or host path
-    (``./config``)."""
+    (``./config``); ``{file: SIZE}`` makes a bind source one host file (``./nginx.conf:
+    {file: 2 KiB}``). A bind whose source is inside another's (``./config/nginx.conf``
+    in ``./config``) is that path of the same tree: a file there is a single-file bind
+    mount of it."""
     services: Annotated[dict[str, ServiceSpec], Field(min_length=1)]
     """Services by name (compose ``services:``): an image, its mounts, lifecycle and
     workload."""
@@ -82,6 +86,16 @@ class Scenario(Spec):
     _tree: Any = PrivateAttr(default=None)
     _fio_jobs: dict[str, list[Any]] = PrivateAttr(default_factory=dict)
     _notes: list[str] = PrivateAttr(default_factory=list)
+    _binds: dict[str, BindSource] | None = PrivateAttr(default=None)
+
+    @property
+    def bind_sources(self) -> dict[str, BindSource]:
+        """Each bind source the services mount -> its host tree (the root under
+        ``sources`` or the bind source that holds it), its path there, and whether it is
+        a single file (:mod:`storsim.scenario.binds`)."""
+        if self._binds is None:
+            self._binds = bind_sources(self)
+        return self._binds
 
     @property
     def import_notes(self) -> list[str]:
@@ -205,13 +219,18 @@ def _cross_check(s: Scenario, tree: Any, file: str | None) -> None:
                     "needs count or duration (or a scenario-level duration) so that it ends",
                 )
     for key in s.sources:
-        if key not in s.volumes and key not in bind_sources:
+        if key not in s.volumes and not any(
+            b == key or b.startswith(key.rstrip("/") + "/") for b in bind_sources
+        ):
             raise rule_error(
                 tree,
                 file,
                 ["sources", key],
-                "must name a declared volume or a bind source that a service mounts",
+                "must name a declared volume or a bind source that a service mounts (or "
+                "a directory that holds one)",
             )
+    for path, rule in bind_problems(s):
+        raise rule_error(tree, file, path, rule)
     if s.compare is not None:
         _check_compare(s, s.compare, tree, file)
     for path, rule in tree_problems(s):

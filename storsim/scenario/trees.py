@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # the specs import nothing from here; only the Scenario's che
     from storsim.scenario.model import Scenario
     from storsim.scenario.services import ServiceSpec
 
-__all__ = ["Problem", "tree_problems"]
+__all__ = ["Problem", "content_kind", "tree_problems"]
 
 #: What is wrong, and where: (YAML path, rule).
 Problem = tuple[list[str | int], str]
@@ -185,6 +185,12 @@ def _content_entries(content: Content) -> dict[str, str]:
     return entries
 
 
+def content_kind(content: Content, path: str) -> str | None:
+    """The kind of ``path`` (absolute, inside the tree) in a volume's or bind source's
+    content: ``"file"``, ``"directory"``, ``"symlink"`` or None."""
+    return _kind(_content_entries(content), content.generate, path)
+
+
 def _content_problems(content: Content, where: list[str | int]) -> Iterator[Problem]:
     yield from _structure(_content_entries(content), content.generate, where)
 
@@ -260,6 +266,15 @@ def _seen_at(
     mount = max(above, key=lambda m: len(m.target))
     base = mount.target.rstrip("/")
     inner = [p[len(base) :] for p in paths if p.startswith(base + "/")]
+    place = s.bind_sources.get(mount.source or "") if mount.type == "bind" else None
+    if place is not None and place.file:
+        return f"the file bind at {mount.target}", {mount.target: FILE}
+    if place is not None and place.inner != "/":
+        # a directory inside a bind source's tree: its content, seen from that directory
+        root = s.sources.get(place.root)
+        kinds = {base + q: _kind(tables.of(root), root.generate, place.inner + q) if root
+                 else None for q in inner}  # fmt: skip
+        return f"the bind mount at {mount.target}", kinds
     content = s.sources.get(mount.source) if mount.source else None
     if content is None and mount.type == "volume":
         # a new, empty volume gets the image's files at its target (Docker copies them)
@@ -280,7 +295,25 @@ def _mount_problems(
     targets += [(t, None, j) for j, t in enumerate(s.images[svc.image].volumes)]
     for target, i, j in targets:
         what, kinds = _seen_at(s, svc, target, tables)
-        blocker = _blocker(kinds, target)
+        mount = svc.mounts[i] if i is not None else None
+        place = s.bind_sources.get(mount.source or "") if mount and mount.type == "bind" else None
+        if place is not None and place.file:
+            # a single-file bind: a file (or nothing) at the target, directories above it
+            kind = kinds.get(target)
+            blocker = _blocker({p: k for p, k in kinds.items() if p != target}, target)
+            if blocker is None and kind == SYMLINK:
+                blocker = f"{target}, a symlink"
+            if blocker is None and kind == DIR:
+                assert i is not None
+                assert mount is not None
+                yield (
+                    _mount_where(sname, svc, i),
+                    f"cannot mount the file {mount.source} on {target}: {what} has a "
+                    "directory there (Docker refuses it: not a directory)",
+                )
+                continue
+        else:
+            blocker = _blocker(kinds, target)
         if blocker is None:
             continue
         if i is None:
@@ -299,6 +332,15 @@ def _compare_problems(
     if set(s.compare.choices) <= {"image_layer"}:
         return  # an image layer may hold a directory over a file of a lower layer
     path = s.compare.path
+    for m in svc.mounts:
+        place = s.bind_sources.get(m.source or "") if m.type == "bind" else None
+        if m.target == path and place is not None and place.file:
+            yield (
+                ["compare", "path"],
+                f"is the target of the file bind {m.source} in service {sname}: compare "
+                "places a directory (compare the directory that holds it)",
+            )
+            return
     what, kinds = _seen_at(s, svc, path, tables, skip=path)
     blocker = _blocker(kinds, path)
     if blocker is not None:
@@ -325,3 +367,9 @@ def _compare_problems(
                     ["compare", "content"],
                     (f"has {blocker} where service {sname} mounts {m.target} (not a directory)"),
                 )
+
+
+def _mount_where(sname: str, svc: ServiceSpec, i: int) -> list[str | int]:
+    if i < len(svc.volumes):
+        return ["services", sname, "volumes", i]
+    return ["services", sname, "tmpfs", i - len(svc.volumes)]

@@ -143,9 +143,9 @@ def test_missing_bind_source_is_an_empty_directory_with_a_note(compose: Compose)
     assert any("Docker creates an empty directory" in m for m in messages(imported))
 
 
-def test_single_file_binds_become_a_directory_bind_holding_them(compose: Compose) -> None:
-    """Files bound into one directory become one read-only bind of that directory whose
-    content is the files (with their real sizes), and a note says what it hides."""
+def test_single_file_binds_become_file_binds(compose: Compose) -> None:
+    """Files bound into one directory become single-file binds of their host files (with
+    their real sizes), hiding nothing else of the image, with no note."""
     imported = compose(
         """
         services:
@@ -160,15 +160,20 @@ def test_single_file_binds_become_a_directory_bind_holding_them(compose: Compose
     assert mounts(imported, "proxy") == [
         {
             "type": "bind",
-            "source": "./.storsim/proxy/etc/nginx/conf.d",
-            "target": "/etc/nginx/conf.d",
+            "source": "./nginx.conf",
+            "target": "/etc/nginx/conf.d/default.conf",
             "read_only": True,
-        }
+        },
+        {
+            "type": "bind",
+            "source": "./extra.conf",
+            "target": "/etc/nginx/conf.d/extra.conf",
+            "read_only": True,
+        },
     ]
-    assert imported.data["sources"]["./.storsim/proxy/etc/nginx/conf.d"] == {
-        "files": {"/default.conf": 300, "/extra.conf": 20}
-    }
-    assert any("hides what the image has" in m for m in messages(imported))
+    assert imported.data["sources"]["./nginx.conf"] == {"file": 300}
+    assert imported.data["sources"]["./extra.conf"] == {"file": 20}
+    assert not any("hides" in m or "storsim mounts directories" in m for m in messages(imported))
     runs(imported)
 
 
@@ -176,8 +181,8 @@ def test_missing_file_bind_by_its_name_is_a_file_of_unknown_size(compose: Compos
     """A missing bind source whose name has an extension is taken as a file, its size a
     placeholder marked TODO, and noted."""
     imported = compose("services: {p: {image: nginx, volumes: ['./n.conf:/etc/n/n.conf:ro']}}")
-    key = "./.storsim/p/etc/n"
-    assert imported.data["sources"][key] == {"files": {"/n.conf": "1 KiB"}}
+    key = "./n.conf"
+    assert imported.data["sources"][key] == {"file": "1 KiB"}
     assert "TODO" in imported.comments[("sources", key)]
     assert any("its name says it is a file" in m for m in messages(imported))
 
@@ -415,7 +420,8 @@ def test_read_only_services_have_a_read_only_root(compose: Compose) -> None:
 def test_secrets_and_configs_are_read_only_files_at_their_targets(compose: Compose) -> None:
     """Secrets are files under /run/secrets (long syntax: target relative to it or
     absolute) and configs at their target; sizes come from file, environment or content;
-    a config at its default target /NAME cannot be mounted and is noted."""
+    a config at its default target /NAME too; each is a single-file bind, of its host
+    file when it has one."""
     imported = compose(
         """
         services:
@@ -440,19 +446,23 @@ def test_secrets_and_configs_are_read_only_files_at_their_targets(compose: Compo
         environ={"API_TOKEN": "t" * 40},
     )
     sources = imported.data["sources"]
-    assert sources["./.storsim/api/run/secrets"] == {
-        "files": {"/db_password": 29, "/token.txt": 40}
+    assert sources == {
+        "./secrets/db.txt": {"file": 29},
+        "./.storsim/api/run/secrets/token.txt": {"file": 40},
+        "./.storsim/api/etc/ssl/api.pem": {"file": "1 KiB"},
+        "./config.yaml": {"file": 191},
+        "./.storsim/api/inline": {"file": 5},
     }
-    assert sources["./.storsim/api/etc/ssl"] == {"files": {"/api.pem": "1 KiB"}}
-    assert sources["./.storsim/api/etc/api"] == {"files": {"/config.yaml": 191}}
-    assert {m["target"]: m.get("read_only") for m in mounts(imported, "api")} == {
-        "/run/secrets": True,
-        "/etc/ssl": True,
-        "/etc/api": True,
+    assert {m["target"]: (m["source"], m.get("read_only")) for m in mounts(imported, "api")} == {
+        "/run/secrets/db_password": ("./secrets/db.txt", True),
+        "/run/secrets/token.txt": ("./.storsim/api/run/secrets/token.txt", True),
+        "/etc/ssl/api.pem": ("./.storsim/api/etc/ssl/api.pem", True),
+        "/etc/api/config.yaml": ("./config.yaml", True),
+        "/inline": ("./.storsim/api/inline", True),
     }
     text = "\n".join(messages(imported))
     assert "secrets.cert: its size is unknown" in text
-    assert "config inline at /inline: a single file right under / cannot be mounted" in text
+    assert "cannot be mounted" not in text
     result = runs(imported)
     reads = result.ops[result.ops["path"].astype(str).str.startswith("/run/secrets/")]
     assert sorted(reads["path"].astype(str)) == [
@@ -475,8 +485,9 @@ def test_a_note_on_a_shared_secret_comes_once(compose: Compose) -> None:
     assert sum("its size is unknown" in m for m in messages(imported)) == 1
 
 
-def test_a_file_inside_another_mount_is_left_out_with_a_note(compose: Compose) -> None:
-    """A file mounted into a directory that is itself a mount target is noted, left out."""
+def test_a_file_inside_another_mount_is_a_file_bind_there(compose: Compose) -> None:
+    """A file mounted into a directory that is itself a mount target is a file bind on
+    top of that mount (the kernel's mount stacking), and the scenario runs."""
     imported = compose(
         """
         services:
@@ -486,8 +497,9 @@ def test_a_file_inside_another_mount_is_left_out_with_a_note(compose: Compose) -
         """,
         files={"conf/base.conf": "b", "x.conf": "x"},
     )
-    assert [m["target"] for m in mounts(imported, "a")] == ["/etc/app"]
-    assert any("is inside another mount at /etc/app" in m for m in messages(imported))
+    assert [m["target"] for m in mounts(imported, "a")] == ["/etc/app", "/etc/app/x.conf"]
+    assert imported.data["sources"]["./x.conf"] == {"file": 1}
+    runs(imported)
 
 
 def test_volumes_from_copies_the_other_services_mounts(compose: Compose) -> None:

@@ -48,7 +48,8 @@ def test_files_are_classified_by_their_keys(tmp_path: Path) -> None:
 def test_containers_become_services_with_their_mounts() -> None:
     """Containers of one compose service are its replicas; Mounts give volumes, tmpfs and
     binds (RW false = read-only), HostConfig.Tmpfs the --tmpfs mounts with their size, the
-    image's VOLUME is left to the image, and a secret's file bind a directory bind."""
+    image's VOLUME is left to the image, and a secret's file bind a single-file bind of
+    its host file."""
     data, _, origins = parts("inspect-shop-containers.json", "image-inspect-shop-web.json")
     web, db = data["services"]["web"], data["services"]["db"]
     assert web["deploy"] == {"replicas": 2}
@@ -62,13 +63,13 @@ def test_containers_become_services_with_their_mounts() -> None:
         {"type": "tmpfs", "target": "/var/run/postgresql"},
         {
             "type": "bind",
-            "source": "./.storsim/db/run/secrets",
-            "target": "/run/secrets",
+            "source": "/home/ann/shop/db/password.txt",
+            "target": "/run/secrets/db-password",
             "read_only": True,
         },
     ]
-    assert data["sources"]["./.storsim/db/run/secrets"] == {"files": {"/db-password": "1 KiB"}}
-    assert origins[("db", "/run/secrets")].startswith("file /home/ann")
+    assert data["sources"]["/home/ann/shop/db/password.txt"] == {"file": "1 KiB"}
+    assert origins[("db", "/run/secrets/db-password")].startswith("file /home/ann")
     assert set(data["volumes"]) == {"shop_uploads", "shop_db-data"}
 
 

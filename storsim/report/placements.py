@@ -47,7 +47,7 @@ STORAGES: Mapping[str, str] = {
     "image_layer": "files read from the image's read-only layers",
     "writable_layer": "the container's own layer: files created at run time, and image "
     "files after their copy-up; lost at docker rm",
-    "local_bind": "a host directory bind-mounted into the container",
+    "local_bind": "a host directory or file bind-mounted into the container",
     "distributed_bind": "a remote export (NFS, SMB, S3 through FUSE) bind-mounted",
     "volume": "a Docker volume: outlives the container",
     "tmpfs": "memory: lost at docker stop",

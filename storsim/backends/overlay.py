@@ -14,7 +14,10 @@ Costs, with their sources:
   (``ovl_lookup`` in fs/overlayfs/namei.c): a missing name visits every layer. The first
   lookup of a component on this mount costs ``host.overlay.lookup_per_component`` of CPU
   (the overlay's own dentry and inode: ``d_alloc``, ``ovl_get_inode`` in inode.c) and
-  ``host.overlay.lookup_per_layer`` per layer visited, plus one metadata read per lower
+  ``host.overlay.lookup_per_layer`` per layer visited (and ``host.overlay.
+  cold_lookup_per_layer`` per lower layer the host consults for that name for the first
+  time: its file system's own dentry and inode, ``d_alloc_parallel``, ``ext4_lookup``,
+  ``ext4_iget``), plus one metadata read per lower
   directory consulted that the host has not read yet (the host's dcache then answers
   every container of the image, negative lookups included) and the inode of a name
   found in a lower layer, read from disk with the next ones of the image (ext4's inode
@@ -144,7 +147,8 @@ class OverlayBackend(LocalBackend):
         lower = self.lower_key
         done = host.lower_dirs_read
         seen = host.metadata_seen
-        reads = layers = fresh = 0
+        looked = host.lower_lookups
+        reads = layers = fresh = host_first = 0
         walked = 0.0  # the cached walk to each component: cumulative
         per_component, per_layer = host.walk_component_s, host.walk_layer_s
         for c in walk:
@@ -159,6 +163,13 @@ class OverlayBackend(LocalBackend):
             # the parent's upper directory is in memory: only its lower ones are read
             low = visited - 1 if c.upper else visited
             if low > 0:
+                # The lower layers a lookup of this name consults for the first time on the
+                # host: their file system allocates its own dentry (and inode) for it.
+                # Top-down, as below: a count of the top-most ones.
+                first = looked.get((lower, p), 0)
+                if low > first:
+                    host_first += low - first
+                    looked[(lower, p)] = low
                 # A lookup consults the lower layers top-down, so the lower directories of
                 # the parent read so far are always its top-most ones: a count, not a set.
                 depth = (lower, p.rpartition("/")[0] or "/")
@@ -169,7 +180,11 @@ class OverlayBackend(LocalBackend):
                 if c.found and (lower, p) not in seen:  # found in a lower: its inode,
                     seen.add((lower, p))  # read with the image's next ones (readahead)
                     reads += inode_reads(host, lower)
-        lookup_s = fresh * host.lookup_component_s + layers * host.lookup_per_layer_s
+        lookup_s = (
+            fresh * host.lookup_component_s
+            + layers * host.lookup_per_layer_s
+            + host_first * host.cold_lookup_layer_s
+        )
         return reads, lookup_s + walked, walked
 
     def _after_lookup(

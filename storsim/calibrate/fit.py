@@ -187,12 +187,32 @@ def _overlay_lookup(state: str) -> Callable[[Params], bool]:
 
 
 def _lookup_reads(p: Params) -> float:
-    """Metadata reads of the model's cold ``stat`` of ``h<k>/f`` in a pass over many such
-    paths (the benchmark's and the validation plan's): the lower copies of ``h<k>``, one
-    per layer (1 for the plain file system); the layers' roots are read by the pass's
-    first stat, and the inodes come 512 per read (ext4's inode table readahead), so
-    neither counts in the median."""
-    return max(_layers(p), 1.0)
+    """Metadata reads of the model's cold ``stat`` in a pass over many such paths (the
+    benchmark's and the validation plan's): the lower copies of each directory of the
+    path below the root, one per layer (``h<k>/f``: layers; ``p/c/.../f``: layers x
+    (depth - 1); the plain file system's ``h<k>``: 1). The layers' roots are read by
+    the pass's first stat, and the inodes come 512 per read (ext4's inode table
+    readahead), so neither counts in the median."""
+    if not p["layers"]:
+        return 1.0
+    return _layers(p) * (_components(p) - 1.0)
+
+
+def _lower_visits(p: Params) -> float:
+    """Lower layers the host consults for the first time in a cold ``stat`` (each
+    component in each layer: the upper root is in memory); 0 for the plain file system
+    (its first lookups cost the reads alone)."""
+    return _layers(p) * _components(p)
+
+
+def _cold_lookup(p: Params) -> bool:
+    """The cold points of lookup (hits) and lookup_depth."""
+    return bool(p["state"] == "cold" and p.get("result", "hit") == "hit")
+
+
+def _cold_offset(p: Params, k: Known) -> float:
+    """A cold stat's CPU time but the host's first lookups (s): as on a new mount."""
+    return _first_lookups(p, k) if p["layers"] else k["syscall_latency"]
 
 
 def _cached_copy_slope(known: Known) -> float:
@@ -382,17 +402,33 @@ FIT_TABLE: tuple[Row, ...] = (
     ),
     Row(
         key="disk.read_latency",
-        experiment=("lookup",),
-        select=lambda p: p["state"] == "cold" and p["result"] == "hit",
-        columns=(_lookup_reads,),
+        experiment=("lookup", "lookup_depth"),
+        select=_cold_lookup,
+        columns=(_lookup_reads, _lower_visits),
         coefficient=0,
         value=_coef,
-        offset=lambda p, k: _first_lookups(p, k) if p["layers"] else k["syscall_latency"],
-        shape="linear in reads (1 a layer: the lower copies of h<k>, 1 for the plain file "
-        "system): a cold lookup in a pass, less its CPU",
+        offset=_cold_offset,
+        shape="linear in reads and lower visits: a cold lookup in a pass (h<k>/f: one read "
+        "a layer, 1 for the plain file system; p/c/.../f: 4 x (depth - 1)), less its CPU",
         source="a cold lookup reads each lower copy of the parent, the inodes 512 at a time "
         "(overlay.py _walk_cost; disk.py submit_meta at read_latency)",
         along="layers",
+        along_by=(("lookup_depth", "depth"),),
+    ),
+    Row(
+        key="overlay.cold_lookup_per_layer",
+        experiment=("lookup", "lookup_depth"),
+        select=_cold_lookup,
+        columns=(_lookup_reads, _lower_visits),
+        coefficient=1,
+        value=_coef,
+        offset=_cold_offset,
+        shape="the same points: the host's first lookup of a name, per lower layer visited",
+        source="the host's first lookup of a name in a lower layer allocates that file "
+        "system's dentry and inode (overlay.py _walk_cost: cold_lookup_per_layer; "
+        "d_alloc_parallel, ext4_lookup, ext4_iget)",
+        along="layers",
+        along_by=(("lookup_depth", "depth"),),
     ),
     Row(
         key="readdir_per_entry",

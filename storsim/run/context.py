@@ -53,6 +53,7 @@ class Host:
     readdir_merge_s: float = 0.0  # each entry of a merged directory a readdir reads
     noop_syscall_s: float = 0.0  # a call the file system answers without work (tmpfs fsync)
     copy_up_flush_s: float | None = None  # a copy-up's commit (None: the disk's flush)
+    cold_lookup_layer_s: float = 0.0  # a lower layer's first lookup of a name on the host
     # Metadata the host kernel has read from disk once: (fs key, path); the dentry and
     # inode caches are per host, shared by every container and mount of the same fs.
     metadata_seen: set[tuple[object, str]] = field(default_factory=set)
@@ -61,6 +62,9 @@ class Host:
     # (image layer stack, directory) -> how many of its lower layers' directories the
     # host has read (always the top-most ones: lookups go top-down).
     lower_dirs_read: dict[tuple[object, str], int] = field(default_factory=dict)
+    # (image layer stack, path) -> how many of its lower layers the host has looked the
+    # name up in (their dentries exist: the top-most ones, lookups go top-down).
+    lower_lookups: dict[tuple[object, str], int] = field(default_factory=dict)
     # Inodes one inode-table read brings in (host.inode_readahead: 512 on ext4).
     inodes_per_read: int = 512
     # File system (fs key, or an image's layer stack) -> inodes the host has looked up

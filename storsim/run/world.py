@@ -190,6 +190,7 @@ def build_host(scenario: Scenario, env: simpy.Environment, rng: np.random.Genera
         readdir_merge_s=h.overlay.readdir_merge_per_entry,
         noop_syscall_s=h.noop_syscall_latency,
         copy_up_flush_s=h.overlay.copy_up_flush,
+        cold_lookup_layer_s=h.overlay.cold_lookup_per_layer,
         inodes_per_read=h.inode_readahead,
     )
 

@@ -418,3 +418,28 @@ def test_an_inode_read_brings_the_next_ones_of_the_image(ctx: SimContext) -> Non
     t2 = t1 + 1 + 3 * LAYER + each
     t3 = t2 + 1 + 1 + 4 * LAYER + each  # the bottom /d, and f3's inode: the 5th
     assert log == [("app", t0, None), ("app", t1, None), ("app", t2, None), ("app", t3, None)]
+
+
+def test_the_hosts_first_lookup_in_a_layer_costs_its_dentry(ctx: SimContext) -> None:
+    """With 1/2 s per lower layer the host consults for a name the first time (that file
+    system's dentry and inode: ``d_alloc_parallel``, ``ext4_lookup``), a cold stat of
+    /d/f1 through 2 layers pays it 4 times (/d in the 2 lower roots, f1 in the 2 lower
+    /d: the upper root is in memory); a second container of the image, its own first
+    lookups, not the host's again."""
+    ctx.host.cold_lookup_layer_s = 0.5
+    stack = _deep(2)
+    fs_a, a = _container(ctx, "web-1", stack)
+    fs_b, b = _container(ctx, "web-2", stack)
+    log = run(
+        ctx,
+        {
+            "a": [lambda: a.charge(STAT, "/d/f1", fs_a.stat("/d/f1"), 0, 0)],
+            "b": [lambda: 20.0, lambda: b.charge(STAT, "/d/f1", fs_b.stat("/d/f1"), 0, 0)],
+        },
+    )
+    # 6 reads (2 lower roots, /d's inode, 2 lower /d, f1's inode), 5 visits
+    assert log == [
+        ("a", 6 + 4 * 0.5 + 5 * LAYER + SYSCALL + OP, None),
+        ("b", 20.0, None),
+        ("b", 20.0 + 5 * LAYER + SYSCALL + OP, None),
+    ]

@@ -22,7 +22,7 @@ PER_LAYER, READ_LAT = 1.5e-6, 80e-6
 WRITE_BW, READ_BW = 500e6, 2e9
 FLUSH, COPY_FLUSH, NOOP = 1e-3, 3e-3, 0.25e-6
 PER_ENTRY, PER_DIR_LAYER, MERGE = 0.2e-6, 3e-6, 0.4e-6
-COMPONENT, WALK, WALK_LAYER = 2.5e-6, 0.75e-6, 20e-9
+COMPONENT, WALK, WALK_LAYER, COLD = 2.5e-6, 0.75e-6, 20e-9, 1.25e-6
 WRITE_LAT = SSD_WRITE_LATENCY_S  # kept from the profile: not separable from the flush
 
 
@@ -60,8 +60,9 @@ def _data_path(target: str) -> Experiment:
 
 def _doc(readdir: bool = True) -> Measurements:
     """Measurements made with the model's own counts (those of the validation plans:
-    a stat of h<k>/f visits 2 x layers + 1 layers and reads its layers' copies of h<k>
-    cold; a stat of p/c/.../f of D components through 4 layers visits 4 D + 1)."""
+    a stat of h<k>/f visits 2 x layers + 1 layers and, cold, reads its layers' copies
+    of h<k> and looks its 2 names up in each layer for the host's first time; a stat of
+    p/c/.../f of D components through 4 layers visits 4 D + 1, reads 4 (D - 1))."""
 
     def walk(components: int, visits: int) -> float:
         return SYSCALL + OP + components * WALK + visits * WALK_LAYER
@@ -75,12 +76,16 @@ def _doc(readdir: bool = True) -> Measurements:
         for state, t in (
             ("warm", walk(2, visits)),
             ("fresh", first(2, visits)),
-            ("cold", first(2, visits) + reads * READ_LAT),
+            ("cold", first(2, visits) + reads * READ_LAT + 2 * layers * COLD),
         ):
             lookup.append(_point({"layers": layers, "result": "hit", "state": state}, t))
     depth = []
     for d in (1, 2, 4, 8, 16):
-        for state, t in (("warm", walk(d, 4 * d + 1)), ("fresh", first(d, 4 * d + 1))):
+        for state, t in (
+            ("warm", walk(d, 4 * d + 1)),
+            ("fresh", first(d, 4 * d + 1)),
+            ("cold", first(d, 4 * d + 1) + 4 * (d - 1) * READ_LAT + 4 * d * COLD),
+        ):
             depth.append(_point({"depth": d, "layers": 4, "state": state}, t))
     copy_up = []
     fixed = SYSCALL + OP + 2 * METADATA + HIT + WRITE_LAT + COPY_FLUSH
@@ -137,6 +142,7 @@ def test_fit_recovers_the_parameters_the_measurements_were_made_from() -> None:
         "overlay.lookup_per_component": COMPONENT,
         "overlay.lookup_per_layer": PER_LAYER,
         "disk.read_latency": READ_LAT,
+        "overlay.cold_lookup_per_layer": COLD,
         "readdir_per_entry": PER_ENTRY,
         "overlay.readdir_per_layer": PER_DIR_LAYER,
         "overlay.readdir_merge_per_entry": MERGE,

@@ -14,21 +14,20 @@ Costs, with their sources:
   (``ovl_lookup`` in fs/overlayfs/namei.c): a missing name visits every layer. The first
   lookup of a component on this mount costs ``host.overlay.lookup_per_component`` of CPU
   (the overlay's own dentry and inode: ``d_alloc``, ``ovl_get_inode`` in inode.c) and
-  ``host.overlay.lookup_per_layer`` per layer visited (and ``host.overlay.
-  cold_lookup_per_layer`` per lower layer the host consults for that name for the first
-  time: its file system's own dentry and inode, ``d_alloc_parallel``, ``ext4_lookup``,
-  ``ext4_iget``), plus one metadata read per lower
-  directory consulted that the host has not read yet (the host's dcache then answers
-  every container of the image, negative lookups included) and the inode of a name
-  found in a lower layer, read from disk with the next ones of the image (ext4's inode
-  table readahead: ``host.inode_readahead``); later lookups are dentry-cache hits ([K1]
-  "the combined
-  result is cached in the dentry"; [P1] VT1). Every walk, cached or not, still costs
-  each component ``host.overlay.walk_per_component`` and ``host.overlay.walk_per_layer``
-  per layer its lookup visited (the dcache hit, ``ovl_permission`` on the real inode,
-  ``ovl_dentry_revalidate`` over the lower stack); a step on a file the application
-  has open already (``OpCost.reopens`` False) walks nothing. A failed operation pays the lookups
-  its walk made (``FsError.walk``).
+  ``host.overlay.lookup_per_layer`` per layer visited; the first lookup of the name in a
+  lower layer on the host costs ``host.overlay.cold_lookup_per_layer`` more (that file
+  system's own dentry and inode: ``d_alloc_parallel``, ``ext4_lookup``, ``ext4_iget``),
+  plus one metadata read per lower directory consulted that the host has not read yet
+  (the host's dcache then answers every container of the image, negative lookups
+  included) and the inode of a name found in a lower layer, read from disk with the
+  next ones of the image (ext4's inode table readahead: ``host.inode_readahead``);
+  later lookups are dentry-cache hits ([K1] "the combined result is cached in the
+  dentry"; [P1] VT1). Every walk, cached or not, still costs each component
+  ``host.overlay.walk_per_component`` and ``host.overlay.walk_per_layer`` per layer its
+  lookup visited (the dcache hit, ``ovl_permission`` on the real inode,
+  ``ovl_dentry_revalidate`` over the lower stack); a step on a file the application has
+  open already (``OpCost.reopens`` False) walks nothing. A failed operation pays the
+  lookups its walk made (``FsError.walk``).
 - a container's upper directories are in memory: the upper layer was created on this
   host at the container's creation (and every directory in it since, by a copy-up or
   a mkdir), so no lookup or readdir reads one from disk.

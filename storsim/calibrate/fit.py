@@ -220,20 +220,6 @@ def _cached_copy_slope(known: Known) -> float:
     return 1.0 / known["memory.copy_bandwidth"] + 1.0 / known["disk.write_bandwidth"]
 
 
-def _copy_up_fixed(p: Params, k: Known) -> float:
-    """The model's parts of a 1-byte write that copies a cached file up, but the flush:
-    the syscall through the overlay, the workdir create and rename (two updates), one
-    page-cache hit, the copy and the write of ``size_bytes``."""
-    return (
-        k["syscall_latency"]
-        + k["overlay.op_overhead"]
-        + 2 * k["metadata_update"]
-        + k["memory.cache_hit_latency"]
-        + SSD_WRITE_LATENCY_S
-        + _size(p) * _cached_copy_slope(k)
-    )
-
-
 def _fsync_fixed(p: Params, k: Known) -> float:
     """What the model's 4 KiB fsync costs besides the flush (s)."""
     return k["syscall_latency"] + SSD_WRITE_LATENCY_S + _size(p) / k["disk.write_bandwidth"]
@@ -516,20 +502,6 @@ FIT_TABLE: tuple[Row, ...] = (
         hold_out=False,
     ),
     Row(
-        key="overlay.copy_up_flush",
-        experiment=("copy_up",),
-        select=lambda p: p["cache"] == "cached",
-        columns=(_one,),
-        coefficient=0,
-        value=_coef,
-        offset=_copy_up_fixed,
-        shape="constant: a cached copy-up less its other parts",
-        source="a copy-up fsyncs the new upper file, whose commit holds the workdir "
-        "entry, the new inode and its blocks (overlay.py _charge_slow: "
-        "submit(copy_up_flush); ovl_copy_up_data, vfs_fsync)",
-        along="size_bytes",
-    ),
-    Row(
         key="disk.read_bandwidth",
         experiment=("copy_up",),
         select=lambda p: p["cache"] == "cold",
@@ -627,7 +599,8 @@ def fit(doc: Measurements) -> list[Fitted]:
     """Solve :data:`FIT_TABLE` on the measurements, row by row.
 
     A row whose experiment did not run (or whose earlier rows it depends on are
-    missing) is left out of the result.
+    missing), or whose value is not finite (a bandwidth from a slope of 0 or below), is
+    left out of the result.
     """
     _TWINS.clear()
     for name in DATA_PATHS:
@@ -667,7 +640,12 @@ def fit(doc: Measurements) -> list[Fitted]:
             total = float(np.sum((y - y.mean()) ** 2))
             r2 = 1.0 - float(np.sum(residuals**2)) / total if total > 0 else None
         raw = row.value(float(coef[row.coefficient]), known)
-        value = max(raw, row.minimum) if math.isfinite(raw) else raw
+        if not math.isfinite(raw):
+            # A bandwidth whose slope fits at 0 or below (noise: a cold copy-up no slower
+            # than a cached one) is not measured: left out, its default kept, and the
+            # rows that need it with it.
+            continue
+        value = max(raw, row.minimum)
         known[row.key] = value
         results.append(
             Fitted(

@@ -9,8 +9,9 @@ Costs, with their sources:
 
 - a path is looked up one component at a time (``link_path_walk``); the first lookup of
   a component on the host reads its parent directory's block (once per directory) and,
-  if the name exists, its inode; the dentry and inode caches keep both, for every
-  container (a negative lookup leaves a negative dentry). A failed operation pays the
+  if the name exists, its inode (with the next ones of the file system: ext4 reads the
+  inode table ahead, ``host.inode_readahead``); the dentry and inode caches keep both,
+  for every container (a negative lookup leaves a negative dentry). A failed operation pays the
   lookups it made (``FsError.walk``).
 - a copy of bytes costs the same parts whoever makes it: a read served from the page
   cache pays ``host.memory.cache_hit_latency`` and one memory copy to user space
@@ -42,6 +43,7 @@ import simpy
 from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, Version, spend
 from storsim.devices import Cpu, Disk
 from storsim.fs import FsError, Walk, Wrote
+from storsim.run.context import inode_reads
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
@@ -133,8 +135,8 @@ class LocalBackend:
             if parent not in blocks:
                 blocks.add(parent)
                 reads += 1
-            if c.found:
-                reads += 1  # its inode
+            if c.found:  # its inode, read from disk with the next ones (readahead)
+                reads += inode_reads(host, fs_key)
         return reads
 
     def warm(

@@ -12,12 +12,22 @@ Costs, with their sources:
   parent directory exists: the parent's upper directory, then its lower layers top-down
   until a hit stops the search (an opaque directory, a non-directory) or the bottom
   (``ovl_lookup`` in fs/overlayfs/namei.c): a missing name visits every layer. The first
-  lookup of a component on this mount costs ``host.overlay.lookup_per_layer`` of CPU per
-  layer visited, plus one metadata read per lower directory consulted that the host has
-  not read yet (the host's dcache then answers every container of the image, negative
-  lookups included) and one for the inode of a name found in a lower layer; later
-  lookups are dentry-cache hits ([K1] "the combined result is cached in the dentry";
-  [P1] VT1). A failed operation pays the lookups its walk made (``FsError.walk``).
+  lookup of a component on this mount costs ``host.overlay.lookup_per_component`` of CPU
+  (the overlay's own dentry and inode: ``d_alloc``, ``ovl_get_inode`` in inode.c) and
+  ``host.overlay.lookup_per_layer`` per layer visited; the first lookup of the name in a
+  lower layer on the host costs ``host.overlay.cold_lookup_per_layer`` more (that file
+  system's own dentry and inode: ``d_alloc_parallel``, ``ext4_lookup``, ``ext4_iget``),
+  plus one metadata read per lower directory consulted that the host has not read yet
+  (the host's dcache then answers every container of the image, negative lookups
+  included) and the inode of a name found in a lower layer, read from disk with the
+  next ones of the image (ext4's inode table readahead: ``host.inode_readahead``);
+  later lookups are dentry-cache hits ([K1] "the combined result is cached in the
+  dentry"; [P1] VT1). Every walk, cached or not, still costs each component
+  ``host.overlay.walk_per_component`` and ``host.overlay.walk_per_layer`` per layer its
+  lookup visited (the dcache hit, ``ovl_permission`` on the real inode,
+  ``ovl_dentry_revalidate`` over the lower stack); a step on a file the application has
+  open already (``OpCost.reopens`` False) walks nothing. A failed operation pays the
+  lookups its walk made (``FsError.walk``).
 - a container's upper directories are in memory: the upper layer was created on this
   host at the container's creation (and every directory in it since, by a copy-up or
   a mkdir), so no lookup or readdir reads one from disk.
@@ -25,14 +35,19 @@ Costs, with their sources:
   names, at every listing (the merged list lives only as long as the open directory:
   ``ovl_dir_read_merged``, ``ovl_cache_get`` in fs/overlayfs/readdir.c):
   ``host.overlay.readdir_per_layer`` per layer and ``host.readdir_per_entry`` per entry
-  read; a directory in one layer only is read straight from it (``ovl_dir_is_real``).
+  read, and ``host.overlay.readdir_merge_per_entry`` per entry merged (its rb-tree
+  lookup and insert, its allocation, its emission from the merged list:
+  ``ovl_cache_entry_add_rb``, ``ovl_iterate``); a directory in one layer only is read
+  straight from it (``ovl_dir_is_real``).
   Its first listing on the host reads the directory's block in each lower layer.
 - a copy-up reads the whole lower file through the shared page cache (the disk for the
   chunks not cached), copies it in the kernel into the upper file's page cache in 1 MiB
   chunks (one memory copy, a page-cache hit per chunk: ``ovl_copy_up_file``,
   ``OVL_COPY_UP_CHUNK_SIZE``, fs/overlayfs/copy_up.c [K3]), fsyncs the upper file (its
-  write-back and the journal commit: the disk's flush latency), then creates it in the
-  work directory and renames it into place ([K1]). These are the parts a userspace copy
+  write-back and the journal commit: ``host.overlay.copy_up_flush``, by default the
+  disk's flush latency), then creates it in the work directory and renames it into
+  place ([K1]): two metadata updates of CPU (the upper file system's directories are in
+  memory, as above; its journal is written later). These are the parts a userspace copy
   of the same bytes pays (:mod:`storsim.backends.local`), but one memory copy where the
   userspace copy crosses user space twice. Its time is the triggering operation's time.
   Concurrent openers of the same file wait for the one copy-up (the kernel serialises
@@ -50,6 +65,7 @@ from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, spend
 from storsim.backends.copyup import CopyUps
 from storsim.backends.local import LocalBackend
 from storsim.fs import FsError, Listing, Lookup, Read, Walk, Wrote
+from storsim.run.context import inode_reads
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
@@ -69,7 +85,9 @@ class OverlayBackend(LocalBackend):
     def __init__(self, ctx: SimContext, at: Attachment) -> None:
         super().__init__(ctx, at)
         self.lower_key = at.image  # the image's layer stack, shared by its containers
-        self._dentries: set[str] = set()  # this overlay mount's own dentry cache
+        # This overlay mount's own dentry cache: each path looked up, with the CPU time
+        # a walk to it costs once cached (its components' walk_per_component and layers).
+        self._dentries: dict[str, float] = {}
         self._copyups = CopyUps(ctx.env)
 
     def charge(self, op: OpCost, path: str, result: Any, nbytes: int, offset: int) -> Cost:
@@ -86,48 +104,71 @@ class OverlayBackend(LocalBackend):
             copies = bool(
                 getattr(result, "copy_up_bytes", 0) or getattr(result, "copied_up", False)
             )
-        cold = path not in self._dentries
-        if cold or copies or (self._copyups.by_path and path in self._copyups.by_path):
-            if cold:
+        walk_s = self._dentries.get(path)  # the CPU time of its walk, once cached
+        if walk_s is None or copies or (self._copyups.by_path and path in self._copyups.by_path):
+            cold = walk_s is None
+            if walk_s is None:
                 walk = result.walk
-                reads, lookup_s = self._walk_cost(self._fs.walk(path) if walk is None else walk)
-                self._dentries.add(path)
+                reads, lookup_s, walk_s = self._walk_cost(
+                    self._fs.walk(path) if walk is None else walk
+                )
+                self._dentries[path] = walk_s
             else:
-                reads, lookup_s = 0, 0.0
+                reads, lookup_s = 0, walk_s if op.reopens or not op.opens else 0.0
             if cold or copies or self._copyups.pending(path) is not None:
                 return self._charge_slow(op, path, result, nbytes, offset, reads, lookup_s)
-        return self._after_lookup(0.0, op, path, result, nbytes, offset)
+        # A read or write of a file the application keeps open walks no path.
+        walked = walk_s if op.reopens or not op.opens else 0.0
+        return self._after_lookup(walked, op, path, result, nbytes, offset)
 
     def failed(self, op: OpCost, path: str, error: FsError) -> Cost:
         """A failed operation: the lookups its walk made (a missing name in a merged
         directory visits every layer), any copy-up it did before failing (a refused
         ``setxattr``), then the syscall."""
-        reads, lookup_s = self._walk_cost(error.walk or ())
+        reads, lookup_s, _ = self._walk_cost(error.walk or ())
         if reads or error.copy_up_bytes or error.copied_up:
             return self._charge_slow(op, path, error, 0, 0, reads, lookup_s)
         host = self._host
         return lookup_s + host.syscall_s + host.overlay_op_s
 
-    def _walk_cost(self, walk: Walk) -> tuple[int, float]:
-        """What the first lookups on this mount of ``walk``'s components cost: the
-        metadata blocks to read from disk, and the CPU seconds. Noted as done now (this
-        mount's dentries, the host's directory and inode caches)."""
+    def _walk_cost(self, walk: Walk) -> tuple[int, float, float]:
+        """What a walk of ``walk``'s components costs: the metadata blocks to read from
+        disk and the CPU seconds of the first lookups on this mount of the components
+        not looked up yet, plus every component's cached walk; and that cached walk's
+        CPU seconds alone (what the walk costs next time). Noted as done now (this
+        mount's dentries, the host's directory and inode caches).
+
+        Returns:
+            (reads, CPU seconds of this walk, CPU seconds of a cached walk).
+        """
         host = self._host
         dentries = self._dentries
         lower = self.lower_key
         done = host.lower_dirs_read
         seen = host.metadata_seen
-        reads = layers = 0
+        looked = host.lower_lookups
+        reads = layers = fresh = host_first = 0
+        walked = 0.0  # the cached walk to each component: cumulative
+        per_component, per_layer = host.walk_component_s, host.walk_layer_s
         for c in walk:
             p = c.path
+            visited = c.layers_visited
+            walked += per_component + visited * per_layer
             if p in dentries:
                 continue
-            dentries.add(p)
-            visited = c.layers_visited
+            dentries[p] = walked
+            fresh += 1
             layers += visited
             # the parent's upper directory is in memory: only its lower ones are read
             low = visited - 1 if c.upper else visited
             if low > 0:
+                # The lower layers a lookup of this name consults for the first time on the
+                # host: their file system allocates its own dentry (and inode) for it.
+                # Top-down, as below: a count of the top-most ones.
+                first = looked.get((lower, p), 0)
+                if low > first:
+                    host_first += low - first
+                    looked[(lower, p)] = low
                 # A lookup consults the lower layers top-down, so the lower directories of
                 # the parent read so far are always its top-most ones: a count, not a set.
                 depth = (lower, p.rpartition("/")[0] or "/")
@@ -135,10 +176,15 @@ class OverlayBackend(LocalBackend):
                 if low > read:
                     reads += low - read
                     done[depth] = low
-                if c.found and (lower, p) not in seen:  # found in a lower: its inode
-                    seen.add((lower, p))
-                    reads += 1
-        return reads, layers * host.lookup_per_layer_s
+                if c.found and (lower, p) not in seen:  # found in a lower: its inode,
+                    seen.add((lower, p))  # read with the image's next ones (readahead)
+                    reads += inode_reads(host, lower)
+        lookup_s = (
+            fresh * host.lookup_component_s
+            + layers * host.lookup_per_layer_s
+            + host_first * host.cold_lookup_layer_s
+        )
+        return reads, lookup_s + walked, walked
 
     def _after_lookup(
         self, owed_s: float, op: OpCost, path: str, result: Any, nbytes: int, offset: int
@@ -167,9 +213,10 @@ class OverlayBackend(LocalBackend):
         read from disk the first time on the host (the upper's are in memory)."""
         host = self._host
         visited = listing.layers_visited
-        delay = owed_s + host.syscall_s + host.readdir_entry_s * sum(listing.layer_entries)
-        if visited > 1:
-            delay += visited * host.readdir_layer_s
+        entries = sum(listing.layer_entries)
+        delay = owed_s + host.syscall_s + host.readdir_entry_s * entries
+        if visited > 1:  # merged: each layer's copy read, each entry merged
+            delay += visited * host.readdir_layer_s + entries * host.readdir_merge_s
         depth = (self.lower_key, path)
         read = host.lower_dirs_read.get(depth, 0)
         if visited > read:  # perhaps lower copies not read yet: has it an upper one?
@@ -232,8 +279,11 @@ class OverlayBackend(LocalBackend):
                     self.missing_chunks(self.fs_key, path, 0, copy_bytes)  # now cached
                     if not disk.volatile:  # on a RAM disk the pages are the storage
                         yield disk.submit_write(copy_bytes)  # the upper file's fsync [K3]
-                        yield disk.submit_flush()  # and its journal commit
-                yield disk.submit_meta()  # create in workdir, set xattrs, rename [K1]
+                        # and its journal commit (host.overlay.copy_up_flush, if given)
+                        commit = host.copy_up_flush_s
+                        yield disk.submit_flush() if commit is None else disk.submit(commit)
+                # Then create in the workdir, set xattrs, rename [K1]: CPU only, below (the
+                # upper file system's directories are in memory, its journal written later).
             finally:
                 # Complete at the end of its CPU part, spent below with the operation's
                 # own: openers that come until then wait for that instant.

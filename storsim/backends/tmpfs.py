@@ -2,7 +2,8 @@
 
 Like a whiteboard: fast to write on and read from, wiped when the meeting (the
 container) stops. Every operation costs a syscall and a memory copy; nothing touches
-the disk, and ``fsync`` is free. An extending write pays its new pages
+the disk, and ``fsync`` is a bare system call (``host.noop_syscall_latency``: tmpfs's
+``fsync`` is ``noop_fsync``, mm/shmem.c). An extending write pays its new pages
 (``host.extend_write``: shmem allocates them), a ``readdir`` its entries
 (``host.readdir_per_entry``).
 """
@@ -46,6 +47,9 @@ class TmpfsBackend:
 
     def charge(self, op: OpCost, path: str, result: Any, nbytes: int, offset: int) -> Cost:
         host = self._host
+        if op.flushes and not op.writes:
+            # tmpfs's fsync is noop_fsync (mm/shmem.c): the system call, no file work
+            return host.noop_syscall_s
         delay = host.syscall_s
         if result is None:
             return delay

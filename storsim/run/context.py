@@ -17,7 +17,7 @@ from storsim.devices import Cpu, Disk, PageCache, RemoteServer
 from storsim.records import Recorder
 from storsim.run.conflicts import ConflictTracker
 
-__all__ = ["Host", "SimContext"]
+__all__ = ["Host", "SimContext", "inode_reads"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -26,8 +26,9 @@ class Host:
 
     CPU times (``syscall_s``, ``metadata_s``, ``lookup_per_layer_s``, ``cache_hit_s``, a
     memory copy at ``copy_bytes_per_s``, ``wakeup_s``, ``overlay_op_s``,
-    ``readdir_layer_s``, ``readdir_entry_s``, ``extend_page_s``) are spent on ``cpu``: a
-    backend returns them as seconds, and the operation path runs them there
+    ``readdir_layer_s``, ``readdir_entry_s``, ``extend_page_s``, ``lookup_component_s``,
+    ``walk_component_s``, ``walk_layer_s``, ``readdir_merge_s``, ``noop_syscall_s``) are
+    spent on ``cpu``: a backend returns them as seconds, and the operation path runs them there
     (:func:`storsim.backends.spend`). Each is a ``host:`` key of the scenario
     (:mod:`storsim.scenario.host`, with its default and source).
     """
@@ -46,6 +47,13 @@ class Host:
     readdir_layer_s: float = 0.0  # one layer's copy of a merged directory, per readdir
     readdir_entry_s: float = 0.0  # one directory entry a readdir reads
     extend_page_s: float = 0.0  # each 4 KiB page a write adds to a file's size
+    lookup_component_s: float = 0.0  # an overlay's first lookup of a component: its dentry
+    walk_component_s: float = 0.0  # each component of every walk on an overlay (cached)
+    walk_layer_s: float = 0.0  # each layer a component's lookup visited, at every walk
+    readdir_merge_s: float = 0.0  # each entry of a merged directory a readdir reads
+    noop_syscall_s: float = 0.0  # a call the file system answers without work (tmpfs fsync)
+    copy_up_flush_s: float | None = None  # a copy-up's commit (None: the disk's flush)
+    cold_lookup_layer_s: float = 0.0  # a lower layer's first lookup of a name on the host
     # Metadata the host kernel has read from disk once: (fs key, path); the dentry and
     # inode caches are per host, shared by every container and mount of the same fs.
     metadata_seen: set[tuple[object, str]] = field(default_factory=set)
@@ -54,6 +62,23 @@ class Host:
     # (image layer stack, directory) -> how many of its lower layers' directories the
     # host has read (always the top-most ones: lookups go top-down).
     lower_dirs_read: dict[tuple[object, str], int] = field(default_factory=dict)
+    # (image layer stack, path) -> how many of its lower layers the host has looked the
+    # name up in (their dentries exist: the top-most ones, lookups go top-down).
+    lower_lookups: dict[tuple[object, str], int] = field(default_factory=dict)
+    # Inodes one inode-table read brings in (host.inode_readahead: 512 on ext4).
+    inodes_per_read: int = 512
+    # File system (fs key, or an image's layer stack) -> inodes the host has looked up
+    # in it: one in inodes_per_read reaches the disk (ext4 reads the inode table ahead).
+    inodes_read: dict[object, int] = field(default_factory=dict)
+
+
+def inode_reads(host: Host, fs: object) -> int:
+    """Reads from disk for looking up one more inode of ``fs`` not looked up before on
+    the host: 1 for the first of each run of ``host.inodes_per_read``, else 0 (its
+    table block was read with an earlier one: ``host.inode_readahead``)."""
+    done = host.inodes_read.get(fs, 0)
+    host.inodes_read[fs] = done + 1
+    return 1 if done % host.inodes_per_read == 0 else 0
 
 
 @dataclass(slots=True, kw_only=True)

@@ -184,6 +184,14 @@ def build_host(scenario: Scenario, env: simpy.Environment, rng: np.random.Genera
         readdir_layer_s=h.overlay.readdir_per_layer,
         readdir_entry_s=h.readdir_per_entry,
         extend_page_s=h.extend_write,
+        lookup_component_s=h.overlay.lookup_per_component,
+        walk_component_s=h.overlay.walk_per_component,
+        walk_layer_s=h.overlay.walk_per_layer,
+        readdir_merge_s=h.overlay.readdir_merge_per_entry,
+        noop_syscall_s=h.noop_syscall_latency,
+        copy_up_flush_s=h.overlay.copy_up_flush,
+        cold_lookup_layer_s=h.overlay.cold_lookup_per_layer,
+        inodes_per_read=h.inode_readahead,
     )
 
 

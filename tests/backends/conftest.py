@@ -5,7 +5,10 @@ the disk serves one request at a time in 1 s plus its bytes (one 128 KiB page-ca
 chunk reads in 1 s more, 4 KiB writes in 1/16 s more); a syscall costs 1/8 s, a
 metadata update 1/4 s, a page-cache hit 1/2 s, a 4 KiB memory copy 1 s and a layer
 consulted 1/16 s; an operation through the overlay 1/32 s more, a readdir 1/64 s per entry
-and 1/4 s per merged layer, an extending write 1/128 s per 4 KiB page added. The remote
+and 1/4 s per merged layer, an extending write 1/128 s per 4 KiB page added, a call the
+file system answers without work (tmpfs's fsync) 1/16 s. The overlay's per-component
+costs (first lookup, cached walk, merge per entry) are 0 here: the tests of those rules
+set them. The remote
 server ``nas`` answers every class of request in 1/2 s
 after a 1 s round trip, and moves one 128 KiB chunk in 1 s on the link and 1 s at the
 server; its client sends NFSv3's requests for each operation.
@@ -94,6 +97,8 @@ def make_ctx(**remote: Any) -> SimContext:
         readdir_layer_s=0.25,
         readdir_entry_s=0.015625,
         extend_page_s=0.0078125,
+        noop_syscall_s=0.0625,
+        inodes_per_read=1,  # each inode its own read (the readahead's test sets more)
     )
     return SimContext(
         env=env, rng=rng, recorder=Recorder(), host=host, tracker=ConflictTracker(env)

@@ -11,6 +11,8 @@ copies the data in 1 MiB chunks by ``do_splice_direct`` and fsyncs the upper fil
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from storsim.backends import Attachment
@@ -44,9 +46,10 @@ def _deep(layers: int) -> LowerStack:
 
 def test_the_first_write_copies_up_and_a_concurrent_writer_waits(ctx: SimContext) -> None:
     """Two writers of one lower file at t=0: the first copies the file up (its walk, the
-    lower chunk read, one memory copy, the upper's write-back and commit, the workdir
-    entry, then its CPU part); the second waits for that copy-up to complete and ends
-    with it; a later read finds the copied pages in the cache."""
+    lower chunk read, one memory copy, the upper's write-back and commit, then its CPU
+    part: the workdir entry created and renamed, in memory); the second waits for that
+    copy-up to complete and ends with it; a later read finds the copied pages in the
+    cache."""
     fs, overlay = _container(ctx, "web-1")
     first, second = fs.open_write("/data/f", 0, 4096), fs.open_write("/data/f", 0, 4096)
     assert (first.copied_up, first.copy_up_bytes, first.layers_visited) == (True, 8192, 1)
@@ -62,16 +65,16 @@ def test_the_first_write_copies_up_and_a_concurrent_writer_waits(ctx: SimContext
     )
     # copier: the lower root's and /data's blocks, the inodes of /data and f (0-4), 3
     # layers of lookup CPU (3/16), the 128 KiB lower chunk (2), one hit and the 8 KiB
-    # memory copy (2.5), the 8 KiB upper write (1.125) and its commit (1), the workdir
-    # entry (1): data in place at 11.8125; then create + rename (0.5), overlay, syscall
-    # and the 4 KiB copy (1.15625)
+    # memory copy (2.5), the 8 KiB upper write (1.125) and its commit (1): data in place
+    # at 10.8125; then create + rename in the workdir (0.5), overlay, syscall and the 4
+    # KiB copy (1.15625)
     assert log == [
-        ("copier", 13.46875, None),
-        ("waiter", 13.46875, None),  # woken at 11.8125, waits to 12.3125, then 1.15625
+        ("copier", 12.46875, None),
+        ("waiter", 12.46875, None),  # woken at 10.8125, waits to 11.3125, then 1.15625
         ("reader", 20.0, None),
         ("reader", 21.65625, None),  # a hit on the copied pages: overlay, syscall, hit, copy
     ]
-    assert ctx.host.disk.completed == 8
+    assert ctx.host.disk.completed == 7
 
 
 def test_a_later_opener_of_a_finished_copy_up_does_not_wait(ctx: SimContext) -> None:
@@ -85,14 +88,14 @@ def test_a_later_opener_of_a_finished_copy_up_does_not_wait(ctx: SimContext) -> 
             "later": [lambda: 20.0, lambda: overlay.charge(WRITE, "/data/f", second, 4096, 0)],
         },
     )
-    assert log == [("copier", 13.46875, None), ("later", 20.0, None), ("later", 21.15625, None)]
+    assert log == [("copier", 12.46875, None), ("later", 20.0, None), ("later", 21.15625, None)]
 
 
 def test_a_copy_up_pays_a_userspace_copys_parts_but_one_memory_copy(ctx: SimContext) -> None:
     """Copying 8 KiB of cached data by read + create + fsync on a volume pays the source's
     page-cache hit, the write-back and the commit that the copy-up of the same cached 8
     KiB pays, and one more memory copy (to user space and back: 2 s more), its syscalls,
-    the create and the new pages; the copy-up pays its work-directory entry (1 s)."""
+    the create and the new pages; the copy-up its work-directory entry and rename."""
     fs, overlay = _container(ctx, "web-1")
     vol_fs = PlainFS()
     vol = LocalBackend(ctx, Attachment(fs=vol_fs, key=("volume", "v")))
@@ -101,8 +104,8 @@ def test_a_copy_up_pays_a_userspace_copys_parts_but_one_memory_copy(ctx: SimCont
     vol_fs.write("/g", 0, 8192)
     # every lookup and the source's data already cached, so that only the copies differ
     for c in copy.walk or ():
-        overlay._dentries.add(c.path)
-    overlay._dentries.add("/data/f")
+        overlay._dentries[c.path] = 0.0
+    overlay._dentries["/data/f"] = 0.0
     ctx.host.metadata_seen.add((vol.fs_key, "/g"))
     source = (("lower", "app"), 1)
     overlay.missing_chunks(source, "/data/f", 0, 8192)
@@ -119,12 +122,12 @@ def test_a_copy_up_pays_a_userspace_copys_parts_but_one_memory_copy(ctx: SimCont
             ],
         },
     )
-    # copy-up: hit + 8 KiB copy (2.5), write-back (1.125) + commit (1), workdir entry (1),
-    # create + rename (0.5), then its own write of 0 bytes: overlay + syscall (0.15625)
+    # copy-up: hit + 8 KiB copy (2.5), write-back (1.125) + commit (1), create + rename in
+    # the workdir (0.5), then its own write of 0 bytes: overlay + syscall (0.15625)
     # userspace: read (overlay, syscall, hit, copy: 2.65625), create (syscall, copy, the
     # metadata update, 2 new pages: 2.390625), fsync (1.125 + 1 + syscall: 2.25)
     assert log == [
-        ("copy-up", 6.28125, None),
+        ("copy-up", 5.28125, None),
         ("userspace", 100.0, None),
         ("userspace", 102.65625, None),
         ("userspace", 105.046875, None),
@@ -253,7 +256,7 @@ def test_a_directory_in_one_layer_is_read_straight_from_it(ctx: SimContext) -> N
     fs, overlay = _container(ctx, "web-1", stack)
     listing = fs.readdir("/a")
     assert listing.layers_visited == 1
-    overlay._dentries.add("/a")
+    overlay._dentries["/a"] = 0.0
     assert overlay.charge(READDIR, "/a", listing, 0, 0) is not None
     assert overlay.charge(READDIR, "/a", listing, 0, 0) == SYSCALL + OP + 0.015625
 
@@ -264,7 +267,7 @@ def test_after_copy_up_each_call_costs_the_overlay_overhead(ctx: SimContext) -> 
     fs, overlay = _container(ctx, "web-1")
     fs.open_write("/data/f", 0, 1)  # copied up
     again = fs.open_write("/data/f", 0, 4096)
-    overlay._dentries.add("/data/f")
+    overlay._dentries["/data/f"] = 0.0
     vol_fs = PlainFS()
     vol_fs.open_write("/f", 0, 8192)
     vol = LocalBackend(ctx, Attachment(fs=vol_fs, key=("volume", "v")))
@@ -275,17 +278,18 @@ def test_after_copy_up_each_call_costs_the_overlay_overhead(ctx: SimContext) -> 
 
 def test_a_metacopy_chmod_copies_up_without_data(ctx: SimContext) -> None:
     """With metacopy, a chmod of a lower file still copies it up, its data left below:
-    the upper inode is created in the work directory and renamed into place (its entry:
-    1 s; create + rename: 0.5 s), then the chmod (its update 0.25 s, syscall, overlay);
-    a second chmod, of the upper file, costs the chmod alone ([K1] "metacopy" in
-    Documentation/filesystems/overlayfs.rst; ``ovl_setattr`` calls ``ovl_copy_up``)."""
+    the upper inode is created in the work directory and renamed into place (create +
+    rename: 0.5 s of CPU, the upper's directories in memory), then the chmod (its update
+    0.25 s, syscall, overlay); a second chmod, of the upper file, costs the chmod alone
+    ([K1] "metacopy" in Documentation/filesystems/overlayfs.rst; ``ovl_setattr`` calls
+    ``ovl_copy_up``)."""
     chmod = OP_TABLE["chmod"].cost
     stack = LowerStack([Layer.build("top", files={"/data/f": 1 << 30})])
     fs = OverlayFS(stack, metacopy=True)
     overlay = OverlayBackend(ctx, Attachment(fs=fs, key=("upper", "c"), image=("lower", "app")))
     first = fs.chmod("/data/f", 0o600)
     for c in first.walk or ():  # its lookups done: only the copy-up and the chmod remain
-        overlay._dentries.add(c.path)
+        overlay._dentries[c.path] = 0.0
     second = fs.chmod("/data/f", 0o640)
     log = run(
         ctx,
@@ -297,4 +301,145 @@ def test_a_metacopy_chmod_copies_up_without_data(ctx: SimContext) -> None:
         },
     )
     assert first.copy_up_bytes == 0
-    assert log == [("c", 1.90625, None), ("c", 2.3125, None)]
+    assert log == [("c", 0.90625, None), ("c", 1.3125, None)]
+
+
+def test_a_first_lookup_costs_each_new_component_and_every_walk_its_components(
+    ctx: SimContext,
+) -> None:
+    """stat of /d/f1 through 2 layers (/d in both, f1 in the bottom one), with 1/2 s per
+    first-looked-up component (the overlay dentry and inode: ``ovl_lookup``,
+    ``ovl_get_inode``), 1/4 s per component and 1/64 s per layer visit of every walk
+    (``ovl_permission``, ``ovl_dentry_revalidate``): cold, 6 reads (the 2 lower roots,
+    /d's inode, the 2 lower /d, f1's inode), 5 visits (/d: upper root and 2 lowers; f1: 2
+    lowers), 2 new components and the walk; again on the same mount, the walk alone; on
+    a second mount of the image, no reads but the 2 new components again."""
+    host = ctx.host
+    host.lookup_component_s, host.walk_component_s, host.walk_layer_s = 0.5, 0.25, 0.015625
+    stack = _deep(2)
+    fs_a, a = _container(ctx, "web-1", stack)
+    fs_b, b = _container(ctx, "web-2", stack)
+    assert [(c.layers_visited, c.found) for c in fs_a.walk("/d/f1")] == [
+        (3, True),
+        (2, True),
+    ]
+    log = run(
+        ctx,
+        {
+            "a": [
+                lambda: a.charge(STAT, "/d/f1", fs_a.stat("/d/f1"), 0, 0),
+                lambda: a.charge(STAT, "/d/f1", fs_a.stat("/d/f1"), 0, 0),
+            ],
+            "b": [lambda: 20.0, lambda: b.charge(STAT, "/d/f1", fs_b.stat("/d/f1"), 0, 0)],
+        },
+    )
+    walk = 2 * 0.25 + 5 * 0.015625
+    first = 5 * LAYER + 2 * 0.5 + walk
+    assert log == [
+        ("a", 6 + first + SYSCALL + OP, None),
+        ("a", 6 + first + walk + 2 * (SYSCALL + OP), None),
+        ("b", 20.0, None),
+        ("b", 20.0 + first + SYSCALL + OP, None),
+    ]
+
+
+def test_a_cached_miss_pays_its_walk_and_an_open_file_walks_nothing(ctx: SimContext) -> None:
+    """A negative dentry still costs its walk (1/4 s per component, 1/64 s per visit: /d
+    through the upper root and 4 lowers, the name through 4); a read of a file the
+    application keeps open (``reopens`` False) walks no path, one that opens it does."""
+    host = ctx.host
+    host.walk_component_s, host.walk_layer_s = 0.25, 0.015625
+    fs, overlay = _container(ctx, "web-1", _deep(4))
+    with pytest.raises(FsError) as caught:
+        fs.stat("/d/missing")
+    overlay.failed(STAT, "/d/missing", caught.value)  # its first lookups, not timed here
+    walk = 2 * 0.25 + 9 * 0.015625
+    assert overlay.failed(STAT, "/d/missing", caught.value) == walk + SYSCALL + OP
+    open_read = dataclasses.replace(READ, reopens=False)
+    read = fs.read("/d/f0", 0, 0)
+    overlay.charge(READ, "/d/f0", read, 0, 0)  # cold: its lookups (not timed here)
+    overlay.missing_chunks((("lower", "app"), 1), "/d/f0", 0, 0)  # its page cached
+    f0_walk = 2 * 0.25 + (5 + 1) * 0.015625  # /d: 5 visits, f0 in the top lower: 1
+    cached = SYSCALL + OP + 0.5  # the overlay, the syscall and a page-cache hit of 0 bytes
+    assert overlay.charge(READ, "/d/f0", read, 0, 0) == f0_walk + cached
+    assert overlay.charge(open_read, "/d/f0", read, 0, 0) == cached
+
+
+def test_a_merged_listing_costs_each_entry_its_merge(ctx: SimContext) -> None:
+    """readdir of /d merged across 4 layers (one entry each) with 1/8 s per merged entry
+    (``ovl_cache_entry_add_rb``, ``ovl_iterate``): each listing costs 4 x 1/8 s more; a
+    directory in one layer only is not merged and pays no merge."""
+    ctx.host.readdir_merge_s = 0.125
+    fs, overlay = _container(ctx, "web-1", _deep(4))
+    listing = fs.readdir("/d")
+    overlay._dentries["/d"] = 0.0  # looked up already: the listing alone
+    ctx.host.lower_dirs_read[(("lower", "app"), "/d")] = 4  # its blocks read
+    assert overlay.charge(READDIR, "/d", listing, 0, 0) == (
+        SYSCALL + OP + 4 * 0.25 + 4 * 0.015625 + 4 * 0.125
+    )
+    stack = LowerStack([Layer.build("top", files={"/a/x": 1}), Layer.build("low", files={})])
+    fs, overlay = _container(ctx, "web-2", stack)
+    overlay._dentries["/a"] = 0.0
+    ctx.host.lower_dirs_read[(("lower", "app"), "/a")] = 1
+    assert overlay.charge(READDIR, "/a", fs.readdir("/a"), 0, 0) == SYSCALL + OP + 0.015625
+
+
+def test_a_copy_up_waits_for_its_own_commit_latency(ctx: SimContext) -> None:
+    """With host.overlay.copy_up_flush at 3 s (the disk's flush takes 1 s), the copy-up of
+    the cached 8 KiB /data/f commits for 3 s: 2 s later than with the disk's flush
+    (test_a_copy_up_pays_a_userspace_copys_parts_but_one_memory_copy: 5.28125 s)."""
+    ctx.host.copy_up_flush_s = 3.0
+    fs, overlay = _container(ctx, "web-1")
+    copy = fs.open_write("/data/f", 0, 0)
+    for c in copy.walk or ():
+        overlay._dentries[c.path] = 0.0
+    overlay._dentries["/data/f"] = 0.0
+    source = (("lower", "app"), 1)
+    overlay.missing_chunks(source, "/data/f", 0, 8192)
+    log = run(ctx, {"copy-up": [lambda: overlay.charge(WRITE, "/data/f", copy, 0, 0)]})
+    assert log == [("copy-up", 7.28125, None)]
+
+
+def test_an_inode_read_brings_the_next_ones_of_the_image(ctx: SimContext) -> None:
+    """With 4 inodes per inode-table read (ext4 reads 32 blocks of the table ahead: 512
+    inodes by default), first stats of /d/f0../d/f3 through 4 layers read: f0 the 4 lower
+    roots, /d's inode and the top lower /d (6 s; f0's inode came with /d's); f1, f2, f3
+    the lower /d below the ones read (1 s each) and no inode until the 5th of the image
+    (f3's)."""
+    ctx.host.inodes_per_read = 4
+    fs, overlay = _container(ctx, "web-1", _deep(4))
+    stats = [
+        lambda i=i: overlay.charge(STAT, f"/d/f{i}", fs.stat(f"/d/f{i}"), 0, 0) for i in range(4)
+    ]
+    log = run(ctx, {"app": stats})
+    each = SYSCALL + OP
+    t0 = 6 + 6 * LAYER + each  # /d: 5 layers; f0: the top lower /d
+    t1 = t0 + 1 + 2 * LAYER + each
+    t2 = t1 + 1 + 3 * LAYER + each
+    t3 = t2 + 1 + 1 + 4 * LAYER + each  # the bottom /d, and f3's inode: the 5th
+    assert log == [("app", t0, None), ("app", t1, None), ("app", t2, None), ("app", t3, None)]
+
+
+def test_the_hosts_first_lookup_in_a_layer_costs_its_dentry(ctx: SimContext) -> None:
+    """With 1/2 s per lower layer the host consults for a name the first time (that file
+    system's dentry and inode: ``d_alloc_parallel``, ``ext4_lookup``), a cold stat of
+    /d/f1 through 2 layers pays it 4 times (/d in the 2 lower roots, f1 in the 2 lower
+    /d: the upper root is in memory); a second container of the image, its own first
+    lookups, not the host's again."""
+    ctx.host.cold_lookup_layer_s = 0.5
+    stack = _deep(2)
+    fs_a, a = _container(ctx, "web-1", stack)
+    fs_b, b = _container(ctx, "web-2", stack)
+    log = run(
+        ctx,
+        {
+            "a": [lambda: a.charge(STAT, "/d/f1", fs_a.stat("/d/f1"), 0, 0)],
+            "b": [lambda: 20.0, lambda: b.charge(STAT, "/d/f1", fs_b.stat("/d/f1"), 0, 0)],
+        },
+    )
+    # 6 reads (2 lower roots, /d's inode, 2 lower /d, f1's inode), 5 visits
+    assert log == [
+        ("a", 6 + 4 * 0.5 + 5 * LAYER + SYSCALL + OP, None),
+        ("b", 20.0, None),
+        ("b", 20.0 + 5 * LAYER + SYSCALL + OP, None),
+    ]

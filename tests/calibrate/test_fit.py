@@ -20,8 +20,9 @@ SYSCALL, HIT, COPY = 2e-6, 1e-6, 4e9  # s, s, B/s
 OP, EXTEND, METADATA = 0.5e-6, 0.3e-6, 10e-6  # s
 PER_LAYER, READ_LAT = 1.5e-6, 80e-6
 WRITE_BW, READ_BW = 500e6, 2e9
-FLUSH = 1e-3
-PER_ENTRY, PER_DIR_LAYER = 0.2e-6, 3e-6
+FLUSH, NOOP = 1e-3, 0.25e-6
+PER_ENTRY, PER_DIR_LAYER, MERGE = 0.2e-6, 3e-6, 0.4e-6
+COMPONENT, WALK, WALK_LAYER, COLD = 2.5e-6, 0.75e-6, 20e-9, 1.25e-6
 WRITE_LAT = SSD_WRITE_LATENCY_S  # kept from the profile: not separable from the flush
 
 
@@ -46,7 +47,7 @@ def _data_path(target: str) -> Experiment:
         ("fsync_small_overwrite", "fsync", 4096),
     ):
         if op == "fsync":
-            t = SYSCALL + WRITE_LAT + size / WRITE_BW + FLUSH
+            t = SYSCALL + WRITE_LAT + size / WRITE_BW + FLUSH if target != "tmpfs" else NOOP
         else:
             t = SYSCALL + over + (HIT if op == "read" else 0.0) + size / COPY
             if "append" in case:
@@ -59,38 +60,62 @@ def _data_path(target: str) -> Experiment:
 
 def _doc(readdir: bool = True) -> Measurements:
     """Measurements made with the model's own counts (those of the validation plans:
-    a stat of d/f visits 2 x layers + 1 layers and reads 2 x layers + 2 blocks cold)."""
+    a stat of h<k>/f visits 2 x layers + 1 layers and, cold, reads its layers' copies
+    of h<k> and looks its 2 names up in each layer for the host's first time; a stat of
+    p/c/.../f of D components through 4 layers visits 4 D + 1, reads 4 (D - 1))."""
+
+    def walk(components: int, visits: int) -> float:
+        return SYSCALL + OP + components * WALK + visits * WALK_LAYER
+
+    def first(components: int, visits: int) -> float:
+        return walk(components, visits) + components * COMPONENT + visits * PER_LAYER
+
     lookup = []
     for layers in (1, 2, 4, 8, 16):
-        visits, reads = 2 * layers + 1, 2 * layers + 2
-        fresh = 7e-6 + visits * PER_LAYER
-        cold = SYSCALL + OP + visits * PER_LAYER + reads * READ_LAT
-        for state, t in (("fresh", fresh), ("cold", cold)):
+        visits, reads = 2 * layers + 1, layers
+        for state, t in (
+            ("warm", walk(2, visits)),
+            ("fresh", first(2, visits)),
+            ("cold", first(2, visits) + reads * READ_LAT + 2 * layers * COLD),
+        ):
             lookup.append(_point({"layers": layers, "result": "hit", "state": state}, t))
+    depth = []
+    for d in (1, 2, 4, 8, 16):
+        for state, t in (
+            ("warm", walk(d, 4 * d + 1)),
+            ("fresh", first(d, 4 * d + 1)),
+            ("cold", first(d, 4 * d + 1) + 4 * (d - 1) * READ_LAT + 4 * d * COLD),
+        ):
+            depth.append(_point({"depth": d, "layers": 4, "state": state}, t))
     copy_up = []
-    fixed = SYSCALL + OP + READ_LAT + 2 * METADATA + HIT + WRITE_LAT + FLUSH
+    fixed = SYSCALL + OP + 2 * METADATA + HIT + WRITE_LAT + FLUSH
     for size in (4096, 1 << 20, 4 << 20, 8 << 20, 16 << 20):
         cached = fixed + size * (1 / COPY + 1 / WRITE_BW)
         copy_up.append(_point({"size_bytes": size, "cache": "cached"}, cached))
         copy_up.append(_point({"size_bytes": size, "cache": "cold"}, cached + size / READ_BW))
     meta = []
+    opened = walk(2, 3)  # /data/f, looked up by the read before
     for op, metacopy, t in (
-        ("trunc_open", "off", SYSCALL + OP + READ_LAT + 2 * METADATA),
-        ("chmod", "on", SYSCALL + OP + READ_LAT + 3 * METADATA),
+        ("trunc_open", "off", opened + 2 * METADATA),
+        ("chmod", "on", opened + 3 * METADATA),
     ):
         for size in (4096, 1 << 20, 64 << 20):
             meta.append(_point({"op": op, "metacopy": metacopy, "size_bytes": size}, t))
     listing = []
-    for layers, entries in ((0, 16), (0, 256), (0, 4096), (4, 16), (16, 16), (64, 16)):
+    for layers, entries in (
+        *((0, n) for n in (16, 256, 4096)),
+        *((n, e) for n in (4, 16, 64) for e in (16, 256, 4096)),
+    ):
         t = SYSCALL + entries * PER_ENTRY
         if layers:
-            t += OP + layers * PER_DIR_LAYER
+            t = walk(1, layers + 1) + layers * PER_DIR_LAYER + entries * (PER_ENTRY + MERGE)
         listing.append(_point({"layers": layers, "entries": entries, "state": "warm"}, t))
     experiments = [
         _data_path("backing"),
         _data_path("tmpfs"),
         _data_path("overlay_upper"),
         _experiment("lookup", lookup),
+        _experiment("lookup_depth", depth),
         _experiment("copy_up", copy_up),
         _experiment("copy_up_meta", meta),
     ]
@@ -111,10 +136,16 @@ def test_fit_recovers_the_parameters_the_measurements_were_made_from() -> None:
         "memory.copy_bandwidth": COPY,
         "overlay.op_overhead": OP,
         "extend_write": EXTEND,
+        "noop_syscall_latency": NOOP,
+        "overlay.walk_per_component": WALK,
+        "overlay.walk_per_layer": WALK_LAYER,
+        "overlay.lookup_per_component": COMPONENT,
         "overlay.lookup_per_layer": PER_LAYER,
         "disk.read_latency": READ_LAT,
+        "overlay.cold_lookup_per_layer": COLD,
         "readdir_per_entry": PER_ENTRY,
         "overlay.readdir_per_layer": PER_DIR_LAYER,
+        "overlay.readdir_merge_per_entry": MERGE,
         "metadata_update": METADATA,
         "disk.write_bandwidth": WRITE_BW,
         "disk.flush_latency": FLUSH,
@@ -130,6 +161,7 @@ def test_a_row_whose_experiment_did_not_run_is_left_out() -> None:
     got = {f.row.key for f in fit(_doc(readdir=False))}
     assert "readdir_per_entry" not in got
     assert "overlay.readdir_per_layer" not in got
+    assert "overlay.readdir_merge_per_entry" not in got
     assert "disk.flush_latency" in got
 
 
@@ -140,8 +172,8 @@ def test_the_fit_holds_out_every_other_point_along_its_sweep() -> None:
     per_layer = rows["overlay.lookup_per_layer"]
     assert per_layer.points == [
         point_key("lookup", {"layers": n, "result": "hit", "state": "fresh"}) for n in (1, 4, 16)
-    ]
-    assert len(per_layer.held_out) == 2
+    ] + [point_key("lookup_depth", {"depth": d, "layers": 4, "state": "fresh"}) for d in (1, 4, 16)]
+    assert len(per_layer.held_out) == 4  # layers 2 and 8, depths 2 and 8
     assert per_layer.r2 == pytest.approx(1.0)
 
 
@@ -155,6 +187,23 @@ def test_a_negative_fit_is_clamped_and_said_so() -> None:
     assert row.value == 0.0
     assert row.raw < 0
     assert row.clamped
+
+
+def test_a_bandwidth_from_a_slope_of_zero_is_left_out() -> None:
+    """Cold copy-ups no slower than cached ones (noise) give no read bandwidth: the row
+    is left out (the default stays) instead of writing an infinite one."""
+    doc = _doc()
+    cached = {
+        p.params["size_bytes"]: p.samples_s
+        for p in doc.experiment("copy_up").points
+        if p.params["cache"] == "cached"
+    }
+    for point in doc.experiment("copy_up").points:
+        if point.params["cache"] == "cold":
+            point.samples_s = list(cached[point.params["size_bytes"]])
+    got = {f.row.key for f in fit(doc)}
+    assert "disk.read_bandwidth" not in got
+    assert "disk.write_bandwidth" in got
 
 
 def test_every_row_names_an_experiment_and_a_key() -> None:

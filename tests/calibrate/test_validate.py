@@ -13,7 +13,14 @@ import pytest
 from storsim.calibrate import EXPERIMENTS, load_measurements
 from storsim.calibrate.fit import fit
 from storsim.calibrate.profile import profile_text
-from storsim.calibrate.validate import BUILDERS, NOT_SIMULATED, demerit, validate
+from storsim.calibrate.validate import (
+    BUILDERS,
+    NOT_SIMULATED,
+    PointResult,
+    _series,
+    demerit,
+    validate,
+)
 from storsim.cli.commands import main
 from storsim.scenario.profile import read_host_profile
 from tests.calibrate.helpers import loops_backed_below, mounts_below
@@ -31,6 +38,29 @@ def test_demerit_is_zero_for_equal_samples_and_the_shift_for_shifted_ones() -> N
     assert demerit(measured, [x + 0.5 for x in measured]) == pytest.approx(0.5 / 2.5)
     with pytest.raises(ValueError, match="samples on both sides"):
         demerit([], measured)
+
+
+def _sweep(measured: list[float], predicted: list[float]) -> bool:
+    """Whether a copy_up sweep with these medians holds its shape."""
+    points = [
+        PointResult(
+            "copy_up", {"size_bytes": 4096 << i, "cache": "cold"}, "", m, p, 0.0, 0.0, False
+        )
+        for i, (m, p) in enumerate(zip(measured, predicted, strict=True))
+    ]
+    [series] = _series("copy_up", points)
+    return series.holds
+
+
+def test_a_shape_is_judged_at_every_point_and_fails_when_it_cannot_be_judged() -> None:
+    """A shape holds when every point's predicted growth is within a factor 2 of the
+    measured one: ends that agree do not save a middle point 3 times off; two sweeps
+    "flat" within 2 that go opposite ways (x1.9, x0.55) do not hold; a first median of 0
+    (no growth to compare) fails rather than leaving the count."""
+    assert _sweep([1.0, 2.0, 4.0], [1.0, 3.0, 5.0])
+    assert not _sweep([1.0, 2.0, 4.0], [1.0, 6.0, 4.0])
+    assert not _sweep([1.0, 1.9], [1.0, 0.55])
+    assert not _sweep([1.0, 2.0], [0.0, 2.0])
 
 
 def test_every_experiment_is_simulated_or_says_why_not() -> None:

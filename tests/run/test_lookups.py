@@ -18,6 +18,9 @@ from storsim.devices.profiles import DISK_PROFILES
 
 SSD = DISK_PROFILES["ssd"]
 SYSCALL_S, LAYER_S, OVERLAY_S = 5e-6, 1e-6, 0.5e-6  # the host's defaults
+# the defaults of host.overlay: a first-looked-up component, a walk's component and visit
+COMPONENT_S, WALK_S, WALK_LAYER_S = 2.5e-6, 0.8e-6, 10e-9
+COLD_S = 1e-6  # host.overlay.cold_lookup_per_layer: the host's first lookup in a layer
 
 
 def _latencies(layers: int, path: str, **host: Any) -> list[float]:
@@ -42,13 +45,17 @@ def _latencies(layers: int, path: str, **host: Any) -> list[float]:
 def test_a_negative_lookup_is_charged_every_layer_it_visits(layers: int) -> None:
     """stat of a missing /d/x through N layers, cold: / is searched in the upper and the
     N lower roots (N directory reads), /d's inode is read, then x in the N lower /d (N
-    reads): 2N + 1 reads and 2N + 1 layers of CPU; warm, the negative dentry answers
-    with the syscall and the overlay's overhead only."""
+    reads): 2N + 1 reads and 2N + 1 layers of CPU, 2 new components and 2N first
+    lookups in a lower layer (/d in the N roots, x in the N /d); warm, the
+    negative dentry answers with the walk (2 components, 2N + 1 visits), the syscall and
+    the overlay's overhead."""
     cold, warm = _latencies(layers, "/d/x")
     visited = 2 * layers + 1
-    expected = visited * (SSD.read_latency_s + LAYER_S) + SYSCALL_S + OVERLAY_S
-    assert cold == pytest.approx(expected, rel=1e-12)
-    assert warm == pytest.approx(SYSCALL_S + OVERLAY_S, rel=1e-12)
+    walk = 2 * WALK_S + visited * WALK_LAYER_S
+    expected = visited * (SSD.read_latency_s + LAYER_S) + 2 * COMPONENT_S + walk
+    expected += 2 * layers * COLD_S
+    assert cold == pytest.approx(expected + SYSCALL_S + OVERLAY_S, rel=1e-12)
+    assert warm == pytest.approx(walk + SYSCALL_S + OVERLAY_S, rel=1e-12)
 
 
 def test_the_per_layer_lookup_cost_is_a_host_parameter() -> None:

@@ -29,6 +29,7 @@ import simpy
 from storsim.backends import ProcessGen, spend
 from storsim.draws import BlockDraws
 from storsim.run.context import SimContext
+from storsim.run.lean import lean_step
 from storsim.run.locks import Locking, unlock
 from storsim.run.operation import Iteration, Locator, Operation
 from storsim.scenario import SizeSpec, WorkloadSpec
@@ -181,11 +182,13 @@ class Workload:
             for k, s in enumerate(spec.ops)
         ]
         _open_and_close(self.steps, keep_open=spec.keep_open)
-        # What iteration() needs of each step, looked up once: it runs every iteration.
-        self._plan = [
-            (op, chooser, op.step.think)
-            for op, chooser in zip(self.steps, self.step_paths, strict=True)
-        ]
+        # What iteration() needs of each step, looked up once: it runs every iteration;
+        # with the step's lean path (storsim.run.lean), if it has one.
+        self._plan = []
+        for op, chooser in zip(self.steps, self.step_paths, strict=True):
+            lean = lean_step(ctx, op)
+            begin, end = (lean.begin, lean.end) if lean is not None else (None, None)
+            self._plan.append((op, chooser, op.step.think, begin, end))
         self._compute = ctx.host.cpu.compute
 
     def alive(self) -> bool:
@@ -262,15 +265,22 @@ class Workload:
         it = Iteration()
         run = self.run
         generation = self.generation
-        for op, chooser, think in self._plan:
+        for op, chooser, think, begin, end in self._plan:
             if not run.running or run.generation != generation:
                 break
             path = chooser.choose(i, thread) if chooser is not None else default
             if path is None:  # a glob that matches nothing: nothing to operate on
                 continue
-            go_on = yield from op.run(path, i, thread, it)
-            if not go_on:
-                break
+            cost = begin(path, it) if begin is not None else None
+            if cost is None:  # the general path (no lean one, or not this time)
+                go_on = yield from op.run(path, i, thread, it)
+                if not go_on:
+                    break
+            elif type(cost) is float:  # the lean path's common case: one CPU burst
+                yield compute(cost)
+                end(it, None)  # type: ignore[misc]
+            else:  # a lean operation that waits for a device, or failed: it ends itself
+                yield from cost
             if think:
                 yield compute(think)
         if it.lock is not None:

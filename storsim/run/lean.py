@@ -42,7 +42,7 @@ from storsim.run.ops import OP_TABLE
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
-    from storsim.run.operation import Iteration, Operation
+    from storsim.run.operation import Iteration, OffsetAt, Operation, Where
 
 __all__ = ["LeanStep", "lean_step"]
 
@@ -61,6 +61,7 @@ class LeanStep:
     __slots__ = (
         "_access",
         "_cache_hit_s",
+        "_compute",
         "_copy_bytes_per_s",
         "_env",
         "_extend_page_s",
@@ -117,6 +118,7 @@ class LeanStep:
         self._extend_page_s = host.extend_page_s
         self._metadata_seen = host.metadata_seen
         self._access = host.page_cache.access
+        self._compute = host.cpu.compute
         # whether a later write of the iteration uses what this read reads
         self.feeds = bool(op._account is not None and op._account._feeds_write)  # type: ignore[attr-defined]
         name = op.step.op
@@ -129,6 +131,31 @@ class LeanStep:
         else:
             self.begin, self.end = self._stat, self._stat_end
 
+    def _locked(
+        self,
+        decide: Callable[[Where, str, int, int, Iteration], Any],
+        where: Where,
+        path: str,
+        offset: int,
+        nbytes: int,
+        it: Iteration,
+    ) -> Generator[simpy.Event, Any, bool]:
+        """The iteration's lock first (this is its first byte range), then the operation,
+        as :meth:`Operation.run` takes it: after the size and offset are drawn."""
+        assert self._locking is not None
+        ok = yield from self._locking.take(it, path, where, offset, nbytes)
+        if not ok:
+            it.lock_failed = True
+            return False
+        it.last = (offset, nbytes)
+        cost = decide(where, path, offset, nbytes, it)
+        if type(cost) is float:
+            yield self._compute(cost)
+            self.end(it, None)
+            return True
+        done: bool = yield from cost
+        return done
+
     def _slow(self, cost: Served, it: Iteration) -> Generator[simpy.Event, Any, bool]:
         """A charge that waits for devices: spend it, then end the operation."""
         served = yield from cost
@@ -138,9 +165,6 @@ class LeanStep:
     # --- write: a buffered write (its open included) -----------------------------------
 
     def _write(self, path: str, it: Iteration) -> Any:
-        locking = self._locking
-        if locking is not None and it.lock is None and not it.lock_failed:
-            return None  # the iteration's lock to take first: the general path
         where = self._where.get(path) or self._locate(path)
         if not where.lean:
             return None
@@ -156,7 +180,21 @@ class LeanStep:
                     at = self._op._at
                 else:
                     offset = self._op._offset_now(where, nbytes)
+        locking = self._locking
+        if locking is not None and it.lock is None and not it.lock_failed:
+            return self._locked(self._write_decide, where, path, offset, nbytes, it)
         it.last = (offset, nbytes)
+        return self._write_decide(where, path, offset, nbytes, it, at)
+
+    def _write_decide(
+        self,
+        where: Where,
+        path: str,
+        offset: int,
+        nbytes: int,
+        it: Iteration,
+        at: OffsetAt | None = None,
+    ) -> Any:
         t_start = self._env.now
         try:
             result = where.answer.open_write(where.apath, offset, nbytes, append=False, at=at)
@@ -236,9 +274,6 @@ class LeanStep:
     # --- read ----------------------------------------------------------------------------
 
     def _read(self, path: str, it: Iteration) -> Any:
-        locking = self._locking
-        if locking is not None and it.lock is None and not it.lock_failed:
-            return None  # the iteration's lock to take first: the general path
         where = self._where.get(path) or self._locate(path)
         if not where.lean:
             return None
@@ -250,7 +285,13 @@ class LeanStep:
             nbytes = self._size()
             if self._needs_size:
                 offset = self._op._offset_now(where, nbytes)
+        locking = self._locking
+        if locking is not None and it.lock is None and not it.lock_failed:
+            return self._locked(self._read_decide, where, path, offset, nbytes, it)
         it.last = (offset, nbytes)
+        return self._read_decide(where, path, offset, nbytes, it)
+
+    def _read_decide(self, where: Where, path: str, offset: int, nbytes: int, it: Iteration) -> Any:
         t_start = self._env.now
         try:
             result = where.answer.read(where.apath, offset, nbytes)

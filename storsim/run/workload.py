@@ -279,8 +279,10 @@ class Workload:
             elif type(cost) is float:  # the lean path's common case: one CPU burst
                 yield compute(cost)
                 end(it, None)  # type: ignore[misc]
-            else:  # a lean operation that waits for a device, or failed: it ends itself
-                yield from cost
+            else:  # a lean operation that waits (a lock, a device) or failed: it ends itself
+                go_on = yield from cost
+                if not go_on:  # its lock could not be taken
+                    break
             if think:
                 yield compute(think)
         if it.lock is not None:

@@ -243,7 +243,11 @@ class Workload:
         generation = self.generation
         deadline = self.deadline
         count = self.spec.count
-        iteration = self.iteration
+        # iteration() inlined as well: one generator fewer per iteration, and one level
+        # fewer of ``yield from`` at every event of it (the same steps, in the same order)
+        plan = self._plan
+        compute = self._compute
+        default_paths = self.default_paths
         while True:
             if not (run.running and run.generation == generation and env.now < deadline):
                 return
@@ -251,7 +255,34 @@ class Workload:
             if count is not None and i >= count:
                 return
             self.started = i + 1
-            yield from iteration(i, thread)
+            default = default_paths.choose(i, thread) if default_paths else None
+            it = Iteration()
+            for op, chooser, step_think, begin, end in plan:
+                if not run.running or run.generation != generation:
+                    break
+                path = chooser.choose(i, thread) if chooser is not None else default
+                if path is None:  # a glob that matches nothing: nothing to operate on
+                    continue
+                cost = begin(path, it) if begin is not None else None
+                if cost is None:  # the general path (no lean one, or not this time)
+                    go_on = yield from op.run(path, i, thread, it)
+                    if not go_on:
+                        break
+                elif type(cost) is float:  # the lean path's common case: one CPU burst
+                    yield compute(cost)
+                    end(it, None)  # type: ignore[misc]
+                else:  # a lean operation that waits or failed: it ends itself
+                    go_on = yield from cost
+                    if not go_on:  # its lock could not be taken
+                        break
+                if step_think:
+                    yield compute(step_think)
+            if it.lock is not None:
+                cost = unlock(it)
+                if type(cost) is float:
+                    yield compute(cost)
+                else:
+                    yield from spend(self.ctx.host.cpu, cost)
             if think:  # idle between iterations (waiting for a user, a timer): no CPU
                 yield env.timeout(think * self.rand.exponential() if exponential else think)
 
@@ -259,7 +290,9 @@ class Workload:
         """One iteration: its steps in order, each step's ``think`` after it, then the
         unlock if it took a lock. A step's ``think`` is the application's computation on
         what the step read (a read-modify-write's modify): it runs on one of the host's
-        cores, like the operations' own CPU parts."""
+        cores, like the operations' own CPU parts.
+
+        :meth:`closed_loop` runs the same code inlined (keep the two the same)."""
         compute = self._compute
         default = self.default_paths.choose(i, thread) if self.default_paths else None
         it = Iteration()

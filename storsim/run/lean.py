@@ -36,7 +36,7 @@ import simpy
 from storsim.backends.base import Served
 from storsim.backends.local import CHUNK_BYTES, pages
 from storsim.fs import FsError
-from storsim.run.conflicts import _FileState
+from storsim.run.conflicts import RangeState, _FileState
 from storsim.run.operation import LEAN_OVERLAY
 from storsim.run.ops import OP_TABLE
 
@@ -75,7 +75,7 @@ class LeanStep:
         "_op",
         "_op_code",
         "_overlay_op_s",
-        "_record",
+        "_row",
         "_same",
         "_size",
         "_sized_by_open",
@@ -102,7 +102,7 @@ class LeanStep:
         self._same = op._same
         self._needs_size = op._needs_size
         self._sized_by_open = op._sized_by_open
-        self._record = ctx.recorder.op
+        self._row = ctx.recorder.io
         self._source = op._source
         self._op_code = op._op_code
         self._ok = op._ok
@@ -195,7 +195,7 @@ class LeanStep:
         it: Iteration,
         at: OffsetAt | None = None,
     ) -> Any:
-        t_start = self._env.now
+        t_start = self._env._now
         try:
             result = where.answer.open_write(where.apath, offset, nbytes, append=False, at=at)
         except FsError as error:
@@ -252,24 +252,27 @@ class LeanStep:
         key = where.file_key  # WriteAccounting.after, one kernel
         seen = it.seen
         last = seen.pop((key, offset, nbytes), None) if seen else None
-        lost = self._tracker.commit(key, offset, nbytes, last, history=False)
-        self._record(
-            t_start=t_start,
-            t_end=self._env.now,
-            source=self._source,
-            op=self._op_code,
-            path=path,
-            storage=storage,
-            nbytes=nbytes,
-            outcome=self._ok,
-            copied_up=result.copied_up,
-            copy_up_bytes=result.copy_up_bytes,
-            layers_visited=result.layers_visited,
-            lost_updates=lost,
-            lost_records=0,
-            torn=False,
-            stale=False,
-        )
+        # ConflictTracker.commit with no history (one kernel: nobody reads it)
+        state = self._files.get(key)
+        if state is None:
+            state = self._files[key] = _FileState()
+        ranges = state.ranges
+        record = ranges.get((offset, nbytes))
+        if record is None:
+            record = ranges[(offset, nbytes)] = RangeState()
+        lost = 0
+        if last is None:
+            record.value += 1
+        else:
+            lost = max(record.value - last, 0)
+            record.value = last + 1
+        state.version += 1
+        # Recorder.op's row, in OP_FIELDS order (a positional tuple: no keywords)
+        self._row((
+            t_start, self._env._now, self._source, self._op_code, path, storage, nbytes,
+            self._ok, result.copied_up, result.copy_up_bytes, result.layers_visited, lost, 0,
+            False, False, 0.0,
+        ))  # fmt: skip
 
     # --- read ----------------------------------------------------------------------------
 
@@ -292,7 +295,7 @@ class LeanStep:
         return self._read_decide(where, path, offset, nbytes, it)
 
     def _read_decide(self, where: Where, path: str, offset: int, nbytes: int, it: Iteration) -> Any:
-        t_start = self._env.now
+        t_start = self._env._now
         try:
             result = where.answer.read(where.apath, offset, nbytes)
         except FsError as error:
@@ -346,23 +349,11 @@ class LeanStep:
             files = self._files
             if key not in files:
                 files[key] = _FileState()
-        self._record(
-            t_start=t_start,
-            t_end=self._env.now,
-            source=self._source,
-            op=self._op_code,
-            path=path,
-            storage=storage,
-            nbytes=nbytes,
-            outcome=self._ok,
-            copied_up=False,
-            copy_up_bytes=0,
-            layers_visited=0,
-            lost_updates=0,
-            lost_records=0,
-            torn=False,
-            stale=stale,
-        )
+        # Recorder.op's row, in OP_FIELDS order
+        self._row((
+            t_start, self._env._now, self._source, self._op_code, path, storage, nbytes,
+            self._ok, False, 0, 0, 0, 0, False, stale, 0.0,
+        ))  # fmt: skip
 
     # --- stat ----------------------------------------------------------------------------
 
@@ -370,7 +361,7 @@ class LeanStep:
         where = self._where.get(path) or self._locate(path)
         if not where.lean:
             return None
-        t_start = self._env.now
+        t_start = self._env._now
         try:
             result = where.answer.stat(where.apath)
         except FsError as error:
@@ -395,23 +386,11 @@ class LeanStep:
 
     def _stat_end(self, it: Iteration, served: Any) -> None:
         path, t_start, storage, visited = it.pending
-        self._record(
-            t_start=t_start,
-            t_end=self._env.now,
-            source=self._source,
-            op=self._op_code,
-            path=path,
-            storage=storage,
-            nbytes=0,
-            outcome=self._ok,
-            copied_up=False,
-            copy_up_bytes=0,
-            layers_visited=visited,
-            lost_updates=0,
-            lost_records=0,
-            torn=False,
-            stale=False,
-        )
+        # Recorder.op's row, in OP_FIELDS order
+        self._row((
+            t_start, self._env._now, self._source, self._op_code, path, storage, 0, self._ok,
+            False, 0, visited, 0, 0, False, False, 0.0,
+        ))  # fmt: skip
 
 
 def lean_step(ctx: SimContext, op: Operation) -> LeanStep | None:

@@ -259,7 +259,7 @@ class Operation:
         # offset) comes from that open, at the same instant, instead of a stat before.
         self._sized_by_open = self._needs_size and row.cost.writes and locking is None
         self._to = step.to if row.to else None
-        self._at: OffsetAt = self._offset  # a write's offset from its open's size
+        self._at: OffsetAt = _random_at(rand) if step.offset == "random" else self._offset
         # Records carry integer codes for their strings, looked up once here.
         rec = ctx.recorder
         self._record = rec.op
@@ -478,6 +478,19 @@ class Operation:
         if spec == "end":
             return size if write else max(size - n, 0)
         return int(spec)
+
+
+def _random_at(rand: RandomStream) -> OffsetAt:
+    """``Operation._offset`` of a random offset for a write, made for it: a write's offset
+    from the size its open finds, once per write (the same draw, the same arithmetic)."""
+    uniform = rand.uniform
+
+    def at(size: int, n: int) -> int:
+        span = size - n if size > n else 0
+        align = n if 0 < n < 4096 else (4096 if n else 1)  # min(n, 4 KiB), at least 1
+        return int(uniform() * (span // align + 1)) * align
+
+    return at
 
 
 def from_image(result: Any) -> bool:

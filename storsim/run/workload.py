@@ -81,7 +81,9 @@ def size_sampler(
 class _Paths:
     """Chooses the path of each iteration from an exact path, a glob or a template."""
 
-    __slots__ = ("_candidates", "_cdf", "_kind", "_pattern", "_pick", "_rand", "_run", "_seq")
+    __slots__ = (
+        "_candidates", "_cdf", "_kind", "_pattern", "_pick", "_rand", "_run", "_seq", "choose",
+    )  # fmt: skip
 
     def __init__(self, pattern: str, spec: WorkloadSpec, run: ContainerRun, rand: RandomStream):
         self._pattern = pattern
@@ -102,8 +104,21 @@ class _Paths:
             n = len(run.matches(pattern))
             weights = 1.0 / np.arange(1, n + 1, dtype=float) ** spec.zipf_s
             self._cdf = (np.cumsum(weights) / weights.sum()).tolist()
+        # choose(iteration, thread): the path of an iteration (None: a glob matched nothing)
+        self.choose: Callable[[int, int], str | None] = (
+            self._choose_uniform if self._kind == "glob" and spec.pick == "uniform" else self._choose
+        )
 
-    def choose(self, iteration: int, thread: int) -> str | None:
+    def _choose_uniform(self, iteration: int, thread: int) -> str | None:
+        """``_choose`` of a glob picked uniformly at random, made for it (the same draws)."""
+        candidates = self._candidates
+        if candidates is None:
+            candidates = self._candidates = self._run.matches(self._pattern)
+        if not candidates:
+            return None
+        return candidates[int(self._rand.uniform() * len(candidates))]
+
+    def _choose(self, iteration: int, thread: int) -> str | None:
         kind = self._kind
         if kind == "exact":
             return self._pattern

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import simpy
+from simpy.events import _describe_frame
 
 from storsim.backends import ProcessGen, spend
 from storsim.draws import BlockDraws
@@ -106,7 +107,9 @@ class _Paths:
             self._cdf = (np.cumsum(weights) / weights.sum()).tolist()
         # choose(iteration, thread): the path of an iteration (None: a glob matched nothing)
         self.choose: Callable[[int, int], str | None] = (
-            self._choose_uniform if self._kind == "glob" and spec.pick == "uniform" else self._choose
+            self._choose_uniform
+            if self._kind == "glob" and spec.pick == "uniform"
+            else self._choose
         )
 
     def _choose_uniform(self, iteration: int, thread: int) -> str | None:
@@ -360,6 +363,61 @@ def _open_and_close(steps: list[Operation], *, keep_open: bool) -> None:
         )
 
 
+class _Thread(simpy.Process):
+    """A workload's process: ``simpy.Process`` with its resumption made for a process
+    that resumes at every event of its operations.
+
+    ``Process._resume`` line for line (the same sends, the same callbacks in the same
+    place, the same errors), but for two objects it made at every event and keeps here
+    instead: the bound ``generator.send`` and the bound ``_resume`` it appends to the
+    next event's callbacks (an interrupt finds the latter by equality, as before).
+    """
+
+    def __init__(self, env: simpy.Environment, generator: ProcessGen) -> None:
+        super().__init__(env, generator)
+        self._send = generator.send
+        self._again = self._resume
+
+    def _resume(self, event: simpy.Event) -> None:
+        env = self.env
+        env._active_proc = self
+        send = self._send
+        while True:
+            try:
+                if event._ok:
+                    event = send(event._value)
+                else:  # as Process._resume: the process handles the failure (or fails)
+                    event._defused = True
+                    exc = type(event._value)(*event._value.args)
+                    exc.__cause__ = event._value
+                    event = self._generator.throw(exc)
+            except StopIteration as e:
+                event = None  # type: ignore[assignment]
+                self._ok = True
+                self._value = e.args[0] if len(e.args) else None
+                env.schedule(self)
+                break
+            except BaseException as e:
+                event = None  # type: ignore[assignment]
+                self._ok = False
+                e.__traceback__ = e.__traceback__.tb_next  # type: ignore[union-attr]
+                self._value = e
+                env.schedule(self)
+                break
+            try:
+                callbacks = event.callbacks
+            except AttributeError:  # not an event: Process._resume's message
+                if hasattr(event, "callbacks"):
+                    raise
+                descr = _describe_frame(self._generator.gi_frame)  # type: ignore[attr-defined]
+                raise RuntimeError(f'\n{descr}Invalid yield value "{event}"') from None
+            if callbacks is not None:  # not yet triggered: resume when it is
+                callbacks.append(self._again)
+                break
+        self._target = event
+        env._active_proc = None
+
+
 def start_workload(
     ctx: SimContext, run: ContainerRun, spec: WorkloadSpec, index: int, rng: np.random.Generator
 ) -> None:
@@ -369,4 +427,4 @@ def start_workload(
         ctx.env.process(workload.open_loop())
     else:
         for thread in range(spec.threads or 1):
-            ctx.env.process(workload.closed_loop(thread))
+            _Thread(ctx.env, workload.closed_loop(thread))

@@ -142,11 +142,34 @@ class LeanStep:
     ) -> Generator[simpy.Event, Any, bool]:
         """The iteration's lock first (this is its first byte range), then the operation,
         as :meth:`Operation.run` takes it: after the size and offset are drawn."""
-        assert self._locking is not None
-        ok = yield from self._locking.take(it, path, where, offset, nbytes)
-        if not ok:
-            it.lock_failed = True
-            return False
+        locking = self._locking
+        assert locking is not None
+        backend: Any = where.backend
+        if backend.lock_semantics == "host" and type(lock_s := backend.lock_cost()) is float:
+            # Locking.take of a lock of the host's kernel, inline (no generator of its
+            # own, one yield-from level fewer at its two or three events)
+            env = self._env
+            t0 = env._now
+            storage = where.storage
+            if storage < 0:
+                storage = self._writable
+            yield self._compute(lock_s)
+            lock = self._tracker.lock(
+                (where.file_key, "file" if locking._flock else (offset, nbytes))
+            )
+            waited_from = env._now
+            wait = lock.acquire()
+            if wait is not None:
+                yield wait  # asleep until the holder's unlock hands the lock over
+                yield self._compute(locking._wakeup_s)  # then scheduled again, on a core
+            it.lock = (lock, backend)
+            backend.locked(where.inner)
+            locking._record_lock(t0, path, storage, locking._ok, env._now - waited_from)
+        else:
+            ok = yield from locking.take(it, path, where, offset, nbytes)
+            if not ok:
+                it.lock_failed = True
+                return False
         it.last = (offset, nbytes)
         cost = decide(where, path, offset, nbytes, it)
         if type(cost) is float:

@@ -928,8 +928,11 @@ class OverlayEngine:
         cuts = self._cuts
         # An upper file, the commonest read, skips _res (+14-35 %): must equal its _Inode branch;
         # so does a lower file under no cut (its branch for a lower entry, as in stat)
-        if ino is None and (le := self._lidx.get(p)) is not None and le.kind == FILE and (
-            le.node is not None and (not cuts or cuts.isdisjoint(le.ancestors))
+        if (
+            ino is None
+            and (le := self._lidx.get(p)) is not None
+            and le.kind == FILE
+            and (le.node is not None and (not cuts or cuts.isdisjoint(le.ancestors)))
         ):
             low = le  # (ino is None)
         elif type(ino) is not _Inode or ino.kind != FILE:

@@ -5,8 +5,10 @@ general rules, opens a fast lane for the three kinds of letters that make up nea
 of its mail (a stamped letter, a postcard, a registered letter): the same rules apply,
 but whatever the lane's letters never need is not checked at every letter. The general
 counter, :meth:`storsim.run.operation.Operation.run`, stays for everything else: any
-other operation, a storage choice with its own charging (tmpfs, a distributed mount), a
-lock to take, a failure.
+other operation, and a storage choice with its own charging (tmpfs, a distributed
+mount); a lean step hands a failure to its rest (``Operation.failed``), a cold lookup,
+a copy-up or a page-cache miss to the backend's own ``charge``, and a lock a remote or
+local-only mount takes to ``Locking.take``.
 
 A :class:`LeanStep` is made when a workload starts, for a step that is a ``write``, a
 ``read`` or a ``stat``; each operation it performs is split in two plain calls around
@@ -23,7 +25,9 @@ Each is :meth:`Operation.run`'s code with the branches its row, its offset rule 
 storage choice never take removed; results are identical, event for event (the golden
 outputs of ``tests/test_golden.py`` and ``tests/run/test_lean.py`` hold them so).
 Dropping a generator and its ``yield from`` chain per operation, and the op table's
-indirections, saves about a third of the CPU time of a cached operation (bench/run.py).
+indirections, saves 11-22 % of the CPU time per operation (bench/run.py's workloads at
+30,000 operations, lean against general path in one process, the best of 4 alternating
+runs each: lookups 0.84, copy-up 0.78, read-modify-write under flock 0.89).
 """
 
 from __future__ import annotations

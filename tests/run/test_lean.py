@@ -113,3 +113,54 @@ def test_mixed_workloads_are_the_same_with_and_without_the_lean_path(
     assert _digest(scenario, lean=True, monkeypatch=monkeypatch) == _digest(
         scenario, lean=False, monkeypatch=monkeypatch
     )
+
+
+def _trace(make: Any) -> list[Any]:
+    """What a process sees: values, a failure it handles, its end, its own failure."""
+    import simpy
+
+    env = simpy.Environment()
+    log: list[Any] = []
+
+    def child() -> Any:
+        yield env.timeout(1)
+        raise ValueError("inner")
+
+    def proc() -> Any:
+        log.append((env.now, (yield env.timeout(2, value="a"))))
+        failing = env.event()
+        failing.fail(KeyError("k"))
+        try:
+            yield failing
+        except KeyError as e:
+            log.append((env.now, repr(e)))
+        done = env.event()
+        done.succeed("now")
+        log.append((env.now, (yield done)))  # already triggered: resumed at once
+        try:
+            yield env.process(child())
+        except ValueError as e:
+            log.append((env.now, repr(e)))
+        return "end"
+
+    def bad() -> Any:
+        yield env.timeout(1)
+        yield 42
+
+    p = make(env, proc())
+    env.run()
+    log.append(p.value)
+    make(env, bad())
+    try:
+        env.run()
+    except RuntimeError as e:
+        log.append(str(e).splitlines()[-1])
+    return log
+
+
+def test_a_workload_thread_resumes_as_a_simpy_process() -> None:
+    """A workload's process (workload._Thread) sees the same values, failures, instants
+    and end as a simpy.Process, and rejects a yield of a non-event the same way."""
+    expected = _trace(lambda env, gen: env.process(gen))
+    assert _trace(workload._Thread) == expected
+    assert expected[-1] == 'Invalid yield value "42"'

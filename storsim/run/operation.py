@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 import simpy
 
 from storsim.backends.base import Backend, ChargesFailures, ClosesApart, Served
+from storsim.backends.local import LocalBackend
+from storsim.backends.overlay import OverlayBackend
 from storsim.devices import Slots
 from storsim.fs import (
     ContainerView,
@@ -44,13 +46,40 @@ if TYPE_CHECKING:
     from storsim.run.locks import Locking
     from storsim.run.workload import RandomStream
 
-__all__ = ["Iteration", "Locator", "OffsetAt", "Operation", "Where", "from_image"]
+__all__ = [
+    "LEAN_LOCAL",
+    "LEAN_OVERLAY",
+    "Iteration",
+    "Locator",
+    "OffsetAt",
+    "Operation",
+    "Where",
+    "from_image",
+    "lean_kind",
+]
 
 OffsetAt = Callable[[int, int], int]
 """``at(size, nbytes)``: the offset of a write from the size of the file its open finds."""
 
 _SIZED = ("random", "end", "same")  # offsets computed from the file's size
 _WHERE_MAX = 65_536  # resolved paths cached per workload
+
+
+LEAN_LOCAL = 1  # a LocalBackend: volumes, local binds
+LEAN_OVERLAY = 2  # an OverlayBackend: the root
+
+
+def lean_kind(backend: Backend) -> int:
+    """The lean path of ``backend`` (:data:`LEAN_LOCAL`, :data:`LEAN_OVERLAY`), or 0.
+
+    Exact types only: a subclass may charge otherwise (the lean steps skip ``charge``'s
+    dispatch for a warm path; :mod:`storsim.run.lean`)."""
+    kind = type(backend)
+    if kind is OverlayBackend:
+        return LEAN_OVERLAY
+    if kind is LocalBackend:
+        return LEAN_LOCAL
+    return 0
 
 
 class Where(NamedTuple):
@@ -68,6 +97,10 @@ class Where(NamedTuple):
     answer: FileSystem | ContainerView
     apath: str
     stat_ok: bool  # the mount does not refuse stat (an open may then give the size)
+    # Which lean step path its backend has (:mod:`storsim.run.lean`): LEAN_LOCAL, LEAN_OVERLAY,
+    # or 0 (none: every operation on it goes the generic way, Operation.run).
+    lean: int = 0
+    seen_key: tuple[object, str] | None = None  # (backend's fs_key, inner): host.metadata_seen
 
 
 class Locator:
@@ -105,6 +138,8 @@ class Locator:
                     answer,
                     apath,
                     True,
+                    lean_kind(backend),
+                    (getattr(backend, "fs_key", None), inner),
                 )
             else:
                 backend = run.backends[mount.target]
@@ -118,6 +153,8 @@ class Locator:
                     answer,
                     apath,
                     "stat" not in mount.unsupported,
+                    lean_kind(backend),
+                    (getattr(backend, "fs_key", None), inner),
                 )
             if len(self.cache) >= _WHERE_MAX:  # templated paths ({i}) never repeat:
                 self.cache.clear()  # keep the cache, and memory, bounded
@@ -128,7 +165,7 @@ class Locator:
 class Iteration:
     """State of one iteration: what it read, its last byte range, the lock it holds."""
 
-    __slots__ = ("last", "lock", "lock_failed", "seen")
+    __slots__ = ("last", "lock", "lock_failed", "pending", "seen")
 
     def __init__(self) -> None:
         # values read per (file, offset, nbytes), for read-modify-writes; made at first read
@@ -136,6 +173,8 @@ class Iteration:
         self.last: tuple[int, int] | None = None
         self.lock: tuple[Slots, Backend] | None = None
         self.lock_failed = False
+        # a lean step's operation between its start and its end (storsim.run.lean)
+        self.pending: tuple[Any, ...] = ()
 
 
 class Operation:
@@ -220,7 +259,7 @@ class Operation:
         # offset) comes from that open, at the same instant, instead of a stat before.
         self._sized_by_open = self._needs_size and row.cost.writes and locking is None
         self._to = step.to if row.to else None
-        self._at: OffsetAt = self._offset  # a write's offset from its open's size
+        self._at: OffsetAt = _random_at(rand) if step.offset == "random" else self._offset
         # Records carry integer codes for their strings, looked up once here.
         rec = ctx.recorder
         self._record = rec.op
@@ -292,6 +331,59 @@ class Operation:
             if charged != path:  # a symlink is charged and recorded on the new link
                 path = charged
                 where = self._locate(path)
+        return (
+            yield from self.complete(
+                where, path, result, failure, outcome, t_start, offset, nbytes, it
+            )
+        )
+
+    def failed(
+        self,
+        error: FsError,
+        where: Where,
+        path: str,
+        t_start: float,
+        offset: int,
+        nbytes: int,
+        at: OffsetAt | None,
+        it: Iteration,
+    ) -> Generator[simpy.Event, Any, bool]:
+        """The rest of :meth:`run` for an operation whose decision raised ``error``
+        (a lean step's failure goes on here: :mod:`storsim.run.lean`)."""
+        if at is not None:  # the open failed: the offset as a stat before would give it
+            it.last = (self._offset_now(where, nbytes), nbytes)
+        outcome = self._code(error.errno)
+        return self.complete(where, path, None, error, outcome, t_start, offset, nbytes, it)
+
+    def complete(
+        self,
+        where: Where,
+        path: str,
+        result: Any,
+        failure: FsError | None,
+        outcome: Code,
+        t_start: float,
+        offset: int,
+        nbytes: int,
+        it: Iteration,
+    ) -> Generator[simpy.Event, Any, bool]:
+        """Charge, account and record a decided operation (the rest of :meth:`run`).
+
+        Args:
+            where: where ``path`` lives.
+            path: the path it is charged and recorded on.
+            result: what the file system returned (None: it failed).
+            failure: the error it failed with, or None.
+            outcome: the record's outcome code.
+            t_start: when it started, simulated s.
+            offset: its byte offset.
+            nbytes: the bytes it moved.
+            it: the iteration's state.
+
+        Returns:
+            True (the iteration goes on).
+        """
+        env = self._env
         storage = where.storage
         if storage < 0:  # the root overlay: image or writable layer, by the result
             if type(result) is Listing:
@@ -386,6 +478,19 @@ class Operation:
         if spec == "end":
             return size if write else max(size - n, 0)
         return int(spec)
+
+
+def _random_at(rand: RandomStream) -> OffsetAt:
+    """``Operation._offset`` of a random offset for a write, made for it: a write's offset
+    from the size its open finds, once per write (the same draw, the same arithmetic)."""
+    uniform = rand.uniform
+
+    def at(size: int, n: int) -> int:
+        span = size - n if size > n else 0
+        align = n if 0 < n < 4096 else (4096 if n else 1)  # min(n, 4 KiB), at least 1
+        return int(uniform() * (span // align + 1)) * align
+
+    return at
 
 
 def from_image(result: Any) -> bool:

@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 import simpy
+from simpy.events import _describe_frame
 
 from storsim.backends import ProcessGen, spend
 from storsim.draws import BlockDraws
 from storsim.run.context import SimContext
+from storsim.run.lean import lean_step
 from storsim.run.locks import Locking, unlock
 from storsim.run.operation import Iteration, Locator, Operation
 from storsim.scenario import SizeSpec, WorkloadSpec
@@ -80,7 +82,9 @@ def size_sampler(
 class _Paths:
     """Chooses the path of each iteration from an exact path, a glob or a template."""
 
-    __slots__ = ("_candidates", "_cdf", "_kind", "_pattern", "_pick", "_rand", "_run", "_seq")
+    __slots__ = (
+        "_candidates", "_cdf", "_kind", "_pattern", "_pick", "_rand", "_run", "_seq", "choose",
+    )  # fmt: skip
 
     def __init__(self, pattern: str, spec: WorkloadSpec, run: ContainerRun, rand: RandomStream):
         self._pattern = pattern
@@ -101,8 +105,23 @@ class _Paths:
             n = len(run.matches(pattern))
             weights = 1.0 / np.arange(1, n + 1, dtype=float) ** spec.zipf_s
             self._cdf = (np.cumsum(weights) / weights.sum()).tolist()
+        # choose(iteration, thread): the path of an iteration (None: a glob matched nothing)
+        self.choose: Callable[[int, int], str | None] = (
+            self._choose_uniform
+            if self._kind == "glob" and spec.pick == "uniform"
+            else self._choose
+        )
 
-    def choose(self, iteration: int, thread: int) -> str | None:
+    def _choose_uniform(self, iteration: int, thread: int) -> str | None:
+        """``_choose`` of a glob picked uniformly at random, made for it (the same draws)."""
+        candidates = self._candidates
+        if candidates is None:
+            candidates = self._candidates = self._run.matches(self._pattern)
+        if not candidates:
+            return None
+        return candidates[int(self._rand.uniform() * len(candidates))]
+
+    def _choose(self, iteration: int, thread: int) -> str | None:
         kind = self._kind
         if kind == "exact":
             return self._pattern
@@ -181,11 +200,13 @@ class Workload:
             for k, s in enumerate(spec.ops)
         ]
         _open_and_close(self.steps, keep_open=spec.keep_open)
-        # What iteration() needs of each step, looked up once: it runs every iteration.
-        self._plan = [
-            (op, chooser, op.step.think)
-            for op, chooser in zip(self.steps, self.step_paths, strict=True)
-        ]
+        # What iteration() needs of each step, looked up once: it runs every iteration;
+        # with the step's lean path (storsim.run.lean), if it has one.
+        self._plan = []
+        for op, chooser in zip(self.steps, self.step_paths, strict=True):
+            lean = lean_step(ctx, op)
+            begin, end = (lean.begin, lean.end) if lean is not None else (None, None)
+            self._plan.append((op, chooser, op.step.think, begin, end))
         self._compute = ctx.host.cpu.compute
 
     def alive(self) -> bool:
@@ -240,7 +261,11 @@ class Workload:
         generation = self.generation
         deadline = self.deadline
         count = self.spec.count
-        iteration = self.iteration
+        # iteration() inlined as well: one generator fewer per iteration, and one level
+        # fewer of ``yield from`` at every event of it (the same steps, in the same order)
+        plan = self._plan
+        compute = self._compute
+        default_paths = self.default_paths
         while True:
             if not (run.running and run.generation == generation and env.now < deadline):
                 return
@@ -248,7 +273,34 @@ class Workload:
             if count is not None and i >= count:
                 return
             self.started = i + 1
-            yield from iteration(i, thread)
+            default = default_paths.choose(i, thread) if default_paths else None
+            it = Iteration()
+            for op, chooser, step_think, begin, end in plan:
+                if not run.running or run.generation != generation:
+                    break
+                path = chooser.choose(i, thread) if chooser is not None else default
+                if path is None:  # a glob that matches nothing: nothing to operate on
+                    continue
+                cost = begin(path, it) if begin is not None else None
+                if cost is None:  # the general path (no lean one, or not this time)
+                    go_on = yield from op.run(path, i, thread, it)
+                    if not go_on:
+                        break
+                elif type(cost) is float:  # the lean path's common case: one CPU burst
+                    yield compute(cost)
+                    end(it, None)  # type: ignore[misc]
+                else:  # a lean operation that waits or failed: it ends itself
+                    go_on = yield from cost
+                    if not go_on:  # its lock could not be taken
+                        break
+                if step_think:
+                    yield compute(step_think)
+            if it.lock is not None:
+                cost = unlock(it)
+                if type(cost) is float:
+                    yield compute(cost)
+                else:
+                    yield from spend(self.ctx.host.cpu, cost)
             if think:  # idle between iterations (waiting for a user, a timer): no CPU
                 yield env.timeout(think * self.rand.exponential() if exponential else think)
 
@@ -256,21 +308,32 @@ class Workload:
         """One iteration: its steps in order, each step's ``think`` after it, then the
         unlock if it took a lock. A step's ``think`` is the application's computation on
         what the step read (a read-modify-write's modify): it runs on one of the host's
-        cores, like the operations' own CPU parts."""
+        cores, like the operations' own CPU parts.
+
+        :meth:`closed_loop` runs the same code inlined (keep the two the same)."""
         compute = self._compute
         default = self.default_paths.choose(i, thread) if self.default_paths else None
         it = Iteration()
         run = self.run
         generation = self.generation
-        for op, chooser, think in self._plan:
+        for op, chooser, think, begin, end in self._plan:
             if not run.running or run.generation != generation:
                 break
             path = chooser.choose(i, thread) if chooser is not None else default
             if path is None:  # a glob that matches nothing: nothing to operate on
                 continue
-            go_on = yield from op.run(path, i, thread, it)
-            if not go_on:
-                break
+            cost = begin(path, it) if begin is not None else None
+            if cost is None:  # the general path (no lean one, or not this time)
+                go_on = yield from op.run(path, i, thread, it)
+                if not go_on:
+                    break
+            elif type(cost) is float:  # the lean path's common case: one CPU burst
+                yield compute(cost)
+                end(it, None)  # type: ignore[misc]
+            else:  # a lean operation that waits (a lock, a device) or failed: it ends itself
+                go_on = yield from cost
+                if not go_on:  # its lock could not be taken
+                    break
             if think:
                 yield compute(think)
         if it.lock is not None:
@@ -300,6 +363,61 @@ def _open_and_close(steps: list[Operation], *, keep_open: bool) -> None:
         )
 
 
+class _Thread(simpy.Process):
+    """A workload's process: ``simpy.Process`` with its resumption made for a process
+    that resumes at every event of its operations.
+
+    ``Process._resume`` line for line (the same sends, the same callbacks in the same
+    place, the same errors), but for two objects it made at every event and keeps here
+    instead: the bound ``generator.send`` and the bound ``_resume`` it appends to the
+    next event's callbacks (an interrupt finds the latter by equality, as before).
+    """
+
+    def __init__(self, env: simpy.Environment, generator: ProcessGen) -> None:
+        super().__init__(env, generator)
+        self._send = generator.send
+        self._again = self._resume
+
+    def _resume(self, event: simpy.Event) -> None:
+        env = self.env
+        env._active_proc = self
+        send = self._send
+        while True:
+            try:
+                if event._ok:
+                    event = send(event._value)
+                else:  # as Process._resume: the process handles the failure (or fails)
+                    event._defused = True
+                    exc = type(event._value)(*event._value.args)
+                    exc.__cause__ = event._value
+                    event = self._generator.throw(exc)
+            except StopIteration as e:
+                event = None  # type: ignore[assignment]
+                self._ok = True
+                self._value = e.args[0] if len(e.args) else None
+                env.schedule(self)
+                break
+            except BaseException as e:
+                event = None  # type: ignore[assignment]
+                self._ok = False
+                e.__traceback__ = e.__traceback__.tb_next  # type: ignore[union-attr]
+                self._value = e
+                env.schedule(self)
+                break
+            try:
+                callbacks = event.callbacks
+            except AttributeError:  # not an event: Process._resume's message
+                if hasattr(event, "callbacks"):
+                    raise
+                descr = _describe_frame(self._generator.gi_frame)  # type: ignore[attr-defined]
+                raise RuntimeError(f'\n{descr}Invalid yield value "{event}"') from None
+            if callbacks is not None:  # not yet triggered: resume when it is
+                callbacks.append(self._again)
+                break
+        self._target = event
+        env._active_proc = None
+
+
 def start_workload(
     ctx: SimContext, run: ContainerRun, spec: WorkloadSpec, index: int, rng: np.random.Generator
 ) -> None:
@@ -309,4 +427,4 @@ def start_workload(
         ctx.env.process(workload.open_loop())
     else:
         for thread in range(spec.threads or 1):
-            ctx.env.process(workload.closed_loop(thread))
+            _Thread(ctx.env, workload.closed_loop(thread))

@@ -85,6 +85,7 @@ class LeanStep:
         "_sized_by_open",
         "_source",
         "_syscall_s",
+        "_walks",
         "_tracker",
         "_where",
         "_writable",
@@ -113,6 +114,9 @@ class LeanStep:
         self._image = op._image
         self._writable = op._writable
         self.cost = op.cost
+        # whether the step walks its path (OverlayBackend.charge: a step on a file the
+        # application keeps open walks none)
+        self._walks = op.cost.reopens or not op.cost.opens
         # The host's figures, read once (they are fixed for the run), and its page cache.
         host = ctx.host
         self._syscall_s = host.syscall_s
@@ -242,12 +246,12 @@ class LeanStep:
         lean = where.lean
         if lean == LEAN_OVERLAY:  # OverlayBackend.charge's test for a warm path
             copying = backend._copyups.by_path
+            walk_s = backend._dentries.get(inner)  # its cached walk's CPU time
             warm = (
-                not result.copied_up
-                and inner in backend._dentries
-                and not (copying and inner in copying)
+                not result.copied_up and walk_s is not None and not (copying and inner in copying)
             )
-            owed = self._overlay_op_s  # _after_lookup's indirection: 0.0 + overlay_op_s
+            # the cached walk (none for a file kept open), then _after_lookup's indirection
+            owed = ((walk_s if self._walks else 0.0) + self._overlay_op_s) if warm else 0.0
         else:  # LocalBackend.charge's
             warm = where.seen_key in self._metadata_seen
             owed = 0.0
@@ -335,23 +339,23 @@ class LeanStep:
         inner = where.inner
         if where.lean == LEAN_OVERLAY:  # OverlayBackend.charge's test for a warm path
             copying = backend._copyups.by_path
-            if inner in backend._dentries and not (copying and inner in copying):
+            walk_s = backend._dentries.get(inner)  # its cached walk's CPU time
+            if walk_s is not None and not (copying and inner in copying):
                 it.pending = (where, path, t_start, storage, offset, nbytes)
+                # the cached walk (none for a file kept open), then the indirection
+                owed = (walk_s if self._walks else 0.0) + self._overlay_op_s
                 layer = result.layer
                 if layer >= 1:  # OverlayBackend._after_lookup's lower-layer read
                     missing = backend.missing_chunks(
                         (backend.lower_key, layer), inner, offset, nbytes
                     )
                     delay = (
-                        self._overlay_op_s
-                        + self._syscall_s
-                        + self._cache_hit_s
-                        + nbytes / self._copy_bytes_per_s
+                        owed + self._syscall_s + self._cache_hit_s + nbytes / self._copy_bytes_per_s
                     )
                     if not missing:
                         return delay
                     return self._slow(backend._then(backend._disk.submit_read(missing), delay), it)
-                cost = backend.warm(self._overlay_op_s, self.cost, inner, result, nbytes, offset)
+                cost = backend.warm(owed, self.cost, inner, result, nbytes, offset)
                 return cost if type(cost) is float else self._slow(cost, it)
         elif where.seen_key in self._metadata_seen:  # LocalBackend.charge's warm path
             it.pending = (where, path, t_start, storage, offset, nbytes)
@@ -401,9 +405,10 @@ class LeanStep:
         inner = where.inner
         if where.lean == LEAN_OVERLAY:  # OverlayBackend.charge's test for a warm path
             copying = backend._copyups.by_path
-            if inner in backend._dentries and not (copying and inner in copying):
+            walk_s = backend._dentries.get(inner)  # its cached walk's CPU time
+            if walk_s is not None and not (copying and inner in copying):
                 # _after_lookup, then LocalBackend.warm of an attributes-only operation
-                return self._overlay_op_s + self._syscall_s
+                return ((walk_s if self._walks else 0.0) + self._overlay_op_s) + self._syscall_s
         elif where.seen_key in self._metadata_seen:  # LocalBackend.charge's warm path
             return 0.0 + self._syscall_s  # LocalBackend.warm of an attributes-only operation
         cost = backend.charge(self.cost, inner, result, 0, 0)

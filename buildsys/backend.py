@@ -1,0 +1,46 @@
+"""The build backend: setuptools, with mypy added to the build requirements on demand.
+
+Like a workshop that fetches the tuning kit only for the cars ordered tuned: the
+default build (``pip install .``) needs setuptools and nothing else; with
+``STORSIM_COMPILE=1`` the compiled build (setup.py) also needs mypy, whose compiler
+mypyc turns the hot modules into C extensions, and the package's own dependencies plus
+pandas-stubs, so that mypy type-checks them with the same types as ``mypy storsim``
+(pyproject.toml's ``[tool.mypy]``: strict, the pydantic plugin). pip installs these
+into the isolated build environment only for that build.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from setuptools import build_meta as _setuptools
+from setuptools.build_meta import *  # noqa: F403 (the backend's hooks, as setuptools has them)
+
+#: What the compiled build needs besides the package's dependencies: the compiler
+#: (mypyc ships in mypy's wheel) and the pandas types that mypy --strict checks with.
+COMPILE_REQUIRES = ["mypy>=1.10", "pandas-stubs"]
+
+
+def compiling() -> bool:
+    """Whether this build compiles (``STORSIM_COMPILE`` set, and not to 0)."""
+    return os.environ.get("STORSIM_COMPILE", "") not in ("", "0")
+
+
+def _compile_requires() -> list[str]:
+    if not compiling():
+        return []
+    project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
+    return [*COMPILE_REQUIRES, *project["dependencies"]]
+
+
+def get_requires_for_build_wheel(config_settings: Any = None) -> list[str]:
+    """setuptools' requirements, and the compiled build's when ``STORSIM_COMPILE=1``."""
+    return [*_setuptools.get_requires_for_build_wheel(config_settings), *_compile_requires()]
+
+
+def get_requires_for_build_editable(config_settings: Any = None) -> list[str]:
+    """As :func:`get_requires_for_build_wheel`, for ``pip install -e``."""
+    return [*_setuptools.get_requires_for_build_editable(config_settings), *_compile_requires()]

@@ -30,17 +30,24 @@ def compiling() -> bool:
 
 
 def _compile_requires() -> list[str]:
-    if not compiling():
-        return []
     project = tomllib.loads(Path("pyproject.toml").read_text())["project"]
     return [*COMPILE_REQUIRES, *project["dependencies"]]
 
 
 def get_requires_for_build_wheel(config_settings: Any = None) -> list[str]:
-    """setuptools' requirements, and the compiled build's when ``STORSIM_COMPILE=1``."""
-    return [*_setuptools.get_requires_for_build_wheel(config_settings), *_compile_requires()]
+    """setuptools' requirements; the compiled build's when ``STORSIM_COMPILE=1``.
+
+    (setuptools finds its own by running setup.py, which for the compiled build
+    imports mypyc: not installed yet at this stage. setup.py declares no
+    ``setup_requires``, so the compiled build needs nothing else.)
+    """
+    if compiling():
+        return _compile_requires()
+    return list(_setuptools.get_requires_for_build_wheel(config_settings))
 
 
 def get_requires_for_build_editable(config_settings: Any = None) -> list[str]:
     """As :func:`get_requires_for_build_wheel`, for ``pip install -e``."""
-    return [*_setuptools.get_requires_for_build_editable(config_settings), *_compile_requires()]
+    if compiling():
+        return _compile_requires()
+    return list(_setuptools.get_requires_for_build_editable(config_settings))

@@ -47,7 +47,28 @@ def get_requires_for_build_wheel(config_settings: Any = None) -> list[str]:
 
 
 def get_requires_for_build_editable(config_settings: Any = None) -> list[str]:
-    """As :func:`get_requires_for_build_wheel`, for ``pip install -e``."""
-    if compiling():
-        return _compile_requires()
+    """setuptools' requirements for ``pip install -e`` (never compiled: see
+    :func:`build_editable`)."""
+    _refuse_compiled_editable()
     return list(_setuptools.get_requires_for_build_editable(config_settings))
+
+
+def build_editable(
+    wheel_directory: str, config_settings: Any = None, metadata_directory: str | None = None
+) -> str:
+    """setuptools' editable build; refused with ``STORSIM_COMPILE=1``.
+
+    An editable compiled build would leave the extensions beside the sources, where
+    they shadow them: an edited module would run its old compiled code, silently.
+    """
+    _refuse_compiled_editable()
+    name: str = _setuptools.build_editable(wheel_directory, config_settings, metadata_directory)
+    return name
+
+
+def _refuse_compiled_editable() -> None:
+    if compiling():
+        raise SystemExit(
+            "storsim: STORSIM_COMPILE=1 builds a regular install only (pip install ., not"
+            " -e): compiled modules beside the sources would hide later edits of them"
+        )

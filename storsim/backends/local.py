@@ -36,7 +36,7 @@ storage driver").
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import simpy
 
@@ -71,7 +71,8 @@ class LocalBackend:
     #: a lock on a local file system excludes every process of the host's kernel
     lock_semantics = "host"
     separate_clients = False  # one kernel serves every container
-    unsupported: frozenset[str] = frozenset()
+    # a class variable: a compiled build (mypyc) keeps only constants as instance defaults
+    unsupported: ClassVar[frozenset[str]] = frozenset()
     unsupported_errno = "EOPNOTSUPP"
 
     def __init__(self, ctx: SimContext, at: Attachment) -> None:

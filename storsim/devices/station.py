@@ -218,7 +218,13 @@ class Station:
             marks.note(now, len(queue))
         return wait
 
-    acquire = request  # the name the holders (locks, the link, the remote server) use
+    def acquire(self) -> simpy.Event | None:
+        """``request()``: the name the holders (locks, the link, the remote server) use.
+
+        A method, not an alias of :meth:`request`: a compiled build (mypyc) does not
+        keep a method alias as a class attribute.
+        """
+        return self.request()
 
     def timed(self, mean_s: float) -> simpy.Event:
         """``request(mean_s)`` with no transfer work: a CPU burst, every operation's path.

@@ -40,8 +40,9 @@ def test_link_empty_transfer_takes_no_time(env: simpy.Environment) -> None:
 
 def test_link_rejects_bad_parameters(env: simpy.Environment) -> None:
     """A link needs a non-negative round trip and a positive bandwidth."""
-    with pytest.raises(ValueError, match=r"bytes_per_s must be > 0 \(got 0\)"):
-        Link(env, rtt_s=0.1, bytes_per_s=0)
+    # a float, as annotated: a compiled build (mypyc) turns an int argument into one
+    with pytest.raises(ValueError, match=r"bytes_per_s must be > 0 \(got 0\.0\)"):
+        Link(env, rtt_s=0.1, bytes_per_s=0.0)
     with pytest.raises(ValueError, match=r"rtt_s must be >= 0"):
         Link(env, rtt_s=-1.0, bytes_per_s=1.0)
 

@@ -28,6 +28,7 @@ COMPILED = [
     "storsim/draws.py",
     "storsim/run/operation.py",
     "storsim/run/workload.py",
+    "storsim/run/lean.py",
     "storsim/run/conflicts.py",
     "storsim/run/locks.py",
     "storsim/run/ops.py",

@@ -198,7 +198,13 @@ def _culprit(env: simpy.Environment, scenario: Scenario) -> list[str | int] | No
     queue: list[Any] = getattr(env, "_queue", [])
     for item in sorted(queue[:256])[:64]:
         for callback in getattr(item[-1], "callbacks", None) or ():
-            generator = getattr(getattr(callback, "__self__", None), "_generator", None)
+            process = getattr(callback, "__self__", None)
+            # a workload's process carries its spec (storsim.run.workload); others (a
+            # container's lifecycle) are found through their generators' frames
+            spec = getattr(process, "storsim_workload", None)
+            if isinstance(spec, WorkloadSpec) and id(spec) in owners:
+                return owners[id(spec)]
+            generator = getattr(process, "_generator", None)
             while generator is not None:
                 frame = getattr(generator, "gi_frame", None)
                 for value in frame.f_locals.values() if frame is not None else ():

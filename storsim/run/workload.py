@@ -240,7 +240,10 @@ class Workload:
             i = self.take()
             if i is None:
                 return
-            env.process(self.iteration(i, 0) if slots is None else self._slotted(slots, i))
+            process = env.process(
+                self.iteration(i, 0) if slots is None else self._slotted(slots, i)
+            )
+            process.storsim_workload = self.spec  # type: ignore[attr-defined]  # guard._culprit
 
     def _slotted(self, slots: simpy.Store, i: int) -> ProcessGen:
         """One open-loop iteration on a free thread (waiting for one if all are busy)."""
@@ -373,8 +376,11 @@ class _Thread(simpy.Process):
     next event's callbacks (an interrupt finds the latter by equality, as before).
     """
 
-    def __init__(self, env: simpy.Environment, generator: ProcessGen) -> None:
+    def __init__(
+        self, env: simpy.Environment, generator: ProcessGen, spec: WorkloadSpec | None = None
+    ) -> None:
         super().__init__(env, generator)
+        self.storsim_workload = spec  # its workload, for storsim.guard._culprit
         self._send = generator.send
         self._again = self._resume
 
@@ -423,8 +429,11 @@ def start_workload(
 ) -> None:
     """Start the processes of one workload in one container run."""
     workload = Workload(ctx, run, spec, index, rng)
+    # Each process carries its workload, for the watchdog's message when the clock stops
+    # (storsim.guard._culprit; a compiled build's generators have no frame to look in).
     if spec.rate is not None:
-        ctx.env.process(workload.open_loop())
+        process = ctx.env.process(workload.open_loop())
+        process.storsim_workload = spec  # type: ignore[attr-defined]
     else:
         for thread in range(spec.threads or 1):
-            _Thread(ctx.env, workload.closed_loop(thread))
+            _Thread(ctx.env, workload.closed_loop(thread), spec)

@@ -40,7 +40,6 @@ import simpy
 from storsim.backends.base import Served
 from storsim.backends.local import CHUNK_BYTES, pages
 from storsim.fs import FsError
-from storsim.run.conflicts import RangeState, _FileState
 from storsim.run.operation import LEAN_OVERLAY
 from storsim.run.ops import OP_TABLE
 
@@ -69,7 +68,6 @@ class LeanStep:
         "_copy_bytes_per_s",
         "_env",
         "_extend_page_s",
-        "_files",
         "_image",
         "_locate",
         "_locking",
@@ -99,7 +97,6 @@ class LeanStep:
         self._op = op
         self._env = ctx.env
         self._tracker = ctx.tracker
-        self._files = ctx.tracker._files
         self._locate = op._locate
         self._where = op._where
         self._locking = op._locking
@@ -120,7 +117,7 @@ class LeanStep:
         # The host's figures, read once (they are fixed for the run), and its page cache.
         host = ctx.host
         self._syscall_s = host.syscall_s
-        self._overlay_op_s = 0.0 + host.overlay_op_s
+        self._overlay_op_s = host.overlay_op_s
         self._copy_bytes_per_s = host.copy_bytes_per_s
         self._cache_hit_s = host.cache_hit_s
         self._extend_page_s = host.extend_page_s
@@ -238,9 +235,7 @@ class LeanStep:
         if storage < 0:  # the root overlay: written, so the writable layer
             storage = self._writable
         key = where.file_key  # WriteAccounting.before, one kernel: the file is known
-        files = self._files
-        if key not in files:
-            files[key] = _FileState()
+        self._tracker.touch(key)
         backend: Any = where.backend
         inner = where.inner
         lean = where.lean
@@ -283,21 +278,8 @@ class LeanStep:
         key = where.file_key  # WriteAccounting.after, one kernel
         seen = it.seen
         last = seen.pop((key, offset, nbytes), None) if seen else None
-        # ConflictTracker.commit with no history (one kernel: nobody reads it)
-        state = self._files.get(key)
-        if state is None:
-            state = self._files[key] = _FileState()
-        ranges = state.ranges
-        record = ranges.get((offset, nbytes))
-        if record is None:
-            record = ranges[(offset, nbytes)] = RangeState()
-        lost = 0
-        if last is None:
-            record.value += 1
-        else:
-            lost = max(record.value - last, 0)
-            record.value = last + 1
-        state.version += 1
+        # no history: one kernel, nobody reads a stale version
+        lost = self._tracker.commit(key, offset, nbytes, last, history=False)
         # Recorder.op's row, in OP_FIELDS order (a positional tuple: no keywords)
         self._row((
             t_start, self._env._now, self._source, self._op_code, path, storage, nbytes,
@@ -377,9 +359,7 @@ class LeanStep:
                 seen = it.seen = {}
             seen[(key, offset, nbytes)] = self._tracker.read(key, offset, nbytes, served)
         else:
-            files = self._files
-            if key not in files:
-                files[key] = _FileState()
+            self._tracker.touch(key)
         # Recorder.op's row, in OP_FIELDS order
         self._row((
             t_start, self._env._now, self._source, self._op_code, path, storage, nbytes,
@@ -410,7 +390,7 @@ class LeanStep:
                 # _after_lookup, then LocalBackend.warm of an attributes-only operation
                 return ((walk_s if self._walks else 0.0) + self._overlay_op_s) + self._syscall_s
         elif where.seen_key in self._metadata_seen:  # LocalBackend.charge's warm path
-            return 0.0 + self._syscall_s  # LocalBackend.warm of an attributes-only operation
+            return self._syscall_s  # LocalBackend.warm of an attributes-only operation
         cost = backend.charge(self.cost, inner, result, 0, 0)
         if type(cost) is float:
             return cost

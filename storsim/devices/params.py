@@ -106,6 +106,17 @@ def _one_of(where: str, value: str, options: tuple[str, ...]) -> None:
     _check(value in options, where, f"one of {', '.join(options)}", value)
 
 
+def _exact_keys(where: str, table: Mapping[str, object], keys: tuple[str, ...]) -> None:
+    missing = [k for k in keys if k not in table]
+    unknown = sorted(k for k in table if k not in keys)
+    _check(
+        not missing and not unknown,
+        where,
+        f"a mapping with exactly the keys {', '.join(keys)}",
+        dict(table),
+    )
+
+
 class _FrozenTable(Mapping[str, _V], Generic[_V]):
     """A read-only, hashable mapping from names to values.
 
@@ -360,14 +371,7 @@ class RemoteParams:
         _positive("link_bytes_per_s", self.link_bytes_per_s)
         _integer("server_queue_depth", self.server_queue_depth, 1)
         table = LatencyTable(self.server_latency_s)
-        missing = [c for c in OP_CLASSES if c not in table]
-        unknown = sorted(k for k in table if k not in OP_CLASSES)
-        _check(
-            not missing and not unknown,
-            "server_latency_s",
-            f"a mapping with exactly the keys {', '.join(OP_CLASSES)}",
-            dict(table),
-        )
+        _exact_keys("server_latency_s", table, OP_CLASSES)
         for op_class, seconds in table.items():
             _non_negative(f"server_latency_s.{op_class}", seconds)
         # Frozen dataclasses need object.__setattr__ to normalise a field once.
@@ -393,14 +397,7 @@ class RemoteParams:
         _one_of("locks", self.locks, get_args(LockSemantics))
         object.__setattr__(self, "service", service_shape(self.service))
         rows = RoundTrips({k: tuple(v) for k, v in self.round_trips.items()})
-        missing = [k for k in ROUND_TRIP_KEYS if k not in rows]
-        unknown = sorted(k for k in rows if k not in ROUND_TRIP_KEYS)
-        _check(
-            not missing and not unknown,
-            "round_trips",
-            f"a mapping with exactly the keys {', '.join(ROUND_TRIP_KEYS)}",
-            dict(rows),
-        )
+        _exact_keys("round_trips", rows, ROUND_TRIP_KEYS)
         for key, row in rows.items():
             bad = [c for c in row if c not in OP_CLASSES]
             _check(not bad, f"round_trips.{key}", f"classes of {', '.join(OP_CLASSES)}", bad)

@@ -22,8 +22,15 @@ Costs, with their sources:
 - a write that extends a file allocates its new pages and updates the size
   (``host.extend_write`` per 4 KiB page added; ext4 delayed allocation); an overwrite of
   existing pages does not.
-- ``readdir`` costs ``host.readdir_per_entry`` per entry read; its first time on the
-  host it reads the directory's block.
+- ``readdir`` costs ``host.readdir_per_entry`` per entry read and
+  ``host.readdir_open_close`` for the directory's open, the last ``getdents64`` and the
+  close (what every listing does: ``os.listdir``, ``ls``); its first time on the host
+  it reads the directory's blocks one after another (ext4: 4 KiB blocks of 8-byte
+  headers and names; beyond one block a hashed tree whose leaves are 69 % full:
+  :func:`storsim.run.context.dir_blocks`), but the one a lookup in it read already.
+- an operation that finds its file and returns its attributes (``stat``, ``getxattr``)
+  costs ``host.getattr_latency`` on top of its syscall (``vfs_getattr``,
+  ``cp_new_stat``); a missing name fails in the walk, before it.
 - a metadata update (create, unlink, mkdir...) costs ``host.metadata_update`` of CPU.
 
 The host's page cache is shared by everything on the host, so two containers reading
@@ -43,7 +50,7 @@ import simpy
 from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, Version, spend
 from storsim.devices import Cpu, Disk
 from storsim.fs import FsError, Walk, Wrote
-from storsim.run.context import inode_reads
+from storsim.run.context import dir_blocks, inode_reads
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
@@ -186,18 +193,26 @@ class LocalBackend:
                 self._dirty.pop(path, None)
         elif op.lists:
             return self._listing(path, result, delay)
+        elif op.attributes:  # the file found: its attributes filled in and copied out
+            delay += host.getattr_s
         return delay
 
     def _listing(self, path: str, result: Any, delay: float) -> Cost:
-        """readdir: each entry copied out; the directory's block read the first time."""
+        """readdir: each entry copied out; the directory's blocks read the first time it
+        is listed on the host, one after another (less the one a lookup in it read)."""
         host = self._host
-        delay += host.readdir_entry_s * sum(result.layer_entries)
-        blocks = host.dir_blocks_read
+        entries = sum(result.layer_entries)
+        delay += host.readdir_open_s + host.readdir_entry_s * entries
         key = (self.fs_key, path)
-        if key not in blocks:
-            blocks.add(key)
-            return self._then(self._disk.submit_meta(), delay)
-        return delay
+        if key in host.dirs_listed:
+            return delay
+        host.dirs_listed.add(key)
+        reads = dir_blocks(entries, result.names)
+        if key in host.dir_blocks_read:
+            reads -= 1
+        else:
+            host.dir_blocks_read.add(key)
+        return self._reads_then(reads, delay) if reads else delay
 
     def _cold(
         self, reads: int, op: OpCost, path: str, result: Any, nbytes: int, offset: int

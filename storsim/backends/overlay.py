@@ -35,11 +35,14 @@ Costs, with their sources:
   names, at every listing (the merged list lives only as long as the open directory:
   ``ovl_dir_read_merged``, ``ovl_cache_get`` in fs/overlayfs/readdir.c):
   ``host.overlay.readdir_per_layer`` per layer and ``host.readdir_per_entry`` per entry
-  read, and ``host.overlay.readdir_merge_per_entry`` per entry merged (its rb-tree
+  read (and ``host.readdir_open_close``, as any listing), and
+  ``host.overlay.readdir_merge_per_entry`` per entry merged (its rb-tree
   lookup and insert, its allocation, its emission from the merged list:
   ``ovl_cache_entry_add_rb``, ``ovl_iterate``); a directory in one layer only is read
   straight from it (``ovl_dir_is_real``).
-  Its first listing on the host reads the directory's block in each lower layer.
+  Its first listing on the host reads each lower layer's copy of the directory whole,
+  one block after another (:func:`storsim.run.context.dir_blocks`: a copy of 4096
+  short names is about 23 blocks), less the block a lookup in it read already.
 - a copy-up reads the whole lower file through the shared page cache (the disk for the
   chunks not cached), copies it in the kernel into the upper file's page cache in 1 MiB
   chunks (one memory copy, a page-cache hit per chunk: ``ovl_copy_up_file``,
@@ -65,7 +68,7 @@ from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, spend
 from storsim.backends.copyup import CopyUps
 from storsim.backends.local import LocalBackend
 from storsim.fs import FsError, Listing, Lookup, Read, Walk, Wrote
-from storsim.run.context import inode_reads
+from storsim.run.context import dir_blocks, inode_reads
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
@@ -210,20 +213,33 @@ class OverlayBackend(LocalBackend):
     def _listing_merged(self, owed_s: float, path: str, listing: Listing) -> Cost:
         """readdir: every layer's copy of a merged directory read and merged (a
         directory in one layer only is read straight from it); the lower copies' blocks
-        read from disk the first time on the host (the upper's are in memory)."""
+        read from disk the first time it is listed on the host (the upper's are in
+        memory)."""
         host = self._host
         visited = listing.layers_visited
         entries = sum(listing.layer_entries)
-        delay = owed_s + host.syscall_s + host.readdir_entry_s * entries
+        delay = owed_s + host.syscall_s + host.readdir_open_s + host.readdir_entry_s * entries
         if visited > 1:  # merged: each layer's copy read, each entry merged
             delay += visited * host.readdir_layer_s + entries * host.readdir_merge_s
         depth = (self.lower_key, path)
-        read = host.lower_dirs_read.get(depth, 0)
-        if visited > read:  # perhaps lower copies not read yet: has it an upper one?
-            lower = visited - 1 if self._fs.stat(path).layer == 0 else visited
-            if lower > read:
-                host.lower_dirs_read[depth] = lower
-                return self._reads_then(lower - read, delay)
+        listed = host.lower_dirs_listed.get(depth, 0)
+        if visited > listed:  # perhaps lower copies not listed yet: has it an upper one?
+            upper = self._fs.stat(path).layer == 0
+            lower = visited - 1 if upper else visited
+            if lower > listed:
+                # Each lower copy not listed yet is read whole, top-down, less the block a
+                # lookup in it read already (the top-most ``read`` copies).
+                read = host.lower_dirs_read.get(depth, 0)
+                copies = listing.layer_entries[1:] if upper else listing.layer_entries
+                names = listing.names
+                reads = sum(
+                    dir_blocks(copies[i], names) - (1 if i < read else 0)
+                    for i in range(listed, lower)
+                )
+                host.lower_dirs_listed[depth] = lower
+                if lower > read:
+                    host.lower_dirs_read[depth] = lower
+                return self._reads_then(reads, delay) if reads else delay
         return delay
 
     def _charge_slow(

@@ -39,7 +39,10 @@ profile's ``server_latency_s`` for that class):
    These go after the operation is accounted (:meth:`RemoteBackend.close`): the server
    applied a write when its WRITE was answered, and other clients see it from then on.
 
-Before the close, the syscall (and a read's memory copy) costs the client's CPU. A ``stat`` costs a
+Before the close, the syscall (and a read's memory copy) costs the client's CPU, with the
+client kernel's own parts of the call that every file system pays: a ``stat`` that finds
+its file copies its attributes out (``host.getattr_latency``), a listing opens and closes
+its directory (``host.readdir_open_close``). A ``stat`` costs a
 GETATTR only when the attributes are stale (``attr_cache_min_s``..``attr_cache_max_s``);
 a read of a file kept open likewise revalidates it only when they are stale.
 
@@ -289,6 +292,10 @@ class RemoteBackend:
         delay = host.syscall_s + calls * (fuse.request_s if fuse else 0.0)
         if op.reads:
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
+        elif op.attributes:  # the attributes copied out (nfs_getattr, cp_new_stat)
+            delay += host.getattr_s
+        elif listing:  # the directory's open, last getdents and close (nfs_opendir...)
+            delay += host.readdir_open_s
         yield host.cpu.compute(delay)  # the syscall (and a cached read's copy) on a core
         return served
 

@@ -5,7 +5,9 @@ container) stops. Every operation costs a syscall and a memory copy; nothing tou
 the disk, and ``fsync`` is a bare system call (``host.noop_syscall_latency``: tmpfs's
 ``fsync`` is ``noop_fsync``, mm/shmem.c). An extending write pays its new pages
 (``host.extend_write``: shmem allocates them), a ``readdir`` its entries
-(``host.readdir_per_entry``).
+(``host.readdir_per_entry``) and the directory's open and close
+(``host.readdir_open_close``), a ``stat`` of a file it finds its attributes
+(``host.getattr_latency``), as on a local file system.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class TmpfsBackend:
                 grown = nbytes if op.metadata else (getattr(result, "grown", 0) or 0)
                 if grown:
                     delay += host.extend_page_s * pages(grown)
-        elif op.lists:
-            delay += host.readdir_entry_s * sum(result.layer_entries)
+        elif op.lists:  # its entries, and the open, last getdents and close of any listing
+            delay += host.readdir_open_s + host.readdir_entry_s * sum(result.layer_entries)
+        elif op.attributes:  # the file found: its attributes copied out (shmem_getattr)
+            delay += host.getattr_s
         return delay  # CPU and memory only: one timeout, spent by the caller

@@ -8,6 +8,8 @@ it reaches).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -17,7 +19,7 @@ from storsim.devices import Cpu, Disk, PageCache, RemoteServer
 from storsim.records import Recorder
 from storsim.run.conflicts import ConflictTracker
 
-__all__ = ["Host", "SimContext", "inode_reads"]
+__all__ = ["DIR_BLOCK_BYTES", "Host", "SimContext", "dir_blocks", "inode_reads"]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -27,10 +29,11 @@ class Host:
     CPU times (``syscall_s``, ``metadata_s``, ``lookup_per_layer_s``, ``cache_hit_s``, a
     memory copy at ``copy_bytes_per_s``, ``wakeup_s``, ``overlay_op_s``,
     ``readdir_layer_s``, ``readdir_entry_s``, ``extend_page_s``, ``lookup_component_s``,
-    ``walk_component_s``, ``walk_layer_s``, ``readdir_merge_s``, ``noop_syscall_s``) are
-    spent on ``cpu``: a backend returns them as seconds, and the operation path runs them there
-    (:func:`storsim.backends.spend`). Each is a ``host:`` key of the scenario
-    (:mod:`storsim.scenario.host`, with its default and source).
+    ``walk_component_s``, ``walk_layer_s``, ``readdir_merge_s``, ``noop_syscall_s``,
+    ``getattr_s``, ``readdir_open_s``) are spent on ``cpu``: a backend returns them as
+    seconds, and the operation path runs them there (:func:`storsim.backends.spend`).
+    Each is a ``host:`` key of the scenario (:mod:`storsim.scenario.host`, with its
+    default and source).
     """
 
     cpu: Cpu  # the cores every process of every container shares
@@ -52,6 +55,8 @@ class Host:
     walk_layer_s: float = 0.0  # each layer a component's lookup visited, at every walk
     readdir_merge_s: float = 0.0  # each entry of a merged directory a readdir reads
     noop_syscall_s: float = 0.0  # a call the file system answers without work (tmpfs fsync)
+    getattr_s: float = 0.0  # a call that finds its file and copies its attributes out
+    readdir_open_s: float = 0.0  # a listing's open, last getdents and close
     copy_up_flush_s: float | None = None  # a copy-up's commit (None: the disk's flush)
     cold_lookup_layer_s: float = 0.0  # a lower layer's first lookup of a name on the host
     # Metadata the host kernel has read from disk once: (fs key, path); the dentry and
@@ -62,6 +67,11 @@ class Host:
     # (image layer stack, directory) -> how many of its lower layers' directories the
     # host has read (always the top-most ones: lookups go top-down).
     lower_dirs_read: dict[tuple[object, str], int] = field(default_factory=dict)
+    # Directories a listing has read whole on the host (a lookup reads one block of its
+    # parent; a listing every block): (fs key, path), and for an image's directories
+    # (layer stack, path) -> how many of its top-most lower copies.
+    dirs_listed: set[tuple[object, str]] = field(default_factory=set)
+    lower_dirs_listed: dict[tuple[object, str], int] = field(default_factory=dict)
     # (image layer stack, path) -> how many of its lower layers the host has looked the
     # name up in (their dentries exist: the top-most ones, lookups go top-down).
     lower_lookups: dict[tuple[object, str], int] = field(default_factory=dict)
@@ -70,6 +80,32 @@ class Host:
     # File system (fs key, or an image's layer stack) -> inodes the host has looked up
     # in it: one in inodes_per_read reaches the disk (ext4 reads the inode table ahead).
     inodes_read: dict[object, int] = field(default_factory=dict)
+
+
+# ext4's directory blocks (4 KiB, mke2fs's default) and its entries: an 8-byte header
+# (inode, rec_len, name_len, file_type) and the name, padded to 4 bytes
+# (ext4_dir_entry_2, EXT4_DIR_REC_LEN in fs/ext4/ext4.h); "." and ".." take 12 each.
+DIR_BLOCK_BYTES = 4096
+_DOTS_BYTES = 24
+# A directory of more than one block is a hashed B-tree (htree, dir_index: mke2fs's
+# default): names go to leaves by hash, so in random order, and a full leaf splits in
+# two; under random insertions a B-tree's leaves are ln 2 = 69 % full on average (Yao,
+# "On random 2-3 trees", Acta Informatica 9, 1978), plus its root index block.
+_LEAF_FILL = math.log(2)
+
+
+def dir_blocks(entries: int, names: Sequence[str]) -> int:
+    """Blocks of a directory of ``entries`` names, their lengths those of ``names`` on
+    average (all of them when ``names`` is empty: one block): what a listing reads the
+    first time (``ext4_readdir``; an htree's leaves one after another,
+    ``ext4_htree_fill_tree``, ``ext4_read_dirblock``)."""
+    if not names or entries <= 0:
+        return 1
+    per_name = sum((8 + len(n.encode()) + 3) & ~3 for n in names) / len(names)
+    size = _DOTS_BYTES + entries * per_name
+    if size <= DIR_BLOCK_BYTES:
+        return 1
+    return 1 + math.ceil(size / (DIR_BLOCK_BYTES * _LEAF_FILL))
 
 
 def inode_reads(host: Host, fs: object) -> int:

@@ -68,6 +68,7 @@ class LeanStep:
         "_copy_bytes_per_s",
         "_env",
         "_extend_page_s",
+        "_getattr_s",
         "_image",
         "_locate",
         "_locking",
@@ -117,6 +118,7 @@ class LeanStep:
         # The host's figures, read once (they are fixed for the run), and its page cache.
         host = ctx.host
         self._syscall_s = host.syscall_s
+        self._getattr_s = host.getattr_s
         self._overlay_op_s = host.overlay_op_s
         self._copy_bytes_per_s = host.copy_bytes_per_s
         self._cache_hit_s = host.cache_hit_s
@@ -388,9 +390,11 @@ class LeanStep:
             walk_s = backend._dentries.get(inner)  # its cached walk's CPU time
             if walk_s is not None and not (copying and inner in copying):
                 # _after_lookup, then LocalBackend.warm of an attributes-only operation
-                return ((walk_s if self._walks else 0.0) + self._overlay_op_s) + self._syscall_s
+                return (
+                    ((walk_s if self._walks else 0.0) + self._overlay_op_s) + self._syscall_s
+                ) + self._getattr_s
         elif where.seen_key in self._metadata_seen:  # LocalBackend.charge's warm path
-            return self._syscall_s  # LocalBackend.warm of an attributes-only operation
+            return self._syscall_s + self._getattr_s  # LocalBackend.warm of a stat
         cost = backend.charge(self.cost, inner, result, 0, 0)
         if type(cost) is float:
             return cost

@@ -189,6 +189,8 @@ def build_host(scenario: Scenario, env: simpy.Environment, rng: np.random.Genera
         walk_layer_s=h.overlay.walk_per_layer,
         readdir_merge_s=h.overlay.readdir_merge_per_entry,
         noop_syscall_s=h.noop_syscall_latency,
+        getattr_s=h.getattr_latency,
+        readdir_open_s=h.readdir_open_close,
         copy_up_flush_s=h.overlay.copy_up_flush,
         cold_lookup_layer_s=h.overlay.cold_lookup_per_layer,
         inodes_per_read=h.inode_readahead,

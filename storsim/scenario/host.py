@@ -512,6 +512,24 @@ class HostSpec(Spec):
     system call's entry and exit and the file lookup, not the read/write path that
     ``syscall_latency`` measures (s). Default 0.2 us: fio's fsync on tmpfs on this kind
     of host, 0.18 us (``storsim calibrate``, data_path_tmpfs)."""
+    getattr_latency: Duration = 0.5e-6
+    """Extra CPU time of an operation that finds its file and hands back its attributes
+    (``stat``, ``getxattr``): the file system's ``getattr`` (``ext4_getattr``; on an
+    overlay ``ovl_getattr``, which asks the real inode) and the copy of the result to
+    user space (``vfs_getattr``, ``cp_new_stat``/``cp_statx``; fs/stat.c), which a
+    missing name, failing in its walk, never reaches (s). Default 0.5 us: a warm
+    ``stat`` of an existing file against one of a missing name on this kind of host,
+    0.4-0.9 us (``storsim calibrate``, lookup warm, hit against miss)."""
+    readdir_open_close: Duration = 8e-6
+    """Extra CPU time of a directory listing beyond its system call and its entries:
+    the directory opened (``open(O_DIRECTORY)``: a file allocated, the overlay's
+    ``ovl_dir_open``), the listing's own state (ext4's hashed-tree cursor,
+    ``ext4_htree_create_dir_info``), the last ``getdents64`` that finds the end, and
+    the close that frees it all (``ext4_release_dir``, ``ovl_dir_release``) (s): what
+    ``os.listdir``, ``ls`` or a ``readdir(3)`` loop costs besides its names. Default
+    8 us: a warm listing of 16 entries of a plain ext4 directory takes 13.6 us on this
+    kind of host, 4.4 us of them its names (``storsim calibrate``, readdir warm, the
+    intercept along entries)."""
     wakeup_latency: Duration = 5e-6
     """CPU time a woken thread needs before it runs again: a context switch and its
     cache refill (s), spent on a core by a lock waiter when the lock is handed to it

@@ -15,6 +15,7 @@ from tests.backends.conftest import run
 STAT, READ, WRITE, FSYNC, UNLINK, MKDIR, READDIR = (
     OP_TABLE[op].cost for op in ("stat", "read", "write", "fsync", "unlink", "mkdir", "readdir")
 )
+SYSCALL_S = 0.125  # the constant host's syscall
 OK = object()  # a successful result: a local backend only asks whether there is one
 FILES = ("/d/f", "/a/f", "/b/f", "/a/b/c", "/a/b/d")
 
@@ -174,3 +175,52 @@ def test_cold_lookups_queue_for_the_one_slot_disk(ctx: SimContext) -> None:
     )
     # disk: a's 4 reads and b's 3 (no root block) alternate: b done at 6, a at 7
     assert log == [("b", 6.125, None), ("a", 7.125, None)]
+
+
+def test_a_stat_that_finds_its_file_pays_its_attributes_and_a_listing_its_open(
+    ctx: SimContext,
+) -> None:
+    """With host.getattr_latency at 1/2 s and host.readdir_open_close at 2 s: a warm stat
+    of /d/f costs the syscall and the attributes' copy (``vfs_getattr``, ``cp_new_stat``),
+    a stat of a missing name only the syscall (it fails in its walk, before getattr); a
+    listing of /a (2 entries, its block read already) the syscall, its entries and the
+    directory's open, last getdents and close."""
+    ctx.host.getattr_s, ctx.host.readdir_open_s = 0.5, 2.0
+    fs, vol = _volume(ctx)
+    ctx.host.metadata_seen.update((vol.fs_key, p) for p in ("/d", "/d/f", "/d/missing", "/a"))
+    ctx.host.dir_blocks_read.add((vol.fs_key, "/a"))
+    assert vol.charge(STAT, "/d/f", fs.stat("/d/f"), 0, 0) == SYSCALL_S + 0.5
+    with pytest.raises(FsError) as caught:
+        fs.stat("/d/missing")
+    assert vol.failed(STAT, "/d/missing", caught.value) == SYSCALL_S
+    assert vol.charge(READDIR, "/a", fs.readdir("/a"), 0, 0) == SYSCALL_S + 2.0 + 2 * 0.015625
+    assert vol.charge(WRITE, "/d/f", OK, 0, 0) == SYSCALL_S  # no attributes handed back
+
+
+def test_a_first_listing_reads_every_block_of_a_large_directory(ctx: SimContext) -> None:
+    """/big holds 300 names of 5 bytes (4824 bytes of ext4 entries: a hashed tree of 2
+    leaves and its root): its first listing reads the 3 blocks one after another (1 s
+    each), less the one a lookup in /big read already; a second listing reads none."""
+    fs = PlainFS()
+    fs.populate({f"/big/f{i:04d}": Node("file", 0) for i in range(300)})
+    fs.populate({f"/big2/f{i:04d}": Node("file", 0) for i in range(300)})
+    vol = LocalBackend(ctx, Attachment(fs=fs, key=("volume", "v")))
+    ctx.host.metadata_seen.update((vol.fs_key, p) for p in ("/big", "/big2"))
+    ctx.host.dir_blocks_read.add((vol.fs_key, "/big2"))  # a lookup in /big2 read one
+    listing, listing2 = fs.readdir("/big"), fs.readdir("/big2")
+    entries = SYSCALL_S + 300 * 0.015625
+    log = run(
+        ctx,
+        {
+            "app": [
+                lambda: vol.charge(READDIR, "/big", listing, 0, 0),
+                lambda: vol.charge(READDIR, "/big", listing, 0, 0),
+                lambda: vol.charge(READDIR, "/big2", listing2, 0, 0),
+            ]
+        },
+    )
+    assert log == [
+        ("app", 3 + entries, None),
+        ("app", 3 + 2 * entries, None),
+        ("app", 5 + 3 * entries, None),
+    ]

@@ -443,3 +443,50 @@ def test_the_hosts_first_lookup_in_a_layer_costs_its_dentry(ctx: SimContext) -> 
         ("b", 20.0, None),
         ("b", 20.0 + 5 * LAYER + SYSCALL + OP, None),
     ]
+
+
+def test_a_stat_on_an_overlay_pays_its_attributes_and_a_listing_its_open(
+    ctx: SimContext,
+) -> None:
+    """With host.getattr_latency at 1/2 s and host.readdir_open_close at 2 s: a stat of a
+    looked-up /d/f0 costs its walk (none here), the overlay's call, the syscall and the
+    attributes (``ovl_getattr`` asks the real inode); a cached miss pays no attributes;
+    a merged listing of /d pays the directory's open and close once, whatever its
+    layers."""
+    ctx.host.getattr_s, ctx.host.readdir_open_s = 0.5, 2.0
+    fs, overlay = _container(ctx, "web-1", _deep(4))
+    overlay._dentries.update({"/d/f0": 0.0, "/d": 0.0})
+    assert overlay.charge(STAT, "/d/f0", fs.stat("/d/f0"), 0, 0) == OP + SYSCALL + 0.5
+    with pytest.raises(FsError) as caught:
+        fs.stat("/d/missing")
+    overlay.failed(STAT, "/d/missing", caught.value)  # its first lookups, not timed here
+    assert overlay.failed(STAT, "/d/missing", caught.value) == SYSCALL + OP
+    ctx.host.lower_dirs_read[(("lower", "app"), "/d")] = 4  # its blocks read
+    assert overlay.charge(READDIR, "/d", fs.readdir("/d"), 0, 0) == (
+        SYSCALL + OP + 2.0 + 4 * 0.25 + 4 * 0.015625
+    )
+
+
+def test_a_first_merged_listing_reads_each_lower_copy_whole(ctx: SimContext) -> None:
+    """/d in 2 lower layers, 300 names of 5 bytes in each (each copy 3 blocks: 2 leaves
+    and the root): the first listing reads both copies whole (6 s), less the top copy's
+    block a lookup read; the next reads nothing."""
+    stack = LowerStack(
+        [Layer.build(f"l{k}", files={f"/d/{k}{i:04d}": 0 for i in range(300)}) for k in "ab"]
+    )
+    fs, overlay = _container(ctx, "web-1", stack)
+    listing = fs.readdir("/d")
+    assert listing.layer_entries == (300, 300)
+    overlay._dentries["/d"] = 0.0  # looked up already
+    ctx.host.lower_dirs_read[(("lower", "app"), "/d")] = 1  # the top copy's block read
+    each = SYSCALL + OP + 2 * 0.25 + 600 * 0.015625
+    log = run(
+        ctx,
+        {
+            "app": [
+                lambda: overlay.charge(READDIR, "/d", listing, 0, 0),
+                lambda: overlay.charge(READDIR, "/d", listing, 0, 0),
+            ]
+        },
+    )
+    assert log == [("app", 5 + each, None), ("app", 5 + 2 * each, None)]

@@ -335,3 +335,25 @@ def test_each_profile_gives_its_errors_for_special_files_and_xattrs(
     ops = storsim.simulate(storsim.load_scenario(path), seed=1).ops
     got = dict(zip(ops["op"], ops["outcome"], strict=True))
     assert got == expected
+
+
+def test_the_clients_own_part_of_a_stat_and_a_listing() -> None:
+    """The client kernel's VFS work is a local file system's: with host.getattr_latency at
+    1/2 s a cold stat is its LOOKUP, the syscall and the attributes' copy; with
+    host.readdir_open_close at 2 s a listing of 2 names is its LOOKUP, one READDIR
+    page, the syscall and the directory's open and close."""
+    ctx = make_ctx()
+    ctx.host.getattr_s, ctx.host.readdir_open_s = 0.5, 2.0
+    nas = _client(ctx)
+    listing = Listing(names=("a", "b"), layers_visited=1)
+    log = run(
+        ctx,
+        {
+            "app": [
+                lambda: nas.charge(COST["stat"], "/f", OK, 0, 0),
+                lambda: nas.charge(COST["readdir"], "/d", listing, 0, 0),
+            ]
+        },
+    )
+    stat = REQUEST + SYSCALL + 0.5
+    assert log == [("app", stat, None), ("app", stat + 2 * REQUEST + SYSCALL + 2.0, None)]

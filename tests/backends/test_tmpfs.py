@@ -36,3 +36,16 @@ def test_tmpfs_extending_writes_allocate_and_readdir_costs_per_entry(ctx: SimCon
     fs.open_write("/g", 0, 1)
     listing = fs.readdir("/")
     assert tmp.charge(OP_TABLE["readdir"].cost, "/", listing, 0, 0) == 0.125 + 2 * 0.015625
+
+
+def test_tmpfs_stat_pays_its_attributes_and_a_listing_its_open(ctx: SimContext) -> None:
+    """With host.getattr_latency at 1/2 s and host.readdir_open_close at 2 s, a stat of a
+    tmpfs file costs the syscall and its attributes (``shmem_getattr``), a listing the
+    syscall, its open and close, and its entries."""
+    ctx.host.getattr_s, ctx.host.readdir_open_s = 0.5, 2.0
+    fs = PlainFS()
+    tmp = TmpfsBackend(ctx, Attachment(fs=fs, key=None))
+    fs.open_write("/f", 0, 1)
+    assert tmp.charge(OP_TABLE["stat"].cost, "/f", fs.stat("/f"), 0, 0) == 0.125 + 0.5
+    listing = fs.readdir("/")
+    assert tmp.charge(OP_TABLE["readdir"].cost, "/", listing, 0, 0) == 0.125 + 2.0 + 0.015625

@@ -170,11 +170,13 @@ def _walk(p: Params, k: Known) -> float:
 
 
 def _first_lookups(p: Params, k: Known) -> float:
-    """The CPU time of a lookup point's ``stat`` on a new overlay mount (s): the
-    syscall, the overlay's call, the walk and the first lookup of every component."""
+    """The CPU time of a lookup point's ``stat`` (a hit) on a new overlay mount (s): the
+    syscall, the overlay's call, the attributes, the walk and the first lookup of every
+    component."""
     return (
         k["syscall_latency"]
         + k["overlay.op_overhead"]
+        + k["getattr_latency"]
         + _walk(p, k)
         + _components(p) * k["overlay.lookup_per_component"]
         + _lookup_visits(p) * k["overlay.lookup_per_layer"]
@@ -184,6 +186,21 @@ def _first_lookups(p: Params, k: Known) -> float:
 def _overlay_lookup(state: str) -> Callable[[Params], bool]:
     """The overlay points (layers >= 1) of lookup (hits) and lookup_depth in ``state``."""
     return lambda p: p["state"] == state and p["layers"] >= 1 and p.get("result", "hit") == "hit"
+
+
+def _overlay_warm(p: Params) -> bool:
+    """The warm overlay points (layers >= 1) of lookup (hits and misses) and
+    lookup_depth (hits): a miss walks what a hit walks (``d`` through every layer, then
+    the name through the lowers) and fails before ``getattr``."""
+    return bool(p["state"] == "warm" and p["layers"] >= 1)
+
+
+def _is_hit(p: Params) -> float:
+    """1 for a stat that finds its file (it pays ``getattr``), 0 for a miss."""
+    return 1.0 if p.get("result", "hit") == "hit" else 0.0
+
+
+_WARM_COLUMNS = (_components, _lookup_visits, _is_hit)
 
 
 def _lookup_reads(p: Params) -> float:
@@ -212,7 +229,7 @@ def _cold_lookup(p: Params) -> bool:
 
 def _cold_offset(p: Params, k: Known) -> float:
     """A cold stat's CPU time but the host's first lookups (s): as on a new mount."""
-    return _first_lookups(p, k) if p["layers"] else k["syscall_latency"]
+    return _first_lookups(p, k) if p["layers"] else k["syscall_latency"] + k["getattr_latency"]
 
 
 def _cached_copy_slope(known: Known) -> float:
@@ -243,6 +260,44 @@ def _merged_offset(p: Params, k: Known) -> float:
     return (
         float(p["entries"]) * k["readdir_per_entry"]
         + (_layers(p) + 1.0) * k["overlay.walk_per_layer"]
+    )
+
+
+def _copy_chunks(p: Params) -> float:
+    """The 1 MiB chunks a copy-up of the point's file copies, a page-cache hit each
+    (overlay.py _charge_slow)."""
+    return float(-(-int(p["size_bytes"]) // (1 << 20)))
+
+
+def _chunk_hits(p: Params, k: Known) -> float:
+    """The page-cache hits of a copy-up's chunks (s): not per byte, so not in a slope."""
+    return _copy_chunks(p) * k["memory.cache_hit_latency"]
+
+
+def _data_copy_up(p: Params) -> bool:
+    """The copy-ups with data and a cached lower file: copy_up's cached points and
+    copy_up_meta's chmod without metacopy."""
+    if "cache" in p:
+        return bool(p["cache"] == "cached")
+    return bool(p["op"] == "chmod" and p["metacopy"] == "off")
+
+
+def _data_copy_up_fixed(p: Params, k: Known) -> float:
+    """What the model's copy-up with data costs but its commit (s): the syscall, the
+    overlay's call and the cached walk of /data/f, the chunks' hits, the copy, the
+    write-back (the disk's write latency and bandwidth), the workdir create and rename
+    (and a chmod's own update)."""
+    size = _size(p)
+    updates = 3.0 if p.get("op") == "chmod" else 2.0
+    return (
+        k["syscall_latency"]
+        + k["overlay.op_overhead"]
+        + _walk({"layers": 1}, k)
+        + _chunk_hits(p, k)
+        + size / k["memory.copy_bandwidth"]
+        + SSD_WRITE_LATENCY_S
+        + size / k["disk.write_bandwidth"]
+        + updates * k["metadata_update"]
     )
 
 
@@ -329,13 +384,14 @@ FIT_TABLE: tuple[Row, ...] = (
     Row(
         key="overlay.walk_per_component",
         experiment=("lookup", "lookup_depth"),
-        select=_overlay_lookup("warm"),
-        columns=(_components, _lookup_visits),
+        select=_overlay_warm,
+        columns=_WARM_COLUMNS,
         coefficient=0,
         value=_coef,
         offset=lambda p, k: k["syscall_latency"] + k["overlay.op_overhead"],
-        shape="linear in components and layer visits: a stat repeated on the same mount "
-        "(d/f through 1-128 layers, p/c/.../f of 1-16 components through 4)",
+        shape="linear in components, layer visits and hits: a stat repeated on the same "
+        "mount (d/f through 1-128 layers, found and missing; p/c/.../f of 1-16 components "
+        "through 4)",
         source="every walk on an overlay costs each component its cached lookup "
         "(overlay.py _walk_cost: walk_per_component per component; ovl_permission, "
         "ovl_dentry_revalidate)",
@@ -345,8 +401,8 @@ FIT_TABLE: tuple[Row, ...] = (
     Row(
         key="overlay.walk_per_layer",
         experiment=("lookup", "lookup_depth"),
-        select=_overlay_lookup("warm"),
-        columns=(_components, _lookup_visits),
+        select=_overlay_warm,
+        columns=_WARM_COLUMNS,
         coefficient=1,
         value=_coef,
         offset=lambda p, k: k["syscall_latency"] + k["overlay.op_overhead"],
@@ -357,13 +413,31 @@ FIT_TABLE: tuple[Row, ...] = (
         along_by=(("lookup_depth", "depth"),),
     ),
     Row(
+        key="getattr_latency",
+        experiment=("lookup", "lookup_depth"),
+        select=_overlay_warm,
+        columns=_WARM_COLUMNS,
+        coefficient=2,
+        value=_coef,
+        offset=lambda p, k: k["syscall_latency"] + k["overlay.op_overhead"],
+        shape="the same points: what a stat that finds its file costs beyond a miss of "
+        "the same walk",
+        source="a stat that finds its file fills its attributes in and copies them out; a "
+        "missing name fails in the walk before (local.py warm: host.getattr_latency; "
+        "vfs_getattr, ovl_getattr, cp_new_stat)",
+        along="layers",
+        along_by=(("lookup_depth", "depth"),),
+    ),
+    Row(
         key="overlay.lookup_per_component",
         experiment=("lookup", "lookup_depth"),
         select=_overlay_lookup("fresh"),
         columns=(_components, _lookup_visits),
         coefficient=0,
         value=_coef,
-        offset=lambda p, k: k["syscall_latency"] + k["overlay.op_overhead"] + _walk(p, k),
+        offset=lambda p, k: (
+            k["syscall_latency"] + k["overlay.op_overhead"] + k["getattr_latency"] + _walk(p, k)
+        ),
         shape="linear in components and layer visits: the first stat on a new mount, host "
         "caches warm (d/f: 2 components, 2 x layers + 1 visits; p/c/.../f: depth, 4 x "
         "depth + 1), less the cached walk",
@@ -379,7 +453,9 @@ FIT_TABLE: tuple[Row, ...] = (
         columns=(_components, _lookup_visits),
         coefficient=1,
         value=_coef,
-        offset=lambda p, k: k["syscall_latency"] + k["overlay.op_overhead"] + _walk(p, k),
+        offset=lambda p, k: (
+            k["syscall_latency"] + k["overlay.op_overhead"] + k["getattr_latency"] + _walk(p, k)
+        ),
         shape="the same points: the first lookup's cost per layer visit",
         source="a container's first lookup of each component consults the layers one "
         "after another (overlay.py _walk_cost: visits x lookup_per_layer)",
@@ -415,6 +491,20 @@ FIT_TABLE: tuple[Row, ...] = (
         "d_alloc_parallel, ext4_lookup, ext4_iget)",
         along="layers",
         along_by=(("lookup_depth", "depth"),),
+    ),
+    Row(
+        key="readdir_open_close",
+        experiment=("readdir",),
+        select=lambda p: p["state"] == "warm" and p["layers"] == 0,
+        columns=(_one, lambda p: float(p["entries"])),
+        coefficient=0,
+        value=_coef,
+        offset=lambda p, k: k["syscall_latency"],
+        shape="affine in entries: a warm readdir of a plain directory, its intercept less "
+        "the syscall",
+        source="every listing opens its directory, reads to the end (a last getdents64 "
+        "finds it) and closes it (local.py _listing: host.readdir_open_close)",
+        along="entries",
     ),
     Row(
         key="readdir_per_entry",
@@ -481,6 +571,7 @@ FIT_TABLE: tuple[Row, ...] = (
         columns=(_one, _size),
         coefficient=1,
         value=lambda c, k: _recip(c - 1.0 / k["memory.copy_bandwidth"], k),
+        offset=_chunk_hits,
         shape="affine in size: the cached copy-up's slope less the kernel's memory copy",
         source="a copy-up copies the file in the kernel, then its fsync writes it to the "
         "upper layer's disk (overlay.py _charge_slow: copy, submit_write(copy_bytes))",
@@ -502,10 +593,27 @@ FIT_TABLE: tuple[Row, ...] = (
         hold_out=False,
     ),
     Row(
+        key="overlay.copy_up_flush",
+        experiment=("copy_up", "copy_up_meta"),
+        select=_data_copy_up,
+        columns=(_one,),
+        coefficient=0,
+        value=_coef,
+        offset=_data_copy_up_fixed,
+        shape="constant: a copy-up with data of a cached file (a write's, a chmod's "
+        "without metacopy), less its copy, write-back and metadata updates",
+        source="a copy-up fsyncs the new upper file before renaming it into place "
+        "(ovl_copy_up_file: vfs_fsync), the journal commit of a new inode, which an fsync "
+        "of an existing file does not wait for (overlay.py _charge_slow: "
+        "host.overlay.copy_up_flush)",
+        along="size_bytes",
+    ),
+    Row(
         key="disk.read_bandwidth",
         experiment=("copy_up",),
         select=lambda p: p["cache"] == "cold",
         columns=(_one, _size),
+        offset=_chunk_hits,
         coefficient=1,
         value=lambda c, k: _recip(c - _cached_copy_slope(k), k),
         shape="affine in size: cold copy-up slope less the cached one",

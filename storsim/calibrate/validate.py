@@ -129,6 +129,8 @@ def _copy_up(p: Mapping[str, Any], quick: bool, plan: MeasurePlan) -> Plan:
     ops: list[dict[str, Any]] = [{"op": "write", "size": 1, "offset": "start"}]
     if p["cache"] == "cached":  # the real run read the file just before
         ops.insert(0, {"op": "read", "size": size, "offset": "start"})
+    else:  # cold: its data pages dropped, its inode and dentry still cached (a stat)
+        ops.insert(0, {"op": "stat"})
     image = {"layers": [{"name": "base", "files": {"/data/f": size}}]}
     service = {
         "image": "img",

@@ -23,6 +23,7 @@ WRITE_BW, READ_BW = 500e6, 2e9
 FLUSH, NOOP = 1e-3, 0.25e-6
 PER_ENTRY, PER_DIR_LAYER, MERGE = 0.2e-6, 3e-6, 0.4e-6
 COMPONENT, WALK, WALK_LAYER, COLD = 2.5e-6, 0.75e-6, 20e-9, 1.25e-6
+GETATTR, OPEN_CLOSE, COMMIT = 0.4e-6, 6e-6, 250e-6
 WRITE_LAT = SSD_WRITE_LATENCY_S  # kept from the profile: not separable from the flush
 
 
@@ -68,47 +69,60 @@ def _doc(readdir: bool = True) -> Measurements:
         return SYSCALL + OP + components * WALK + visits * WALK_LAYER
 
     def first(components: int, visits: int) -> float:
-        return walk(components, visits) + components * COMPONENT + visits * PER_LAYER
+        return walk(components, visits) + GETATTR + components * COMPONENT + visits * PER_LAYER
 
     lookup = []
     for layers in (1, 2, 4, 8, 16):
         visits, reads = 2 * layers + 1, layers
         for state, t in (
-            ("warm", walk(2, visits)),
+            ("warm", walk(2, visits) + GETATTR),
             ("fresh", first(2, visits)),
             ("cold", first(2, visits) + reads * READ_LAT + 2 * layers * COLD),
         ):
             lookup.append(_point({"layers": layers, "result": "hit", "state": state}, t))
+        # a miss walks the same and fails before getattr
+        lookup.append(
+            _point({"layers": layers, "result": "miss", "state": "warm"}, walk(2, visits))
+        )
     depth = []
     for d in (1, 2, 4, 8, 16):
         for state, t in (
-            ("warm", walk(d, 4 * d + 1)),
+            ("warm", walk(d, 4 * d + 1) + GETATTR),
             ("fresh", first(d, 4 * d + 1)),
             ("cold", first(d, 4 * d + 1) + 4 * (d - 1) * READ_LAT + 4 * d * COLD),
         ):
             depth.append(_point({"depth": d, "layers": 4, "state": state}, t))
+    opened = walk(2, 3)  # /data/f, looked up by the read before
+
+    def copy(size: int, updates: int) -> float:
+        """A copy-up with data of a cached file: its chunks' hits, copy, write-back and
+        commit, and its metadata updates."""
+        chunks = -(-size // (1 << 20))
+        data = chunks * HIT + size * (1 / COPY + 1 / WRITE_BW) + WRITE_LAT + COMMIT
+        return opened + data + updates * METADATA
+
     copy_up = []
-    fixed = SYSCALL + OP + 2 * METADATA + HIT + WRITE_LAT + FLUSH
     for size in (4096, 1 << 20, 4 << 20, 8 << 20, 16 << 20):
-        cached = fixed + size * (1 / COPY + 1 / WRITE_BW)
+        cached = copy(size, 2)
         copy_up.append(_point({"size_bytes": size, "cache": "cached"}, cached))
         copy_up.append(_point({"size_bytes": size, "cache": "cold"}, cached + size / READ_BW))
     meta = []
-    opened = walk(2, 3)  # /data/f, looked up by the read before
-    for op, metacopy, t in (
-        ("trunc_open", "off", opened + 2 * METADATA),
-        ("chmod", "on", opened + 3 * METADATA),
-    ):
+    for op, metacopy in (("trunc_open", "off"), ("chmod", "on"), ("chmod", "off")):
         for size in (4096, 1 << 20, 64 << 20):
+            if metacopy == "off" and op == "chmod":
+                t = copy(size, 3)
+            else:
+                t = opened + (2 if op == "trunc_open" else 3) * METADATA
             meta.append(_point({"op": op, "metacopy": metacopy, "size_bytes": size}, t))
     listing = []
     for layers, entries in (
         *((0, n) for n in (16, 256, 4096)),
         *((n, e) for n in (4, 16, 64) for e in (16, 256, 4096)),
     ):
-        t = SYSCALL + entries * PER_ENTRY
+        t = SYSCALL + OPEN_CLOSE + entries * PER_ENTRY
         if layers:
-            t = walk(1, layers + 1) + layers * PER_DIR_LAYER + entries * (PER_ENTRY + MERGE)
+            t = walk(1, layers + 1) + OPEN_CLOSE + layers * PER_DIR_LAYER
+            t += entries * (PER_ENTRY + MERGE)
         listing.append(_point({"layers": layers, "entries": entries, "state": "warm"}, t))
     experiments = [
         _data_path("backing"),
@@ -139,16 +153,19 @@ def test_fit_recovers_the_parameters_the_measurements_were_made_from() -> None:
         "noop_syscall_latency": NOOP,
         "overlay.walk_per_component": WALK,
         "overlay.walk_per_layer": WALK_LAYER,
+        "getattr_latency": GETATTR,
         "overlay.lookup_per_component": COMPONENT,
         "overlay.lookup_per_layer": PER_LAYER,
         "disk.read_latency": READ_LAT,
         "overlay.cold_lookup_per_layer": COLD,
+        "readdir_open_close": OPEN_CLOSE,
         "readdir_per_entry": PER_ENTRY,
         "overlay.readdir_per_layer": PER_DIR_LAYER,
         "overlay.readdir_merge_per_entry": MERGE,
         "metadata_update": METADATA,
         "disk.write_bandwidth": WRITE_BW,
         "disk.flush_latency": FLUSH,
+        "overlay.copy_up_flush": COMMIT,
         "disk.read_bandwidth": READ_BW,
     }
     assert set(got) == set(expected)
@@ -160,6 +177,7 @@ def test_a_row_whose_experiment_did_not_run_is_left_out() -> None:
     """Without a readdir experiment the fit has no readdir rows, and the others stay."""
     got = {f.row.key for f in fit(_doc(readdir=False))}
     assert "readdir_per_entry" not in got
+    assert "readdir_open_close" not in got
     assert "overlay.readdir_per_layer" not in got
     assert "overlay.readdir_merge_per_entry" not in got
     assert "disk.flush_latency" in got

@@ -20,7 +20,9 @@ Costs, with their sources:
   plus one metadata read per lower directory consulted that the host has not read yet
   (the host's dcache then answers every container of the image, negative lookups
   included) and the inode of a name found in a lower layer, read from disk with the
-  next ones of the image (ext4's inode table readahead: ``host.inode_readahead``);
+  next ones of its layer unless its run was read already (ext4's inode table
+  readahead: ``host.inode_readahead``; the image's inodes numbered as unpacking its
+  layers numbers them, :func:`storsim.run.context.image_inodes`);
   later lookups are dentry-cache hits ([K1] "the combined result is cached in the
   dentry"; [P1] VT1). Every walk, cached or not, still costs each component
   ``host.overlay.walk_per_component`` and ``host.overlay.walk_per_layer`` per layer its
@@ -68,7 +70,7 @@ from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, spend
 from storsim.backends.copyup import CopyUps
 from storsim.backends.local import LocalBackend
 from storsim.fs import FsError, Listing, Lookup, Read, Walk, Wrote
-from storsim.run.context import dir_blocks, inode_reads
+from storsim.run.context import dir_blocks, image_inode_reads, image_inodes
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
@@ -181,13 +183,25 @@ class OverlayBackend(LocalBackend):
                     done[depth] = low
                 if c.found and (lower, p) not in seen:  # found in a lower: its inode,
                     seen.add((lower, p))  # read with the image's next ones (readahead)
-                    reads += inode_reads(host, lower)
+                    reads += image_inode_reads(host, lower, self._inode_number(p))
         lookup_s = (
             fresh * host.lookup_component_s
             + layers * host.lookup_per_layer_s
             + host_first * host.cold_lookup_layer_s
         )
         return reads, lookup_s + walked, walked
+
+    def _inode_number(self, path: str) -> int:
+        """The inode number of ``path``'s top-most lower copy (:func:`image_inodes`,
+        made once per image on the host); a path no layer holds (an upper-only one
+        found below a redirect) counts as the image's first."""
+        host = self._host
+        numbers = host.image_inode_numbers.get(self.lower_key)
+        if numbers is None:
+            layers = self._fs.lower.layers
+            numbers = image_inodes([layer.entries for layer in layers], host.inodes_per_read)
+            host.image_inode_numbers[self.lower_key] = numbers
+        return numbers.get(path, 0)
 
     def _after_lookup(
         self, owed_s: float, op: OpCost, path: str, result: Any, nbytes: int, offset: int

@@ -9,7 +9,7 @@ it reaches).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +19,15 @@ from storsim.devices import Cpu, Disk, PageCache, RemoteServer
 from storsim.records import Recorder
 from storsim.run.conflicts import ConflictTracker
 
-__all__ = ["DIR_BLOCK_BYTES", "Host", "SimContext", "dir_blocks", "inode_reads"]
+__all__ = [
+    "DIR_BLOCK_BYTES",
+    "Host",
+    "SimContext",
+    "dir_blocks",
+    "image_inode_reads",
+    "image_inodes",
+    "inode_reads",
+]
 
 
 @dataclass(slots=True, kw_only=True)
@@ -80,6 +88,11 @@ class Host:
     # File system (fs key, or an image's layer stack) -> inodes the host has looked up
     # in it: one in inodes_per_read reaches the disk (ext4 reads the inode table ahead).
     inodes_read: dict[object, int] = field(default_factory=dict)
+    # An image's layer stack -> the inode number of each path's top-most copy
+    # (:func:`image_inodes`), and the runs of inodes_per_read inodes of each stack the
+    # host has read: an image's inode reads go by number, not by count.
+    image_inode_numbers: dict[object, dict[str, int]] = field(default_factory=dict)
+    inode_runs_read: set[tuple[object, int]] = field(default_factory=set)
 
 
 # ext4's directory blocks (4 KiB, mke2fs's default) and its entries: an 8-byte header
@@ -111,10 +124,53 @@ def dir_blocks(entries: int, names: Sequence[str]) -> int:
 def inode_reads(host: Host, fs: object) -> int:
     """Reads from disk for looking up one more inode of ``fs`` not looked up before on
     the host: 1 for the first of each run of ``host.inodes_per_read``, else 0 (its
-    table block was read with an earlier one: ``host.inode_readahead``)."""
+    table block was read with an earlier one: ``host.inode_readahead``). For a file
+    system whose inode numbers the model does not know (a volume, a bind mount: its
+    files made by the application in any order)."""
     done = host.inodes_read.get(fs, 0)
     host.inodes_read[fs] = done + 1
     return 1 if done % host.inodes_per_read == 0 else 0
+
+
+def _walk_order(path: str) -> tuple[str, ...]:
+    return tuple(path.split("/"))
+
+
+def image_inodes(layers: Sequence[Iterable[str]], per_run: int) -> dict[str, int]:
+    """The inode numbers an image's files get when its layers are unpacked: the bottom
+    layer first, each layer's entries in its archive's order (a depth-first walk with
+    the names sorted: Go's ``filepath.Walk``, which writes a layer's tar, and the order
+    ``tar`` unpacks it in), numbered one after another; each layer starting a run of
+    ``per_run`` of its own (its ``diff`` directory is a new directory of Docker's
+    ``overlay2`` directory, which ext4's Orlov allocator puts in a block group of its
+    own). A path's number is its top-most copy's.
+
+    Args:
+        layers: each layer's paths, top-most layer first (``LowerStack.layers``
+            order).
+        per_run: inodes one inode-table read brings in.
+    """
+    numbers: dict[str, int] = {}
+    n = 0
+    for paths in reversed(layers):
+        for path in sorted(paths, key=_walk_order):
+            numbers[path] = n  # an upper layer's copy replaces a lower one's
+            n += 1
+        n = -(-n // per_run) * per_run  # the next layer: a run of its own
+    return numbers
+
+
+def image_inode_reads(host: Host, stack: object, number: int) -> int:
+    """Reads from disk for looking up the inode numbered ``number`` of an image's layer
+    ``stack`` (:func:`image_inodes`): 1 if the run of ``host.inodes_per_read`` it lies
+    in has not been read on the host (ext4 reads ``inode_readahead_blks`` blocks of the
+    inode table from the one that holds it, a run aligned on the table's blocks), else
+    0."""
+    run = (stack, number // host.inodes_per_read)
+    if run in host.inode_runs_read:
+        return 0
+    host.inode_runs_read.add(run)
+    return 1
 
 
 @dataclass(slots=True, kw_only=True)

@@ -499,13 +499,16 @@ class HostSpec(Spec):
     """CPU time of entering the kernel for one file operation (s). Default 5 us: the
     middle of 5-10 us, native per-syscall latency warm "< 10 us" (Docker osxfs docs)."""
     inode_readahead: Annotated[int, Field(gt=0)] = 512
-    """Inodes one read of the inode table brings into memory: a lookup reads a file's
-    inode from disk only for the first of each run of this many inodes of a file system
-    (an image's layers count as one) that the host looks up. Default 512: ext4 reads
-    ``inode_readahead_blks`` = 32 blocks of the table at once (Documentation/admin-guide/
-    ext4.rst), 16 inodes of 256 bytes each (mke2fs's default), and the files of a layer
-    (unpacked together) or of a tree written at once get inode numbers next to each
-    other. 1: every inode its own read (files scattered over a large file system)."""
+    """Inodes one read of the inode table brings into memory. An image's files are
+    numbered as unpacking its layers numbers them (bottom layer first, each layer's
+    entries in its archive's depth-first order, each layer from a run of its own:
+    :func:`storsim.run.context.image_inodes`), and a lookup of one reads from disk only
+    if its run of this many inodes has not been read on the host. On a volume or a bind
+    mount, whose files the application made in any order, one lookup of a new inode in
+    this many reads. Default 512: ext4 reads ``inode_readahead_blks`` = 32 blocks of
+    the table at once (Documentation/admin-guide/ext4.rst), 16 inodes of 256 bytes each
+    (mke2fs's default). 1: every inode its own read (files scattered over a large file
+    system)."""
     noop_syscall_latency: Duration = 0.2e-6
     """CPU time of a file operation the file system answers without work: an ``fsync``
     on tmpfs, whose ``fsync`` is ``noop_fsync`` (mm/shmem.c, fs/libfs.c), costs the

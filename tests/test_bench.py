@@ -143,3 +143,29 @@ def test_bench_prints_every_ratio_and_ends_with_both_minima() -> None:
     rows = re.findall(r"^(lookup|copyup|rmw)\s+(\d+)\s+\d+ .* ([0-9.]+)$", out, flags=re.M)
     assert {name for name, _, _ in rows} == {"lookup", "copyup", "rmw"}, out
     assert all(int(count) > 0 and float(rss) > 0 for _, count, rss in rows), out
+
+
+def test_the_opcode_counter_counts_the_same_twice_and_every_event() -> None:
+    """bench/opcodes.py counts the same bytecodes in every function of storsim and the
+    same events in two runs of a workload (what makes counts comparable across changes;
+    the libraries' first-use work, such as compiling a regular expression, is done once
+    a process), every event the loop processes (at least one per operation: each costs
+    a CPU burst), and leaves no tracer behind."""
+    spec = importlib.util.spec_from_file_location("bench_opcodes", BENCH.parent / "opcodes.py")
+    assert spec is not None
+    assert spec.loader is not None
+    opcodes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(opcodes)
+    before = sys.gettrace()
+    first, second = (opcodes.count("copyup", 400) for _ in range(2))
+    assert sys.gettrace() is before
+
+    def own(counts: dict[str, Any]) -> dict[str, int]:
+        return {f: n for f, n in counts["by_function"].items() if f.startswith("storsim/")}
+
+    assert own(first) == own(second)
+    assert first["events"] == second["events"]
+    assert first["ops"] == 400
+    assert first["events"] >= first["ops"]
+    assert first["bytecodes"] > first["calls"] > first["ops"]
+    assert sum(first["by_function"].values()) == first["bytecodes"]

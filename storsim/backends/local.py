@@ -120,20 +120,26 @@ class LocalBackend:
         """A failed operation: the lookups its walk made (a negative lookup reads the
         parent's block the first time, as a positive one does), then the syscall."""
         walk = error.walk
-        reads = self.lookup_reads(walk) if walk else 0
-        if reads:
-            return self._reads_then(reads, self._host.syscall_s)
+        if walk:
+            reads, tables = self.lookup_reads(walk)
+            if reads or tables:
+                return self._reads_then(reads, self._host.syscall_s, tables)
         return self._host.syscall_s
 
-    def lookup_reads(self, walk: Walk) -> int:
-        """Metadata blocks the first lookups of ``walk``'s components on the host read
+    def lookup_reads(self, walk: Walk) -> tuple[int, int]:
+        """The reads from disk the first lookups of ``walk``'s components on the host make
         (noted as read now): for each component the host has not looked up, its parent
-        directory's block (once per directory) and, if the name exists, its inode."""
+        directory's block (once per directory) and, if the name exists, its inode (with
+        the next ones: an inode-table read, :attr:`Host.inode_table_bytes`).
+
+        Returns:
+            (directory blocks, inode-table reads).
+        """
         host = self._host
         seen = host.metadata_seen
         blocks = host.dir_blocks_read
         fs_key = self.fs_key
-        reads = 0
+        reads = tables = 0
         for c in walk:
             key = (fs_key, c.path)
             if key in seen:
@@ -144,8 +150,8 @@ class LocalBackend:
                 blocks.add(parent)
                 reads += 1
             if c.found:  # its inode, read from disk with the next ones (readahead)
-                reads += inode_reads(host, fs_key)
-        return reads
+                tables += inode_reads(host, fs_key)
+        return reads, tables
 
     def warm(
         self, owed_s: float, op: OpCost, path: str, result: Any, nbytes: int, offset: int
@@ -215,19 +221,31 @@ class LocalBackend:
         return self._reads_then(reads, delay) if reads else delay
 
     def _cold(
-        self, reads: int, op: OpCost, path: str, result: Any, nbytes: int, offset: int
+        self, reads: tuple[int, int], op: OpCost, path: str, result: Any, nbytes: int, offset: int
     ) -> ProcessGen:
-        """A first lookup: its ``reads`` metadata blocks, one after another (each
-        component's lookup needs its parent's), then the operation."""
-        for _ in range(reads):
-            yield self._disk.submit_meta()
+        """A first lookup: its ``reads`` (directory blocks, inode-table reads), one after
+        another (each component's lookup needs its parent's), then the operation."""
+        yield from self.metadata_reads(*reads)
         yield from spend(self._cpu, self.warm(0.0, op, path, result, nbytes, offset))
 
-    def _reads_then(self, reads: int, delay: float) -> ProcessGen:
-        """``reads`` metadata blocks one after another, then ``delay`` of CPU time."""
-        for _ in range(reads):
-            yield self._disk.submit_meta()
+    def _reads_then(self, reads: int, delay: float, tables: int = 0) -> ProcessGen:
+        """``reads`` metadata blocks and ``tables`` inode-table reads one after another,
+        then ``delay`` of CPU time."""
+        yield from self.metadata_reads(reads, tables)
         yield self._cpu.compute(delay)
+
+    def metadata_reads(self, blocks: int, tables: int) -> ProcessGen:
+        """``blocks`` directory blocks (one access each), then ``tables`` inode-table
+        reads, one after another: ext4 reads ``inode_readahead_blks`` blocks of the table
+        around the one it needs, in one request it waits for whole
+        (``__ext4_get_inode_loc``: the readahead and the block's read under one plug),
+        ``host.inode_table_bytes`` at the disk's read bandwidth."""
+        disk = self._disk
+        for _ in range(blocks):
+            yield disk.submit_meta()
+        table = self._host.inode_table_bytes
+        for _ in range(tables):
+            yield disk.submit_read(table)
 
     def _then(self, access: simpy.Event, delay: float) -> ProcessGen:
         """Wait for a device access, then spend ``delay`` of CPU time."""

@@ -80,6 +80,7 @@ __all__ = ["COPY_UP_CHUNK_BYTES", "OverlayBackend"]
 # The copy-up copies a file's data in chunks of 1 MiB (OVL_COPY_UP_CHUNK_SIZE in
 # fs/overlayfs/copy_up.c), each a page-cache access of the lower file [K3].
 COPY_UP_CHUNK_BYTES = 1 << 20
+_NO_READS = (0, 0)  # a walk that reads nothing from disk
 
 
 class OverlayBackend(LocalBackend):
@@ -119,7 +120,7 @@ class OverlayBackend(LocalBackend):
                 )
                 self._dentries[path] = walk_s
             else:
-                reads, lookup_s = 0, walk_s if op.reopens or not op.opens else 0.0
+                reads, lookup_s = _NO_READS, walk_s if op.reopens or not op.opens else 0.0
             if cold or copies or self._copyups.pending(path) is not None:
                 return self._charge_slow(op, path, result, nbytes, offset, reads, lookup_s)
         # A read or write of a file the application keeps open walks no path.
@@ -131,20 +132,22 @@ class OverlayBackend(LocalBackend):
         directory visits every layer), any copy-up it did before failing (a refused
         ``setxattr``), then the syscall."""
         reads, lookup_s, _ = self._walk_cost(error.walk or ())
-        if reads or error.copy_up_bytes or error.copied_up:
+        if reads != _NO_READS or error.copy_up_bytes or error.copied_up:
             return self._charge_slow(op, path, error, 0, 0, reads, lookup_s)
         host = self._host
         return lookup_s + host.syscall_s + host.overlay_op_s
 
-    def _walk_cost(self, walk: Walk) -> tuple[int, float, float]:
-        """What a walk of ``walk``'s components costs: the metadata blocks to read from
-        disk and the CPU seconds of the first lookups on this mount of the components
-        not looked up yet, plus every component's cached walk; and that cached walk's
+    def _walk_cost(self, walk: Walk) -> tuple[tuple[int, int], float, float]:
+        """What a walk of ``walk``'s components costs: the reads from disk (directory
+        blocks, inode-table reads) and the CPU seconds of the first lookups on this
+        mount of the components not looked up yet, plus every component's cached walk;
+        and that cached walk's
         CPU seconds alone (what the walk costs next time). Noted as done now (this
         mount's dentries, the host's directory and inode caches).
 
         Returns:
-            (reads, CPU seconds of this walk, CPU seconds of a cached walk).
+            ((blocks, inode-table reads), CPU seconds of this walk, CPU seconds of a
+            cached walk).
         """
         host = self._host
         dentries = self._dentries
@@ -152,7 +155,7 @@ class OverlayBackend(LocalBackend):
         done = host.lower_dirs_read
         seen = host.metadata_seen
         looked = host.lower_lookups
-        reads = layers = fresh = host_first = 0
+        reads = tables = layers = fresh = host_first = 0
         walked = 0.0  # the cached walk to each component: cumulative
         per_component, per_layer = host.walk_component_s, host.walk_layer_s
         for c in walk:
@@ -183,13 +186,13 @@ class OverlayBackend(LocalBackend):
                     done[depth] = low
                 if c.found and (lower, p) not in seen:  # found in a lower: its inode,
                     seen.add((lower, p))  # read with the image's next ones (readahead)
-                    reads += image_inode_reads(host, lower, self._inode_number(p))
+                    tables += image_inode_reads(host, lower, self._inode_number(p))
         lookup_s = (
             fresh * host.lookup_component_s
             + layers * host.lookup_per_layer_s
             + host_first * host.cold_lookup_layer_s
         )
-        return reads, lookup_s + walked, walked
+        return (reads, tables), lookup_s + walked, walked
 
     def _inode_number(self, path: str) -> int:
         """The inode number of ``path``'s top-most lower copy (:func:`image_inodes`,
@@ -263,12 +266,12 @@ class OverlayBackend(LocalBackend):
         result: Any,
         nbytes: int,
         offset: int,
-        reads: int,
+        reads: tuple[int, int],
         lookup_s: float,
     ) -> ProcessGen:
-        """A first lookup through the layers (``reads`` metadata blocks and
-        ``lookup_s`` of CPU), a copy-up, or a wait for another's; ``result`` is an
-        :class:`~storsim.fs.FsError` for a failed operation."""
+        """A first lookup through the layers (``reads``: directory blocks and inode-table
+        reads; ``lookup_s`` of CPU), a copy-up, or a wait for another's; ``result`` is
+        an :class:`~storsim.fs.FsError` for a failed operation."""
         host = self._host
         env = self._env
         cpu = self._cpu
@@ -280,8 +283,8 @@ class OverlayBackend(LocalBackend):
         # This operation copies the file up: from now on (its own cold lookup included)
         # later openers of the file wait for it, as the kernel's copy-up lock makes them.
         copy = copyups.begin(path) if mine else None
-        for _ in range(reads):  # the kernel consults the layers one after another
-            yield disk.submit_meta()
+        if reads != _NO_READS:  # the kernel consults the layers one after another
+            yield from self.metadata_reads(*reads)
         owed = lookup_s  # CPU time not spent yet: spent at the next device access or the end
         if copy is None:
             other = copyups.pending(path) if copyups.by_path and not failed else None

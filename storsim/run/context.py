@@ -21,6 +21,7 @@ from storsim.run.conflicts import ConflictTracker
 
 __all__ = [
     "DIR_BLOCK_BYTES",
+    "INODE_BYTES",
     "Host",
     "SimContext",
     "dir_blocks",
@@ -83,8 +84,10 @@ class Host:
     # (image layer stack, path) -> how many of its lower layers the host has looked the
     # name up in (their dentries exist: the top-most ones, lookups go top-down).
     lower_lookups: dict[tuple[object, str], int] = field(default_factory=dict)
-    # Inodes one inode-table read brings in (host.inode_readahead: 512 on ext4).
+    # Inodes one inode-table read brings in (host.inode_readahead: 512 on ext4), and
+    # its bytes (256 an inode, mke2fs's default): one request, waited for whole.
     inodes_per_read: int = 512
+    inode_table_bytes: int = 512 * 256
     # File system (fs key, or an image's layer stack) -> inodes the host has looked up
     # in it: one in inodes_per_read reaches the disk (ext4 reads the inode table ahead).
     inodes_read: dict[object, int] = field(default_factory=dict)
@@ -99,6 +102,9 @@ class Host:
 # (inode, rec_len, name_len, file_type) and the name, padded to 4 bytes
 # (ext4_dir_entry_2, EXT4_DIR_REC_LEN in fs/ext4/ext4.h); "." and ".." take 12 each.
 DIR_BLOCK_BYTES = 4096
+# An ext4 inode on disk (mke2fs's default inode_size): an inode-table read of
+# host.inode_readahead inodes moves that many times this.
+INODE_BYTES = 256
 _DOTS_BYTES = 24
 # A directory of more than one block is a hashed B-tree (htree, dir_index: mke2fs's
 # default): names go to leaves by hash, so in random order, and a full leaf splits in

@@ -21,7 +21,7 @@ from storsim.devices import Cpu, Disk, PageCache, RemoteServer, profiles, servic
 from storsim.fs import Layer, LowerStack, Node, PlainFS
 from storsim.records import Recorder
 from storsim.run.conflicts import ConflictTracker
-from storsim.run.context import Host, SimContext
+from storsim.run.context import INODE_BYTES, Host, SimContext
 from storsim.run.workload import size_sampler
 from storsim.scenario import Content, LayerSpec, Scenario
 
@@ -194,6 +194,7 @@ def build_host(scenario: Scenario, env: simpy.Environment, rng: np.random.Genera
         copy_up_flush_s=h.overlay.copy_up_flush,
         cold_lookup_layer_s=h.overlay.cold_lookup_per_layer,
         inodes_per_read=h.inode_readahead,
+        inode_table_bytes=h.inode_readahead * INODE_BYTES,
     )
 
 

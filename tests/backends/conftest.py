@@ -99,6 +99,7 @@ def make_ctx(**remote: Any) -> SimContext:
         extend_page_s=0.0078125,
         noop_syscall_s=0.0625,
         inodes_per_read=1,  # each inode its own read (the readahead's test sets more)
+        inode_table_bytes=0,  # an inode read: latency only (its test sets a size)
     )
     return SimContext(
         env=env, rng=rng, recorder=Recorder(), host=host, tracker=ConflictTracker(env)

@@ -243,15 +243,15 @@ def _fsync_fixed(p: Params, k: Known) -> float:
 
 
 def _merged_readdir(p: Params) -> bool:
-    """Warm listings of a merged directory (2 layers or more) of at most 256 entries.
+    """Warm listings of a merged directory (2 layers or more), every size.
 
-    The 4096-entry listings are left out: they run 2 to 3 ms of CPU, longer than the
-    scheduler's slice, and on a loaded host half of them are preempted and wait 8 to 12
-    ms for other work (their samples are bimodal, 1.8-3 ms and 10-15 ms, at every layer
-    count, fresh mounts included; the same listings measured 2.2 ms with no slow mode
-    at load 1): a cost of the host's load, not of the kernel's merge. They stay in the
-    validation, held out."""
-    return bool(p["state"] == "warm" and p["layers"] > 1 and p["entries"] <= 256)
+    The 4096-entry listings decide the merge's cost per entry: from 16 and 256 entries
+    alone, two full calibrations of this host an hour apart fitted 293 and 19 ns an
+    entry, and the second profile then missed every merged 4096-entry listing by half
+    (28 of 38 shapes on its own measurements; 33 with them). On a loaded host those
+    listings (2 to 3 ms of CPU, longer than the scheduler's slice) are preempted and
+    their samples bimodal (1.8-3 ms and 10-15 ms): calibrate on a quiet host."""
+    return bool(p["state"] == "warm" and p["layers"] > 1)
 
 
 def _merged_offset(p: Params, k: Known) -> float:
@@ -527,7 +527,7 @@ FIT_TABLE: tuple[Row, ...] = (
         value=_coef,
         offset=_merged_offset,
         shape="affine in layers and entries: a warm readdir of a merged directory of 16 "
-        "and 256 entries over 4-64 layers, less the plain per-entry copy",
+        "to 4096 entries over 4-64 layers, less the plain per-entry copy",
         source="a merged directory is read in every layer at each listing (overlay.py "
         "_listing_merged: visited x readdir_per_layer; ovl_dir_read_merged)",
         along="layers",

@@ -70,7 +70,7 @@ from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, spend
 from storsim.backends.copyup import CopyUps
 from storsim.backends.local import LocalBackend
 from storsim.fs import FsError, Listing, Lookup, Read, Walk, Wrote
-from storsim.run.context import dir_blocks, image_inode_reads, image_inodes
+from storsim.run.context import blocks_of, entry_bytes, image_inode_reads, image_inodes
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
@@ -248,9 +248,9 @@ class OverlayBackend(LocalBackend):
                 # lookup in it read already (the top-most ``read`` copies).
                 read = host.lower_dirs_read.get(depth, 0)
                 copies = listing.layer_entries[1:] if upper else listing.layer_entries
-                names = listing.names
+                per_entry = entry_bytes(listing.names)  # once, for every copy
                 reads = sum(
-                    dir_blocks(copies[i], names) - (1 if i < read else 0)
+                    blocks_of(copies[i], per_entry) - (1 if i < read else 0)
                     for i in range(listed, lower)
                 )
                 host.lower_dirs_listed[depth] = lower

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from storsim.backends.overlay import COPY_UP_CHUNK_BYTES
 from storsim.calibrate.schema import Measurements, Point
 
 __all__ = ["FIT_TABLE", "SSD_WRITE_LATENCY_S", "Fitted", "Row", "fit", "fit_points", "point_key"]
@@ -266,7 +267,7 @@ def _merged_offset(p: Params, k: Known) -> float:
 def _copy_chunks(p: Params) -> float:
     """The 1 MiB chunks a copy-up of the point's file copies, a page-cache hit each
     (overlay.py _charge_slow)."""
-    return float(-(-int(p["size_bytes"]) // (1 << 20)))
+    return float(-(-int(p["size_bytes"]) // COPY_UP_CHUNK_BYTES))
 
 
 def _chunk_hits(p: Params, k: Known) -> float:

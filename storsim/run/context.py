@@ -24,7 +24,9 @@ __all__ = [
     "INODE_BYTES",
     "Host",
     "SimContext",
+    "blocks_of",
     "dir_blocks",
+    "entry_bytes",
     "image_inode_reads",
     "image_inodes",
     "inode_reads",
@@ -118,10 +120,22 @@ def dir_blocks(entries: int, names: Sequence[str]) -> int:
     average (all of them when ``names`` is empty: one block): what a listing reads the
     first time (``ext4_readdir``; an htree's leaves one after another,
     ``ext4_htree_fill_tree``, ``ext4_read_dirblock``)."""
-    if not names or entries <= 0:
+    return blocks_of(entries, entry_bytes(names))
+
+
+def entry_bytes(names: Sequence[str]) -> float:
+    """The mean size of ext4's directory entries for ``names`` (0 for none)."""
+    if not names:
+        return 0.0
+    return sum((8 + len(n.encode()) + 3) & ~3 for n in names) / len(names)
+
+
+def blocks_of(entries: int, per_entry: float) -> int:
+    """Blocks of a directory of ``entries`` entries of ``per_entry`` bytes on average
+    (:func:`entry_bytes`; 0: one block)."""
+    if per_entry <= 0 or entries <= 0:
         return 1
-    per_name = sum((8 + len(n.encode()) + 3) & ~3 for n in names) / len(names)
-    size = _DOTS_BYTES + entries * per_name
+    size = _DOTS_BYTES + entries * per_entry
     if size <= DIR_BLOCK_BYTES:
         return 1
     return 1 + math.ceil(size / (DIR_BLOCK_BYTES * _LEAF_FILL))

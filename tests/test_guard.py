@@ -45,13 +45,14 @@ def test_slices_change_nothing(
 
 def _zero_time_loop(tiny: dict[str, Any]) -> dict[str, Any]:
     """The issue's case: a workload with no count and no pause whose write fails at once
-    (a read-only mount: EROFS), with system calls that cost nothing, so no operation
-    takes time."""
+    (a read-only mount: EROFS), with system calls and path walks that cost nothing, so
+    no operation takes time."""
     apply_overrides(
         tiny,
         {
             "duration": "60 s",
             "host.syscall_latency": 0,
+            "host.walk_per_component": 0,
             "services.web.volumes": ["./config:/config:ro"],
             "sources": {"./config": {"files": {"/app.json": 100}}},
             f"{W0}.path": "/config/app.json",

@@ -22,12 +22,24 @@ Costs, with their sources:
 - a write that extends a file allocates its new pages and updates the size
   (``host.extend_write`` per 4 KiB page added; ext4 delayed allocation); an overwrite of
   existing pages does not.
+- a buffered write walks the buffer heads of every page-cache folio it touches, each
+  4 KiB block of each (``host.buffer_head_walk``: ``ext4_block_write_begin``,
+  ``block_commit_write``), whatever its own size. A file's folios are as large as the
+  access that brought its pages into the cache (:func:`folio_bytes`, up to
+  ``host.max_folio``): a file written in 1 MiB writes is cached in 1 MiB folios, and a
+  4 KiB overwrite of it walks 256 blocks. Not on a disk that is memory (no buffer
+  heads).
 - ``readdir`` costs ``host.readdir_per_entry`` per entry read and
   ``host.readdir_open_close`` for the directory's open, the last ``getdents64`` and the
   close (what every listing does: ``os.listdir``, ``ls``); its first time on the host
   it reads the directory's blocks one after another (ext4: 4 KiB blocks of 8-byte
   headers and names; beyond one block a hashed tree whose leaves are 69 % full:
   :func:`storsim.run.context.dir_blocks`), but the one a lookup in it read already.
+- every call that walks a path (a ``stat``, an ``open``, a read that opens its file: not
+  one on a file the application keeps open) pays each of its components' cached lookup
+  (``host.walk_per_component``: ``link_path_walk``, ``lookup_fast``, ``may_lookup``),
+  as an overlay's walk does (:mod:`storsim.backends.overlay`); a failed one, the
+  components it walked.
 - an operation that finds its file and returns its attributes (``stat``, ``getxattr``)
   costs ``host.getattr_latency`` on top of its syscall (``vfs_getattr``,
   ``cp_new_stat``); a missing name fails in the walk, before it.
@@ -55,7 +67,7 @@ from storsim.run.context import dir_blocks, inode_reads
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
 
-__all__ = ["CHUNK_BYTES", "PAGE_BYTES", "LocalBackend", "pages"]
+__all__ = ["CHUNK_BYTES", "PAGE_BYTES", "LocalBackend", "components", "folio_bytes", "pages"]
 
 # The page cache is tracked in chunks of the kernel's default readahead window
 # (read_ahead_kb = 128): a miss brings in a whole chunk, as readahead does.
@@ -70,10 +82,31 @@ def pages(nbytes: int) -> int:
     return -(-nbytes // PAGE_BYTES)
 
 
+def components(path: str) -> int:
+    """Components a walk of ``path`` (absolute, normalised) looks up: 2 for ``/d/f``, 0
+    for ``/``."""
+    return path.count("/") if path != "/" else 0
+
+
+def folio_bytes(offset: int, nbytes: int, largest: int) -> int:
+    """The size of the folios an access of ``nbytes`` at ``offset`` makes of the pages it
+    brings into the page cache: the largest power of two, 4 KiB at least, that is not
+    above ``nbytes`` nor ``largest`` and that ``offset`` is aligned to (the write's
+    length sets the folio's order, ``fgf_set_order``; an unaligned index lowers it,
+    ``__filemap_get_folio``; mm/filemap.c). Measured on Linux 6.18 ext4 through
+    ``/proc/kpageflags``: a file written in 4 KiB, 16 KiB, 64 KiB or 1 MiB writes is
+    cached in folios of that size; in 12 KiB writes, in 8 KiB and 4 KiB ones."""
+    size = PAGE_BYTES
+    limit = nbytes if nbytes < largest else largest
+    while size * 2 <= limit and not offset % (size * 2):
+        size *= 2
+    return size
+
+
 class LocalBackend:
     """A plain local file system (ext4/xfs) on the host disk: volumes and local binds."""
 
-    __slots__ = ("_cpu", "_dirty", "_disk", "_env", "_fs", "_host", "fs_key")
+    __slots__ = ("_cpu", "_dirty", "_disk", "_env", "_folios", "_fs", "_host", "fs_key")
 
     #: a lock on a local file system excludes every process of the host's kernel
     lock_semantics = "host"
@@ -90,6 +123,9 @@ class LocalBackend:
         self._fs: Any = at.fs  # asked for a path's walk (``walk(path)``) when cold
         self.fs_key = at.key  # identifies this file system in the host's caches
         self._dirty: dict[str, int] = {}
+        # path -> its cached pages' folio size, shared by every mount of this file
+        # system on the host (the page cache is the host's)
+        self._folios: dict[str, int] = ctx.host.folios.setdefault(at.key, {})
 
     def lock_cost(self) -> Cost:
         """Time of one flock/fcntl call on a local file system: a syscall."""
@@ -109,22 +145,34 @@ class LocalBackend:
         if result is None:  # failed, with nothing known of its lookups: the syscall only
             return self._host.syscall_s
         key = (self.fs_key, path)
+        # the cached walk of its components, but for a file the application keeps open
+        walk_s = self.path_walk_s(path) if op.reopens or not op.opens else 0.0
         if key not in self._host.metadata_seen:  # cold lookup: directory blocks, inodes
             walk = getattr(result, "walk", None)
             reads = self.lookup_reads(self._fs.walk(path) if walk is None else walk)
             self._host.metadata_seen.add(key)  # the path itself, whatever its walk named
-            return self._cold(reads, op, path, result, nbytes, offset)
-        return self.warm(0.0, op, path, result, nbytes, offset)
+            return self._cold(reads, walk_s, op, path, result, nbytes, offset)
+        return self.warm(walk_s, op, path, result, nbytes, offset)
+
+    def path_walk_s(self, path: str) -> float:
+        """The cached walk of ``path`` on this file system (s): each component's
+        ``host.walk_per_component``."""
+        per = self._host.local_walk_s
+        return per * components(path) if per else 0.0
 
     def failed(self, op: OpCost, path: str, error: FsError) -> Cost:
         """A failed operation: the lookups its walk made (a negative lookup reads the
         parent's block the first time, as a positive one does), then the syscall."""
         walk = error.walk
+        host = self._host
+        delay = host.syscall_s
         if walk:
+            if host.local_walk_s:  # the components it walked, the failing one included
+                delay += host.local_walk_s * len(walk)
             reads, tables = self.lookup_reads(walk)
             if reads or tables:
-                return self._reads_then(reads, self._host.syscall_s, tables)
-        return self._host.syscall_s
+                return self._reads_then(reads, delay, tables)
+        return delay
 
     def lookup_reads(self, walk: Walk) -> tuple[int, int]:
         """The reads from disk the first lookups of ``walk``'s components on the host make
@@ -176,14 +224,20 @@ class LocalBackend:
             missing = self.missing_chunks(self.fs_key, path, offset, nbytes)
             # a page-cache hit, then one memory copy to user space (copy_to_user)
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
-            return self._then(self._disk.submit_read(missing), delay) if missing else delay
+            if not missing:
+                return delay
+            if host.buffer_head_s:  # the pages it brings come in folios of its size
+                self._folios[path] = folio_bytes(offset, nbytes, host.max_folio_bytes)
+            return self._then(self._disk.submit_read(missing), delay)
         if op.writes:
             # written pages enter the page cache (dirty until written back): nothing to
-            # read; one memory copy from user space (copy_from_user)
-            self.missing_chunks(self.fs_key, path, offset, nbytes)
+            # read; one memory copy from user space (copy_from_user), and the walk of
+            # the buffer heads of the folios written into
+            walk_s = self.write_pages(path, offset, nbytes)
             dirty = self._dirty
             dirty[path] = dirty.get(path, 0) + nbytes
             delay += nbytes / host.copy_bytes_per_s
+            delay += walk_s
             if op.metadata:  # a create: the new inode and directory entry, all bytes new
                 delay += host.metadata_s + host.extend_page_s * pages(nbytes)
             elif type(result) is Wrote and result.grown:  # an extending write
@@ -203,6 +257,29 @@ class LocalBackend:
             delay += host.getattr_s
         return delay
 
+    def write_pages(self, path: str, offset: int, nbytes: int) -> float:
+        """A buffered write's pages: put in the page cache (nothing read: the write
+        fills them), and the CPU time of walking every buffer head of each folio the
+        write touches (s): ``host.buffer_head_walk`` per 4 KiB block, 0 on a disk that
+        is memory. A write that brings pages into the cache sets the file's folio size
+        (:func:`folio_bytes`); one into cached pages finds it."""
+        host = self._host
+        last = offset + (nbytes if nbytes > 1 else 1) - 1
+        chunk = offset // CHUNK_BYTES
+        if chunk == last // CHUNK_BYTES:  # missing_chunks of the common one chunk, inlined
+            missing = not host.page_cache.access((self.fs_key, path, chunk), CHUNK_BYTES)
+        else:
+            missing = self.missing_chunks(self.fs_key, path, offset, nbytes) > 0
+        per_block = host.buffer_head_s
+        if not per_block or self._disk.volatile:
+            return 0.0
+        if missing:
+            folio = folio_bytes(offset, nbytes, host.max_folio_bytes)
+            self._folios[path] = folio
+        else:
+            folio = self._folios.get(path, PAGE_BYTES)
+        return per_block * ((last // folio - offset // folio + 1) * (folio // PAGE_BYTES))
+
     def _listing(self, path: str, result: Any, delay: float) -> Cost:
         """readdir: each entry copied out; the directory's blocks read the first time it
         is listed on the host, one after another (less the one a lookup in it read)."""
@@ -221,12 +298,20 @@ class LocalBackend:
         return self._reads_then(reads, delay) if reads else delay
 
     def _cold(
-        self, reads: tuple[int, int], op: OpCost, path: str, result: Any, nbytes: int, offset: int
+        self,
+        reads: tuple[int, int],
+        walk_s: float,
+        op: OpCost,
+        path: str,
+        result: Any,
+        nbytes: int,
+        offset: int,
     ) -> ProcessGen:
         """A first lookup: its ``reads`` (directory blocks, inode-table reads), one after
-        another (each component's lookup needs its parent's), then the operation."""
+        another (each component's lookup needs its parent's), then the operation (its
+        walk, ``walk_s``, included)."""
         yield from self.metadata_reads(*reads)
-        yield from spend(self._cpu, self.warm(0.0, op, path, result, nbytes, offset))
+        yield from spend(self._cpu, self.warm(walk_s, op, path, result, nbytes, offset))
 
     def _reads_then(self, reads: int, delay: float, tables: int = 0) -> ProcessGen:
         """``reads`` metadata blocks and ``tables`` inode-table reads one after another,

@@ -48,7 +48,11 @@ Costs, with their sources:
 - a copy-up reads the whole lower file through the shared page cache (the disk for the
   chunks not cached), copies it in the kernel into the upper file's page cache in 1 MiB
   chunks (one memory copy, a page-cache hit per chunk: ``ovl_copy_up_file``,
-  ``OVL_COPY_UP_CHUNK_SIZE``, fs/overlayfs/copy_up.c [K3]), fsyncs the upper file (its
+  ``OVL_COPY_UP_CHUNK_SIZE``, fs/overlayfs/copy_up.c [K3]), each chunk spliced through
+  a pipe of 16 pages, so written 64 KiB at a time: the upper file's pages are 64 KiB
+  folios, each block's buffer head walked once (``host.buffer_head_walk``), and a later
+  4 KiB overwrite of it walks 16 blocks (:mod:`storsim.backends.local`); it fsyncs the
+  upper file (its
   write-back and the journal commit: ``host.overlay.copy_up_flush``, by default the
   disk's flush latency), then creates it in the work directory and renames it into
   place ([K1]): two metadata updates of CPU (the upper file system's directories are in
@@ -58,8 +62,12 @@ Costs, with their sources:
   Concurrent openers of the same file wait for the one copy-up (the kernel serialises
   copy-up per inode).
 - after the copy-up the data path is the backing file system's ([K1], [P4] VT5), plus
-  ``host.overlay.op_overhead`` of CPU per operation: overlayfs passes each call on to
-  the real file (``ovl_real_fdget``, with the mounter's credentials).
+  ``host.overlay.op_overhead`` of CPU per call on an open file (an open, a read, a
+  write, an fsync, a listing: ``OpCost.opens``): overlayfs passes each on to the real
+  file (``ovl_open`` opens it, ``ovl_real_fdget`` finds it, with the mounter's
+  credentials; ``backing_file_read_iter``/``write_iter`` in fs/backing-file.c). A call
+  on a path (a ``stat``, a ``chmod``, an ``unlink``...) opens no file: its overlay work
+  is its walk, its attributes and its update, costed above.
 """
 
 from __future__ import annotations
@@ -68,18 +76,22 @@ from typing import TYPE_CHECKING, Any
 
 from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, spend
 from storsim.backends.copyup import CopyUps
-from storsim.backends.local import LocalBackend
+from storsim.backends.local import LocalBackend, folio_bytes, pages
 from storsim.fs import FsError, Listing, Lookup, Read, Walk, Wrote
 from storsim.run.context import blocks_of, entry_bytes, image_inode_reads, image_inodes
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
 
-__all__ = ["COPY_UP_CHUNK_BYTES", "OverlayBackend"]
+__all__ = ["COPY_UP_CHUNK_BYTES", "COPY_UP_SPLICE_BYTES", "OverlayBackend"]
 
 # The copy-up copies a file's data in chunks of 1 MiB (OVL_COPY_UP_CHUNK_SIZE in
 # fs/overlayfs/copy_up.c), each a page-cache access of the lower file [K3].
 COPY_UP_CHUNK_BYTES = 1 << 20
+# Each chunk goes through a pipe of 16 pages (do_splice_direct, PIPE_DEF_BUFFERS in
+# fs/splice.c): the upper file is written, and its folios made, 64 KiB at a time (a
+# copied-up file is cached in 64 KiB folios, /proc/kpageflags on Linux 6.18 ext4).
+COPY_UP_SPLICE_BYTES = 64 * 1024
 _NO_READS = (0, 0)  # a walk that reads nothing from disk
 
 
@@ -98,7 +110,7 @@ class OverlayBackend(LocalBackend):
 
     def charge(self, op: OpCost, path: str, result: Any, nbytes: int, offset: int) -> Cost:
         if result is None:  # failed, with nothing known of its lookups
-            return self._host.syscall_s + self._host.overlay_op_s
+            return self._host.syscall_s + (self._host.overlay_op_s if op.opens else 0.0)
         # The common case first: a path this mount has looked up before, no copy-up
         # (neither this operation's nor another's in progress): no generator needed.
         kind = type(result)
@@ -135,7 +147,7 @@ class OverlayBackend(LocalBackend):
         if reads != _NO_READS or error.copy_up_bytes or error.copied_up:
             return self._charge_slow(op, path, error, 0, 0, reads, lookup_s)
         host = self._host
-        return lookup_s + host.syscall_s + host.overlay_op_s
+        return lookup_s + host.syscall_s + (host.overlay_op_s if op.opens else 0.0)
 
     def _walk_cost(self, walk: Walk) -> tuple[tuple[int, int], float, float]:
         """What a walk of ``walk``'s components costs: the reads from disk (directory
@@ -213,7 +225,8 @@ class OverlayBackend(LocalBackend):
         seconds of CPU time not spent yet included (only for an operation that consults
         no device or cache: the caller spends them before a read or fsync)."""
         host = self._host
-        owed_s += host.overlay_op_s  # the indirection to the real file, every call
+        if op.opens:  # a call on the open file: the indirection to the real one
+            owed_s += host.overlay_op_s
         if op.reads:
             layer = result.layer
             if layer >= 1:
@@ -305,11 +318,18 @@ class OverlayBackend(LocalBackend):
                     # One memory copy in the kernel, from the lower file's pages into the
                     # upper file's page cache, 1 MiB at a time [K3]: a page-cache hit per
                     # chunk and the copy (a userspace copy makes two: to and from user).
+                    # Its writes walk each block's buffer head once (64 KiB folios, each
+                    # written whole), but on a disk that is memory.
                     chunks = -(-copy_bytes // COPY_UP_CHUNK_BYTES)
+                    walk_s = 0.0 if disk.volatile else host.buffer_head_s * pages(copy_bytes)
                     yield cpu.compute(
-                        chunks * host.cache_hit_s + copy_bytes / host.copy_bytes_per_s
+                        chunks * host.cache_hit_s + copy_bytes / host.copy_bytes_per_s + walk_s
                     )
                     self.missing_chunks(self.fs_key, path, 0, copy_bytes)  # now cached
+                    if host.buffer_head_s:  # in folios of the splice's writes
+                        self._folios[path] = folio_bytes(
+                            0, min(copy_bytes, COPY_UP_SPLICE_BYTES), host.max_folio_bytes
+                        )
                     if not disk.volatile:  # on a RAM disk the pages are the storage
                         yield disk.submit_write(copy_bytes)  # the upper file's fsync [K3]
                         # and its journal commit (host.overlay.copy_up_flush, if given)
@@ -323,7 +343,7 @@ class OverlayBackend(LocalBackend):
                 copyups.finish(copy, env.now + 2 * host.metadata_s)
             owed = 2 * host.metadata_s  # creating it in the workdir and renaming it [K1]
         if failed:
-            yield cpu.compute(owed + host.syscall_s + host.overlay_op_s)
+            yield cpu.compute(owed + host.syscall_s + (host.overlay_op_s if op.opens else 0.0))
             return
         if owed and (op.reads or op.flushes or op.lists):  # they consult the cache or disk
             yield cpu.compute(owed)

@@ -7,7 +7,8 @@ the disk, and ``fsync`` is a bare system call (``host.noop_syscall_latency``: tm
 (``host.extend_write``: shmem allocates them), a ``readdir`` its entries
 (``host.readdir_per_entry``) and the directory's open and close
 (``host.readdir_open_close``), a ``stat`` of a file it finds its attributes
-(``host.getattr_latency``), as on a local file system.
+(``host.getattr_latency``), and a call that walks its path each component
+(``host.walk_per_component``), as on a local file system.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from storsim.backends.base import Attachment, Cost, OpCost, Version
-from storsim.backends.local import pages
+from storsim.backends.local import components, pages
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
@@ -55,6 +56,8 @@ class TmpfsBackend:
         delay = host.syscall_s
         if result is None:
             return delay
+        if host.local_walk_s and (op.reopens or not op.opens):  # its path's cached walk
+            delay += host.local_walk_s * components(path)
         if op.reads or op.writes:
             delay += nbytes / host.copy_bytes_per_s  # one memory copy, to or from user
             if op.writes:  # an extending write allocates its new pages (shmem)

@@ -41,8 +41,9 @@ class Host:
     memory copy at ``copy_bytes_per_s``, ``wakeup_s``, ``overlay_op_s``,
     ``readdir_layer_s``, ``readdir_entry_s``, ``extend_page_s``, ``lookup_component_s``,
     ``walk_component_s``, ``walk_layer_s``, ``readdir_merge_s``, ``noop_syscall_s``,
-    ``getattr_s``, ``readdir_open_s``) are spent on ``cpu``: a backend returns them as
-    seconds, and the operation path runs them there (:func:`storsim.backends.spend`).
+    ``getattr_s``, ``readdir_open_s``, ``buffer_head_s``, ``local_walk_s``) are spent on
+    ``cpu``: a backend returns them as seconds, and the operation path runs them there
+    (:func:`storsim.backends.spend`).
     Each is a ``host:`` key of the scenario (:mod:`storsim.scenario.host`, with its
     default and source).
     """
@@ -57,7 +58,7 @@ class Host:
     copy_bytes_per_s: float  # memory copy bandwidth (page cache hits, tmpfs)
     cache_hit_s: float  # fixed cost of a page-cache hit
     wakeup_s: float = 0.0  # CPU time a woken thread (a lock waiter) needs to run again
-    overlay_op_s: float = 0.0  # each operation through an overlay: the indirection
+    overlay_op_s: float = 0.0  # each call on an open file of an overlay: the indirection
     readdir_layer_s: float = 0.0  # one layer's copy of a merged directory, per readdir
     readdir_entry_s: float = 0.0  # one directory entry a readdir reads
     extend_page_s: float = 0.0  # each 4 KiB page a write adds to a file's size
@@ -70,6 +71,15 @@ class Host:
     readdir_open_s: float = 0.0  # a listing's open, last getdents and close
     copy_up_flush_s: float | None = None  # a copy-up's commit (None: the disk's flush)
     cold_lookup_layer_s: float = 0.0  # a lower layer's first lookup of a name on the host
+    # Each 4 KiB block of each folio a buffered write touches on a block file system
+    # (its buffer heads walked), and the largest folio a file's pages may come in.
+    buffer_head_s: float = 0.0
+    local_walk_s: float = 0.0  # each component of every walk on a local fs or tmpfs (cached)
+    max_folio_bytes: int = 4096
+    # fs key -> path -> the folio size of the file's cached pages (bytes), set by the
+    # access that brought them into the page cache
+    # (:func:`storsim.backends.local.folio_bytes`); not there: 4 KiB pages.
+    folios: dict[object, dict[str, int]] = field(default_factory=dict)
     # Metadata the host kernel has read from disk once: (fs key, path); the dentry and
     # inode caches are per host, shared by every container and mount of the same fs.
     metadata_seen: set[tuple[object, str]] = field(default_factory=set)

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, cast
 import simpy
 
 from storsim.backends.base import Served
-from storsim.backends.local import CHUNK_BYTES, pages
+from storsim.backends.local import pages
 from storsim.fs import FsError
 from storsim.run.operation import LEAN_OVERLAY
 from storsim.run.ops import OP_TABLE
@@ -62,13 +62,13 @@ class LeanStep:
     """
 
     __slots__ = (
-        "_access",
         "_cache_hit_s",
         "_compute",
         "_copy_bytes_per_s",
         "_env",
         "_extend_page_s",
         "_getattr_s",
+        "_local_walk_s",
         "_image",
         "_locate",
         "_locking",
@@ -119,12 +119,12 @@ class LeanStep:
         host = ctx.host
         self._syscall_s = host.syscall_s
         self._getattr_s = host.getattr_s
+        self._local_walk_s = host.local_walk_s
         self._overlay_op_s = host.overlay_op_s
         self._copy_bytes_per_s = host.copy_bytes_per_s
         self._cache_hit_s = host.cache_hit_s
         self._extend_page_s = host.extend_page_s
         self._metadata_seen = host.metadata_seen
-        self._access = host.page_cache.access
         self._compute = host.cpu.compute
         # whether a later write of the iteration uses what this read reads
         self.feeds = bool(op._account is not None and op._account._feeds_write)  # type: ignore[attr-defined]
@@ -185,6 +185,10 @@ class LeanStep:
             return True
         done: bool = yield from cost
         return done
+
+    def _walk_s(self, inner: str) -> float:
+        """LocalBackend.path_walk_s of ``inner``, the same float."""
+        return self._local_walk_s * (inner.count("/") if inner != "/" else 0)
 
     def _slow(self, cost: Served, it: Iteration) -> Generator[simpy.Event, Any, bool]:
         """A charge that waits for devices: spend it, then end the operation."""
@@ -249,21 +253,18 @@ class LeanStep:
             )
             # the cached walk (none for a file kept open), then _after_lookup's indirection
             owed = ((walk_s if self._walks else 0.0) + self._overlay_op_s) if warm else 0.0
-        else:  # LocalBackend.charge's
+        else:  # LocalBackend.charge's, its path's cached walk owed (none for a file kept open)
             warm = where.seen_key in self._metadata_seen
-            owed = 0.0
+            owed = self._walk_s(inner) if self._walks else 0.0
         if warm:
             # LocalBackend.warm's write branch (a write: no metadata), operation for
             # operation: the same floats, in the same order
             delay = owed + self._syscall_s
-            first = offset // CHUNK_BYTES
-            if first == (offset + (nbytes if nbytes > 1 else 1) - 1) // CHUNK_BYTES:
-                self._access((backend.fs_key, inner, first), CHUNK_BYTES)  # missing_chunks
-            else:
-                backend.missing_chunks(backend.fs_key, inner, offset, nbytes)
+            walk_s = backend.write_pages(inner, offset, nbytes)
             dirty = backend._dirty
             dirty[inner] = dirty.get(inner, 0) + nbytes
             delay += nbytes / self._copy_bytes_per_s
+            delay += walk_s
             grown = result.grown
             if grown:
                 delay += self._extend_page_s * pages(grown)
@@ -343,7 +344,8 @@ class LeanStep:
                 return cost if type(cost) is float else self._slow(cost, it)
         elif where.seen_key in self._metadata_seen:  # LocalBackend.charge's warm path
             it.pending = (where, path, t_start, storage, offset, nbytes)
-            cost = backend.warm(0.0, self.cost, inner, result, nbytes, offset)
+            owed = self._walk_s(inner) if self._walks else 0.0
+            cost = backend.warm(owed, self.cost, inner, result, nbytes, offset)
             return cost if type(cost) is float else self._slow(cost, it)
         cost = backend.charge(self.cost, inner, result, nbytes, offset)
         it.pending = (where, path, t_start, storage, offset, nbytes)
@@ -389,12 +391,12 @@ class LeanStep:
             copying = backend._copyups.by_path
             walk_s = backend._dentries.get(inner)  # its cached walk's CPU time
             if walk_s is not None and not (copying and inner in copying):
-                # _after_lookup, then LocalBackend.warm of an attributes-only operation
-                return (
-                    ((walk_s if self._walks else 0.0) + self._overlay_op_s) + self._syscall_s
-                ) + self._getattr_s
+                # _after_lookup (a stat opens no file: no indirection), then
+                # LocalBackend.warm of an attributes-only operation
+                return ((walk_s if self._walks else 0.0) + self._syscall_s) + self._getattr_s
         elif where.seen_key in self._metadata_seen:  # LocalBackend.charge's warm path
-            return self._syscall_s + self._getattr_s  # LocalBackend.warm of a stat
+            # LocalBackend.warm of a stat, its path's cached walk owed
+            return (self._walk_s(inner) + self._syscall_s) + self._getattr_s
         cost = backend.charge(self.cost, inner, result, 0, 0)
         if type(cost) is float:
             return cost

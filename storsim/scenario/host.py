@@ -409,10 +409,16 @@ class OverlaySpec(Spec):
     another). Default 1 us: [P1] VT1 (a 30-layer lookup must not show); a fresh mount
     of this kind of host measures 1 to 1.5 us a layer (``storsim calibrate``, lookup)."""
     op_overhead: Duration = 0.5e-6
-    """CPU time each operation through the overlay costs on top of the backing file
-    system's, once the file is found: the indirection to the real file (s). Default
-    0.5 us: an assumption of the order of ``ovl_real_fdget`` plus ``override_creds``
-    per call; calibrate it from a cached 4 KiB read on overlay against ext4."""
+    """CPU time each call on an open file of the overlay (an open, a read, a write, an
+    fsync, a listing) costs on top of the backing file system's: the indirection to the
+    real file (``ovl_open`` opens it, ``ovl_real_fdget`` finds it, with the mounter's
+    credentials; ``backing_file_read_iter``/``write_iter``, fs/backing-file.c) (s). A
+    call on a path (``stat``, ``chmod``, ``unlink``...) opens no file and does not pay
+    it: its overlay work is its walk and attributes (``walk_per_component``,
+    ``getattr_latency``). Default 0.5 us: an assumption of the order of
+    ``ovl_real_fdget`` plus ``override_creds`` per call; calibrate it from a cached
+    4 KiB read and overwrite on overlay against ext4 (``storsim calibrate``,
+    data_path_overlay: 0.58 us for the read on this kind of host)."""
     lookup_per_component: Duration = 2.5e-6
     """CPU time of the first lookup of a path component on an overlay mount, besides its
     layer visits (s): the overlay's own dentry and inode are allocated and filled
@@ -550,6 +556,45 @@ class HostSpec(Spec):
     of existing pages does not pay (s). Default 0.25 us: an assumption of the order of
     ext4's per-page delalloc reservation; calibrate it from 1 MiB appends against 1 MiB
     overwrites (``storsim calibrate``, data_path)."""
+    walk_per_component: Duration = 0.3e-6
+    """CPU time per path component of every walk on a local file system or a tmpfs, its
+    dentries cached (s): each component is found in the dentry cache and its directory's
+    permission checked (``link_path_walk``, ``lookup_fast``, ``may_lookup`` in
+    fs/namei.c). Paid by every call that names a path (a ``stat``, an ``open``, a read
+    or write that opens its file), not by one on a file the application keeps open; an
+    overlay's walk has its own cost (``overlay.walk_per_component``). Default 0.3 us: a
+    warm ``stat`` of a missing ``d/f`` on ext4 on this kind of host takes 1.5 us, 0.5 us
+    more than a cached 4 KiB read of an open file (``storsim calibrate``, lookup warm,
+    layers 0)."""
+    buffer_head_walk: Duration = 10e-9
+    """CPU time per 4 KiB block of every page-cache folio a buffered write touches on a
+    local block file system (ext4, xfs), whatever the write's own size (s): the write
+    maps and then marks each buffer head of the folio (``ext4_block_write_begin``,
+    ``block_commit_write`` in fs/buffer.c walk the whole folio), so a 4 KiB overwrite of
+    a file cached in 1 MiB folios walks 256 of them. tmpfs has no buffer heads and does
+    not pay it. Default 10 ns: random 4 KiB overwrites of a cached ext4 file on this
+    kind of host (Linux 6.18) take 2.0-2.9 us in 4 KiB folios, 2.8-3.0 us in 256 KiB,
+    4.7-5.4 us in 1 MiB and 9.4-11.6 us in 2 MiB (``storsim calibrate``, data_path: a
+    4 KiB overwrite against a 4 KiB append)."""
+    max_folio: Size = 2 * 2**20
+    """The largest page-cache folio of a regular file (bytes, a power of two from 4 KiB):
+    a write that brings a file's pages into the cache makes them folios of its own size,
+    the largest power of two in it that its offset is aligned to, up to this
+    (``fgf_set_order`` and ``__filemap_get_folio`` in mm/filemap.c); a read that brings
+    them, folios of the read's size (a random reader's: a sequential reader's readahead
+    grows them up to this, which the model does not follow); a copy-up, folios of 64 KiB
+    (its splice writes through a pipe of 16 pages). Default 2 MiB: x86-64's
+    ``MAX_PAGECACHE_ORDER`` (PMD order 9), ext4's since Linux 6.16 (xfs's since 5.18),
+    the largest folio seen on this kind of host (``/proc/kpageflags``). 4 KiB: a kernel
+    or file system without large folios."""
+
+    @field_validator("max_folio")
+    @classmethod
+    def _folio_power_of_two(cls, value: int) -> int:
+        if value < 4096 or value & (value - 1):
+            raise ValueError(f"must be a power of two of at least 4096 bytes (got {value!r})")
+        return value
+
     readdir_per_entry: Duration = 0.2e-6
     """CPU time per directory entry a ``readdir`` reads, in each layer it reads for a
     merged directory (s): the entries are copied out (and merged, for an overlay).

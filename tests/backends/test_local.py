@@ -3,10 +3,12 @@ exactly on the constant host of conftest.py (one-slot disk, fixed service)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from storsim.backends import Attachment
-from storsim.backends.local import LocalBackend
+from storsim.backends.local import LocalBackend, folio_bytes
 from storsim.fs import FsError, Node, PlainFS
 from storsim.run.context import SimContext
 from storsim.run.ops import OP_TABLE
@@ -224,3 +226,75 @@ def test_a_first_listing_reads_every_block_of_a_large_directory(ctx: SimContext)
         ("app", 3 + 2 * entries, None),
         ("app", 5 + 3 * entries, None),
     ]
+
+
+def test_folio_bytes_follows_the_write_that_makes_the_pages() -> None:
+    """mm/filemap.c: the write's length sets the folio's order (``fgf_set_order``: the
+    largest power of two in it), an unaligned offset lowers it (``__filemap_get_folio``),
+    and the mapping's largest folio caps it; 4 KiB at least."""
+    mib = 1 << 20
+    assert folio_bytes(0, 4096, 2 * mib) == 4096
+    assert folio_bytes(0, mib, 2 * mib) == mib
+    assert folio_bytes(5 * mib, mib, 2 * mib) == mib
+    assert folio_bytes(0, 12 * 1024, 2 * mib) == 8192  # 12 KiB: an 8 KiB folio first
+    assert folio_bytes(8192, 64 * 1024, 2 * mib) == 8192  # aligned to 8 KiB only
+    assert folio_bytes(4096, mib, 2 * mib) == 4096  # unaligned: pages
+    assert folio_bytes(0, 64 * mib, 2 * mib) == 2 * mib  # the largest folio
+    assert folio_bytes(0, mib, 4096) == 4096  # no large folios
+    assert folio_bytes(0, 0, 2 * mib) == 4096  # an empty write: a page
+    assert folio_bytes(0, 1000, 2 * mib) == 4096  # under a page: a page
+
+
+def test_a_write_walks_every_block_of_the_folios_it_touches(ctx: SimContext) -> None:
+    """host.buffer_head_walk at 1/64 s a block: a 256 KiB write that brings a file's
+    pages into the cache makes them 256 KiB folios (64 blocks), so a 4 KiB overwrite of
+    that file then walks 64 blocks (1 s) on top of its syscall and copy; a file written
+    in 4 KiB writes walks one block a 4 KiB overwrite, and two for an 8 KiB one across
+    two of its folios (ext4_block_write_begin, block_commit_write)."""
+    host = ctx.host
+    host.buffer_head_s, host.max_folio_bytes = 1 / 64, 2 << 20
+    fs = PlainFS()
+    fs.populate({"/big": Node("file", 256 * 1024), "/small": Node("file", 16384)})
+    vol = LocalBackend(ctx, Attachment(fs=fs, key=("volume", "v")))
+    host.metadata_seen.update((vol.fs_key, p) for p in ("/big", "/small"))
+    page = 4096 / 4096.0  # a 4 KiB copy at the constant host's 4096 B/s: 1 s
+    # the whole file in one write: 64 blocks of the folio it makes
+    assert vol.charge(WRITE, "/big", OK, 256 * 1024, 0) == SYSCALL_S + 64 * page + 1.0
+    assert host.folios[vol.fs_key]["/big"] == 256 * 1024
+    assert vol.charge(WRITE, "/big", OK, 4096, 8192) == SYSCALL_S + page + 1.0
+    for offset in range(0, 16384, 4096):  # the small file written a page at a time
+        assert vol.charge(WRITE, "/small", OK, 4096, offset) == SYSCALL_S + page + 1 / 64
+    assert vol.charge(WRITE, "/small", OK, 8192, 4096) == SYSCALL_S + 2 * page + 2 / 64
+    # reads walk no buffer heads
+    assert vol.charge(READ, "/big", OK, 4096, 0) == SYSCALL_S + 0.5 + page
+
+
+def test_a_disk_that_is_memory_walks_no_buffer_heads(ctx: SimContext) -> None:
+    """A local file system on a RAM disk (``volatile``) has no buffer heads: a write costs
+    its syscall and copy, whatever host.buffer_head_walk."""
+    host = ctx.host
+    host.buffer_head_s, host.max_folio_bytes = 1 / 64, 2 << 20
+    host.disk.volatile = True
+    _, vol = _volume(ctx)
+    host.metadata_seen.update((vol.fs_key, p) for p in ("/d", "/d/f"))
+    assert vol.charge(WRITE, "/d/f", OK, 4096, 0) == SYSCALL_S + 1.0
+
+
+def test_a_call_that_names_a_path_walks_each_component(ctx: SimContext) -> None:
+    """host.walk_per_component at 1/4 s: a warm stat of /d/f walks 2 components (1/2 s,
+    ``link_path_walk``), a read that opens /a/b/c 3, a read of a file kept open none; a
+    stat of a missing /d/missing the 2 components it walked before failing."""
+    host = ctx.host
+    host.local_walk_s = 0.25
+    fs, vol = _volume(ctx)
+    host.metadata_seen.update((vol.fs_key, p) for p in ("/d", "/d/f", "/a/b/c", "/d/missing"))
+    vol.missing_chunks(vol.fs_key, "/a/b/c", 0, 4096)  # its page cached
+    assert vol.charge(STAT, "/d/f", fs.stat("/d/f"), 0, 0) == 0.5 + SYSCALL_S
+    read = fs.read("/a/b/c", 0, 4096)
+    hit = SYSCALL_S + 0.5 + 1.0  # the syscall, a page-cache hit, the 4 KiB copy
+    assert vol.charge(READ, "/a/b/c", read, 4096, 0) == 0.75 + hit
+    kept_open = dataclasses.replace(READ, reopens=False)
+    assert vol.charge(kept_open, "/a/b/c", read, 4096, 0) == hit
+    with pytest.raises(FsError) as caught:
+        fs.stat("/d/missing")
+    assert vol.failed(STAT, "/d/missing", caught.value) == SYSCALL_S + 0.5

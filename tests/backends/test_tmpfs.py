@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from storsim.backends import Attachment
 from storsim.backends.tmpfs import TmpfsBackend
-from storsim.fs import PlainFS
+from storsim.fs import Node, PlainFS
 from storsim.run.context import SimContext
 from storsim.run.ops import OP_TABLE
 
@@ -49,3 +49,13 @@ def test_tmpfs_stat_pays_its_attributes_and_a_listing_its_open(ctx: SimContext) 
     assert tmp.charge(OP_TABLE["stat"].cost, "/f", fs.stat("/f"), 0, 0) == 0.125 + 0.5
     listing = fs.readdir("/")
     assert tmp.charge(OP_TABLE["readdir"].cost, "/", listing, 0, 0) == 0.125 + 2.0 + 0.015625
+
+
+def test_a_stat_on_tmpfs_walks_each_component(ctx: SimContext) -> None:
+    """host.walk_per_component at 1/4 s: a stat of /a/b on a tmpfs walks its 2 components
+    (the same dentry-cache walk as any local file system's), then the syscall."""
+    ctx.host.local_walk_s = 0.25
+    fs = PlainFS()
+    fs.populate({"/a/b": Node("file", 1)})
+    tmp = TmpfsBackend(ctx, Attachment(fs=fs, key=None))
+    assert tmp.charge(OP_TABLE["stat"].cost, "/a/b", fs.stat("/a/b"), 0, 0) == 0.125 + 0.5

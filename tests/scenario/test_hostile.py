@@ -96,6 +96,12 @@ REFUSED = [
         r"attr_cache_min must be <= attr_cache_max \(got 120 s > 60 s; profile nfs: 3 s to 60 s\)",
     ),
     ({"services.web.x-prefill": {"/data": {}}}, r"x-prefill: x-prefill is storsim's own key"),
+    # a folio is a power-of-two number of pages (mm/filemap.c)
+    (
+        {"host.max_folio": "12 KiB"},
+        r"host\.max_folio: must be a power of two of at least 4096 bytes \(got 12288\)",
+    ),
+    ({"host.max_folio": 2048}, r"host\.max_folio: must be a power of two .*\(got 2048\)"),
     # generated layers: no more copies than the kernel stacks, nor than overlay2 mounts
     ({f"{L0}.repeat": 10**12}, r"layers\[0\]\.repeat: must be <= 500 \(got 1000000000000\)"),
     ({f"{L0}.repeat": 0}, r"layers\[0\]\.repeat: must be >= 1 \(got 0\)"),

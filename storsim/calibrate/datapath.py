@@ -27,10 +27,21 @@ from storsim.calibrate.context import Context, read_file, seconds, write_file
 from storsim.calibrate.layers import META_OFF, overlay
 from storsim.calibrate.schema import Experiment, Point
 
-__all__ = ["CASES", "Case", "data_path", "data_path_overlay", "data_path_tmpfs", "run_cases"]
+__all__ = [
+    "CASES",
+    "PREPARE_WRITE_BYTES",
+    "Case",
+    "data_path",
+    "data_path_overlay",
+    "data_path_tmpfs",
+    "run_cases",
+]
 
 KiB, MiB = 1024, 1024 * 1024
-_BLOCK = os.urandom(1 << 20)
+# The prepared files are written in writes of this size (so cached in folios of it:
+# storsim.backends.local.folio_bytes), as ``storsim validate`` simulates them.
+PREPARE_WRITE_BYTES = 1 * MiB
+_BLOCK = os.urandom(PREPARE_WRITE_BYTES)
 
 
 @dataclass(frozen=True, slots=True)

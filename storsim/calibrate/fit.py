@@ -28,8 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from storsim.backends.overlay import COPY_UP_CHUNK_BYTES
+from storsim.backends.local import folio_bytes
+from storsim.backends.overlay import COPY_UP_CHUNK_BYTES, COPY_UP_SPLICE_BYTES
+from storsim.calibrate.datapath import PREPARE_WRITE_BYTES
 from storsim.calibrate.schema import Measurements, Point
+from storsim.scenario.host import HostSpec
 
 __all__ = ["FIT_TABLE", "SSD_WRITE_LATENCY_S", "Fitted", "Row", "fit", "fit_points", "point_key"]
 
@@ -138,6 +141,37 @@ def _is_read(p: Params) -> float:
     return 1.0 if p.get("op") == "read" else 0.0
 
 
+# The folios of a host the fit cannot see (host.max_folio is not measured), and the
+# buffer-head walk of a point fitted before it (a profile of tmpfs alone).
+_MAX_FOLIO = HostSpec().max_folio
+_BUFFER_HEAD_WALK_S = HostSpec().buffer_head_walk
+_LOCAL_WALK_S = HostSpec().walk_per_component
+
+
+def _walked_blocks(p: Params) -> float:
+    """4 KiB blocks of the folios a data-path point's write walks (local.py
+    write_pages): calibrate writes its prepared files in 1 MiB writes (cached in 1 MiB
+    folios), an overlay's upper copy is the copy-up's (64 KiB folios: overlay.py
+    COPY_UP_SPLICE_BYTES), an append's pages are folios of its own size; none for a
+    read, an fsync, or on tmpfs (no buffer heads)."""
+    if p.get("op") != "write" or p.get("target") == "tmpfs":
+        return 0.0
+    size = int(p["size_bytes"])
+    if "append" in str(p.get("case", "")):
+        made = size
+    elif p.get("target") == "overlay_upper":
+        made = COPY_UP_SPLICE_BYTES
+    else:
+        made = PREPARE_WRITE_BYTES
+    folio = folio_bytes(0, made, _MAX_FOLIO)
+    return float(-(-size // folio) * folio // PAGE_BYTES)
+
+
+def _walk_s(p: Params, k: Known) -> float:
+    """The buffer-head walk of a data-path point's write (s)."""
+    return _walked_blocks(p) * k.get("buffer_head_walk", _BUFFER_HEAD_WALK_S)
+
+
 # The ``ssd`` profile's write latency (25 us: 4 KiB random writes at QD1 into the drive's
 # cache, [X2] in storsim/devices/profiles.py). Every measured write reaches the device
 # with an fsync, whose commit (``flush_latency``) it always comes with: the two are not
@@ -172,11 +206,10 @@ def _walk(p: Params, k: Known) -> float:
 
 def _first_lookups(p: Params, k: Known) -> float:
     """The CPU time of a lookup point's ``stat`` (a hit) on a new overlay mount (s): the
-    syscall, the overlay's call, the attributes, the walk and the first lookup of every
-    component."""
+    syscall, the attributes, the walk and the first lookup of every component (a stat
+    opens no file: no ``overlay.op_overhead``)."""
     return (
         k["syscall_latency"]
-        + k["overlay.op_overhead"]
         + k["getattr_latency"]
         + _walk(p, k)
         + _components(p) * k["overlay.lookup_per_component"]
@@ -228,14 +261,36 @@ def _cold_lookup(p: Params) -> bool:
     return bool(p["state"] == "cold" and p.get("result", "hit") == "hit")
 
 
+def _plain_walk(components: float, k: Known) -> float:
+    """The cached walk of a path of ``components`` on the plain file system (s)."""
+    return components * k.get("walk_per_component", _LOCAL_WALK_S)
+
+
 def _cold_offset(p: Params, k: Known) -> float:
     """A cold stat's CPU time but the host's first lookups (s): as on a new mount."""
-    return _first_lookups(p, k) if p["layers"] else k["syscall_latency"] + k["getattr_latency"]
+    if p["layers"]:
+        return _first_lookups(p, k)
+    return k["syscall_latency"] + _plain_walk(_components(p), k) + k["getattr_latency"]
+
+
+def _plain_warm(p: Params) -> bool:
+    """The warm points of lookup on the plain file system (hits and misses)."""
+    return bool(p["state"] == "warm" and not p["layers"])
+
+
+def _block_walk(known: Known) -> float:
+    """A copy-up's buffer-head walk per byte: each 4 KiB block's once (s/B)."""
+    return known.get("buffer_head_walk", _BUFFER_HEAD_WALK_S) / PAGE_BYTES
 
 
 def _cached_copy_slope(known: Known) -> float:
-    """A cached copy-up's time per byte: the kernel's copy, then its write-back (s/B)."""
-    return 1.0 / known["memory.copy_bandwidth"] + 1.0 / known["disk.write_bandwidth"]
+    """A cached copy-up's time per byte: the kernel's copy, its blocks' walk, then its
+    write-back (s/B)."""
+    return (
+        1.0 / known["memory.copy_bandwidth"]
+        + _block_walk(known)
+        + 1.0 / known["disk.write_bandwidth"]
+    )
 
 
 def _fsync_fixed(p: Params, k: Known) -> float:
@@ -287,19 +342,26 @@ def _data_copy_up_fixed(p: Params, k: Known) -> float:
     """What the model's copy-up with data costs but its commit (s): the syscall, the
     overlay's call and the cached walk of /data/f, the chunks' hits, the copy, the
     write-back (the disk's write latency and bandwidth), the workdir create and rename
-    (and a chmod's own update)."""
+    (and a chmod's own update), and the walk of each block's buffer head."""
     size = _size(p)
     updates = 3.0 if p.get("op") == "chmod" else 2.0
     return (
         k["syscall_latency"]
-        + k["overlay.op_overhead"]
+        + _opens(p) * k["overlay.op_overhead"]
         + _walk({"layers": 1}, k)
         + _chunk_hits(p, k)
         + size / k["memory.copy_bandwidth"]
         + SSD_WRITE_LATENCY_S
         + size / k["disk.write_bandwidth"]
         + updates * k["metadata_update"]
+        + -(-int(size) // PAGE_BYTES) * k.get("buffer_head_walk", _BUFFER_HEAD_WALK_S)
     )
+
+
+def _opens(p: Params) -> float:
+    """1 for a copy-up point whose call opens the file (a write, an O_TRUNC open: it pays
+    ``overlay.op_overhead``), 0 for a chmod (a call on a path)."""
+    return 0.0 if p.get("op") == "chmod" else 1.0
 
 
 def _meta_updates(p: Params) -> float:
@@ -310,10 +372,39 @@ def _meta_updates(p: Params) -> float:
 
 FIT_TABLE: tuple[Row, ...] = (
     Row(
+        key="extend_write",
+        experiment=DATA_PATHS,
+        select=_case("write_large_append"),
+        columns=(lambda p: _size(p) / PAGE_BYTES,),
+        coefficient=0,
+        value=_coef,
+        offset=lambda p, k: _twin(p, k),
+        shape="per page: a 1 MiB appending write less a 1 MiB overwrite, over its 256 pages",
+        source="a write that extends a file allocates its new pages' blocks and updates "
+        "the size (local.py: host.extend_write per page beyond the old end of file)",
+        hold_out=False,
+    ),
+    Row(
+        key="buffer_head_walk",
+        experiment=("data_path",),
+        select=_case("write_small_overwrite"),
+        columns=(lambda p: _walked_blocks(p) - 1.0,),
+        coefficient=0,
+        value=_coef,
+        offset=lambda p, k: _TWINS["backing:write_small_append"] - k["extend_write"],
+        shape="per block: a 4 KiB overwrite of a file cached in 1 MiB folios (256 blocks) "
+        "less a 4 KiB append (one block of its own 4 KiB folio, one page added)",
+        source="a buffered write walks every buffer head of each folio it touches "
+        "(local.py write_pages: host.buffer_head_walk per block; ext4_block_write_begin, "
+        "block_commit_write)",
+        hold_out=False,
+    ),
+    Row(
         key="syscall_latency",
         experiment=PLAIN_PATHS,
         select=_CACHED,
         columns=(_one, _is_read, _size),
+        offset=_walk_s,
         coefficient=0,
         value=_coef,
         shape=_CACHED_SHAPE,
@@ -326,6 +417,7 @@ FIT_TABLE: tuple[Row, ...] = (
         experiment=PLAIN_PATHS,
         select=_CACHED,
         columns=(_one, _is_read, _size),
+        offset=_walk_s,
         coefficient=1,
         value=_coef,
         shape=_CACHED_SHAPE,
@@ -337,6 +429,7 @@ FIT_TABLE: tuple[Row, ...] = (
         experiment=PLAIN_PATHS,
         select=_CACHED,
         columns=(_one, _is_read, _size),
+        offset=_walk_s,
         coefficient=2,
         value=_recip,
         shape=_CACHED_SHAPE,
@@ -351,23 +444,10 @@ FIT_TABLE: tuple[Row, ...] = (
         columns=(_one,),
         coefficient=0,
         value=_coef,
-        offset=lambda p, k: _twin(p, k),
+        offset=lambda p, k: _twin(p, k) + _walk_s(p, k) - _walk_s(_backing(p), k),
         shape="constant: the same small operation on the upper layer less on ext4",
         source="overlayfs passes each call on to the real file (overlay.py _after_lookup: "
         "host.overlay.op_overhead per call)",
-        hold_out=False,
-    ),
-    Row(
-        key="extend_write",
-        experiment=DATA_PATHS,
-        select=_case("write_large_append"),
-        columns=(lambda p: _size(p) / PAGE_BYTES,),
-        coefficient=0,
-        value=_coef,
-        offset=lambda p, k: _twin(p, k),
-        shape="per page: a 1 MiB appending write less a 1 MiB overwrite, over its 256 pages",
-        source="a write that extends a file allocates its new pages' blocks and updates "
-        "the size (local.py: host.extend_write per page beyond the old end of file)",
         hold_out=False,
     ),
     Row(
@@ -389,7 +469,7 @@ FIT_TABLE: tuple[Row, ...] = (
         columns=_WARM_COLUMNS,
         coefficient=0,
         value=_coef,
-        offset=lambda p, k: k["syscall_latency"] + k["overlay.op_overhead"],
+        offset=lambda p, k: k["syscall_latency"],
         shape="linear in components, layer visits and hits: a stat repeated on the same "
         "mount (d/f through 1-128 layers, found and missing; p/c/.../f of 1-16 components "
         "through 4)",
@@ -406,7 +486,7 @@ FIT_TABLE: tuple[Row, ...] = (
         columns=_WARM_COLUMNS,
         coefficient=1,
         value=_coef,
-        offset=lambda p, k: k["syscall_latency"] + k["overlay.op_overhead"],
+        offset=lambda p, k: k["syscall_latency"],
         shape="the same points: the walk's cost per layer visit",
         source="a merged dentry's lower stack is walked again at each walk (overlay.py "
         "_walk_cost: walk_per_layer per visit; ovl_dentry_revalidate over ovl_lowerstack)",
@@ -420,7 +500,7 @@ FIT_TABLE: tuple[Row, ...] = (
         columns=_WARM_COLUMNS,
         coefficient=2,
         value=_coef,
-        offset=lambda p, k: k["syscall_latency"] + k["overlay.op_overhead"],
+        offset=lambda p, k: k["syscall_latency"],
         shape="the same points: what a stat that finds its file costs beyond a miss of "
         "the same walk",
         source="a stat that finds its file fills its attributes in and copies them out; a "
@@ -430,15 +510,28 @@ FIT_TABLE: tuple[Row, ...] = (
         along_by=(("lookup_depth", "depth"),),
     ),
     Row(
+        key="walk_per_component",
+        experiment=("lookup",),
+        select=_plain_warm,
+        columns=(_components,),
+        coefficient=0,
+        value=_coef,
+        offset=lambda p, k: k["syscall_latency"] + _is_hit(p) * k["getattr_latency"],
+        shape="per component: a stat of d/f repeated on the plain file system, found and "
+        "missing, less the syscall (and a hit's attributes)",
+        source="every walk on a local file system looks each component up in the dentry "
+        "cache (local.py charge: host.walk_per_component per component; link_path_walk, "
+        "lookup_fast, may_lookup)",
+        hold_out=False,
+    ),
+    Row(
         key="overlay.lookup_per_component",
         experiment=("lookup", "lookup_depth"),
         select=_overlay_lookup("fresh"),
         columns=(_components, _lookup_visits),
         coefficient=0,
         value=_coef,
-        offset=lambda p, k: (
-            k["syscall_latency"] + k["overlay.op_overhead"] + k["getattr_latency"] + _walk(p, k)
-        ),
+        offset=lambda p, k: k["syscall_latency"] + k["getattr_latency"] + _walk(p, k),
         shape="linear in components and layer visits: the first stat on a new mount, host "
         "caches warm (d/f: 2 components, 2 x layers + 1 visits; p/c/.../f: depth, 4 x "
         "depth + 1), less the cached walk",
@@ -454,9 +547,7 @@ FIT_TABLE: tuple[Row, ...] = (
         columns=(_components, _lookup_visits),
         coefficient=1,
         value=_coef,
-        offset=lambda p, k: (
-            k["syscall_latency"] + k["overlay.op_overhead"] + k["getattr_latency"] + _walk(p, k)
-        ),
+        offset=lambda p, k: k["syscall_latency"] + k["getattr_latency"] + _walk(p, k),
         shape="the same points: the first lookup's cost per layer visit",
         source="a container's first lookup of each component consults the layers one "
         "after another (overlay.py _walk_cost: visits x lookup_per_layer)",
@@ -500,9 +591,9 @@ FIT_TABLE: tuple[Row, ...] = (
         columns=(_one, lambda p: float(p["entries"])),
         coefficient=0,
         value=_coef,
-        offset=lambda p, k: k["syscall_latency"],
+        offset=lambda p, k: k["syscall_latency"] + _plain_walk(1.0, k),
         shape="affine in entries: a warm readdir of a plain directory, its intercept less "
-        "the syscall",
+        "the syscall and the walk of its one component",
         source="every listing opens its directory, reads to the end (a last getdents64 "
         "finds it) and closes it (local.py _listing: host.readdir_open_close)",
         along="entries",
@@ -556,7 +647,7 @@ FIT_TABLE: tuple[Row, ...] = (
         value=_coef,
         offset=lambda p, k: (
             k["syscall_latency"]
-            + k["overlay.op_overhead"]
+            + _opens(p) * k["overlay.op_overhead"]
             + _walk({"layers": 1}, k)  # /data/f, looked up by the read before
         ),
         shape="constant: an O_TRUNC open and a metacopy chmod, copy-ups without data (2 "
@@ -571,9 +662,10 @@ FIT_TABLE: tuple[Row, ...] = (
         select=lambda p: p["cache"] == "cached",
         columns=(_one, _size),
         coefficient=1,
-        value=lambda c, k: _recip(c - 1.0 / k["memory.copy_bandwidth"], k),
+        value=lambda c, k: _recip(c - 1.0 / k["memory.copy_bandwidth"] - _block_walk(k), k),
         offset=_chunk_hits,
-        shape="affine in size: the cached copy-up's slope less the kernel's memory copy",
+        shape="affine in size: the cached copy-up's slope less the kernel's memory copy and "
+        "its writes' walk of each block",
         source="a copy-up copies the file in the kernel, then its fsync writes it to the "
         "upper layer's disk (overlay.py _charge_slow: copy, submit_write(copy_bytes))",
         along="size_bytes",
@@ -638,6 +730,11 @@ def _twin(p: Params, known: Known) -> float:
     if p.get("target") == "overlay_upper" and "append" not in case:
         return _TWINS[f"backing:{case}"]
     return _TWINS[f"{p['target']}:{case.replace('append', 'overwrite')}"]
+
+
+def _backing(p: Params) -> Params:
+    """A data-path point's params on ext4: its twin's, for the walk it pays there."""
+    return {**p, "target": "backing"}
 
 
 @dataclass(slots=True)

@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from storsim.calibrate.datapath import PREPARE_WRITE_BYTES
 from storsim.calibrate.fit import point_key
 from storsim.calibrate.plan import FULL, QUICK
 from storsim.calibrate.plan import Plan as MeasurePlan
@@ -278,26 +279,28 @@ def _data_path(p: Mapping[str, Any], quick: bool, plan: MeasurePlan) -> Plan:
     file_bytes = int(p.get("file_bytes") or 0)
     work: list[dict[str, Any]] = []
     start = "0 s"
-    if file_bytes and p["op"] == "read":
-        # fio's file was just written: its pages are cached. Read it once first.
+    files: dict[str, int] = {}
+    if file_bytes and not append:
+        # The file was just made as calibrate makes it, so its pages are cached in the
+        # folios that made them (storsim.backends.local.folio_bytes): written in 1 MiB
+        # writes and fsynced, or, in an overlay's upper layer, written in a lower layer
+        # and copied up (an open for writing, then the fsync).
+        if target == "overlay_upper":
+            files = {path: file_bytes}
+            ops: list[dict[str, Any]] = [{"op": "open", "flags": "r+"}, {"op": "fsync"}]
+            writes = 1
+        else:
+            ops = [{"op": "append", "size": PREPARE_WRITE_BYTES}, {"op": "fsync"}]
+            writes = -(-file_bytes // PREPARE_WRITE_BYTES)
         work.append(
-            {
-                "name": "warm",
-                "path": path,
-                "count": 1,
-                "ops": [{"op": "read", "size": file_bytes, "offset": "start"}],
-            }
+            {"name": "prepare", "path": path, "count": writes, "ops": ops, "keep_open": True}
         )
         start = "100 s"
     # fio opens its file once and keeps it open: no path walk per operation
     work.append(
         {"name": "w", "path": path, "count": count, "start": start, "ops": steps, "keep_open": True}
     )
-    prefill = (
-        {where: {"files": {"/f": file_bytes}}}
-        if not append or file_bytes
-        else {where: {"files": {"/f": 0}}}
-    )
+    prefill = {} if files else {where: {"files": {"/f": 0}}}
     service = {
         "image": "img",
         "volumes": ["vol:/d"],
@@ -305,7 +308,7 @@ def _data_path(p: Mapping[str, Any], quick: bool, plan: MeasurePlan) -> Plan:
         "prefill": prefill,
         "workload": work,
     }
-    image = {"layers": [{"name": "base", "dirs": ["/u"]}]}
+    image = {"layers": [{"name": "base", "dirs": ["/u"], "files": files}]}
     scenario = _scenario(images={"img": image}, volumes={"vol": {}}, services={"s": service})
     return Plan(scenario, _rows("w", str(steps[-1]["op"])), 1)
 

@@ -24,6 +24,7 @@ FLUSH, NOOP = 1e-3, 0.25e-6
 PER_ENTRY, PER_DIR_LAYER, MERGE = 0.2e-6, 3e-6, 0.4e-6
 COMPONENT, WALK, WALK_LAYER, COLD = 2.5e-6, 0.75e-6, 20e-9, 1.25e-6
 GETATTR, OPEN_CLOSE, COMMIT = 0.4e-6, 6e-6, 250e-6
+BH, LOCAL_WALK = 12e-9, 0.3e-6  # a buffer head walked; a component of a plain walk
 WRITE_LAT = SSD_WRITE_LATENCY_S  # kept from the profile: not separable from the flush
 
 
@@ -53,6 +54,11 @@ def _data_path(target: str) -> Experiment:
             t = SYSCALL + over + (HIT if op == "read" else 0.0) + size / COPY
             if "append" in case:
                 t += EXTEND * size / 4096
+            if op == "write" and target != "tmpfs":  # the blocks of the folios it walks
+                # calibrate's files: 1 MiB folios; a copied-up one's, 64 KiB; an append's,
+                # its own size
+                folio = size if "append" in case else (64 << 10 if over else 1 << 20)
+                t += BH * (-(-size // folio) * folio // 4096)
         params = {"target": target, "case": case, "op": op, "size_bytes": size}
         points.append(_point(params, t))
     suffix = {"backing": "", "tmpfs": "_tmpfs", "overlay_upper": "_overlay"}[target]
@@ -65,13 +71,18 @@ def _doc(readdir: bool = True) -> Measurements:
     of h<k> and looks its 2 names up in each layer for the host's first time; a stat of
     p/c/.../f of D components through 4 layers visits 4 D + 1, reads 4 (D - 1))."""
 
-    def walk(components: int, visits: int) -> float:
-        return SYSCALL + OP + components * WALK + visits * WALK_LAYER
+    def walk(components: int, visits: int, opens: bool = False) -> float:
+        """A walk on the overlay, and its call (a path call opens no file: no OP)."""
+        return SYSCALL + (OP if opens else 0.0) + components * WALK + visits * WALK_LAYER
 
     def first(components: int, visits: int) -> float:
         return walk(components, visits) + GETATTR + components * COMPONENT + visits * PER_LAYER
 
-    lookup = []
+    plain = SYSCALL + 2 * LOCAL_WALK  # a stat of h<k>/f on the plain file system
+    lookup = [
+        _point({"layers": 0, "result": "hit", "state": "warm"}, plain + GETATTR),
+        _point({"layers": 0, "result": "miss", "state": "warm"}, plain),
+    ]
     for layers in (1, 2, 4, 8, 16):
         visits, reads = 2 * layers + 1, layers
         for state, t in (
@@ -95,11 +106,13 @@ def _doc(readdir: bool = True) -> Measurements:
     opened = walk(2, 3)  # /data/f, looked up by the read before
 
     def copy(size: int, updates: int) -> float:
-        """A copy-up with data of a cached file: its chunks' hits, copy, write-back and
-        commit, and its metadata updates."""
+        """A copy-up with data of a cached file: its chunks' hits, copy, the walk of its
+        blocks, write-back and commit, its metadata updates, and a write's overlay call
+        (a chmod's, none)."""
         chunks = -(-size // (1 << 20))
         data = chunks * HIT + size * (1 / COPY + 1 / WRITE_BW) + WRITE_LAT + COMMIT
-        return opened + data + updates * METADATA
+        data += BH * (size // 4096)
+        return opened + (OP if updates == 2 else 0.0) + data + updates * METADATA
 
     copy_up = []
     for size in (4096, 1 << 20, 4 << 20, 8 << 20, 16 << 20):
@@ -111,17 +124,17 @@ def _doc(readdir: bool = True) -> Measurements:
         for size in (4096, 1 << 20, 64 << 20):
             if metacopy == "off" and op == "chmod":
                 t = copy(size, 3)
-            else:
-                t = opened + (2 if op == "trunc_open" else 3) * METADATA
+            else:  # an O_TRUNC open is a call on the file: the overlay's call
+                t = opened + (OP + 2 * METADATA if op == "trunc_open" else 3 * METADATA)
             meta.append(_point({"op": op, "metacopy": metacopy, "size_bytes": size}, t))
     listing = []
     for layers, entries in (
         *((0, n) for n in (16, 256, 4096)),
         *((n, e) for n in (4, 16, 64) for e in (16, 256, 4096)),
     ):
-        t = SYSCALL + OPEN_CLOSE + entries * PER_ENTRY
+        t = SYSCALL + LOCAL_WALK + OPEN_CLOSE + entries * PER_ENTRY
         if layers:
-            t = walk(1, layers + 1) + OPEN_CLOSE + layers * PER_DIR_LAYER
+            t = walk(1, layers + 1, opens=True) + OPEN_CLOSE + layers * PER_DIR_LAYER
             t += entries * (PER_ENTRY + MERGE)
         listing.append(_point({"layers": layers, "entries": entries, "state": "warm"}, t))
     experiments = [
@@ -150,6 +163,8 @@ def test_fit_recovers_the_parameters_the_measurements_were_made_from() -> None:
         "memory.copy_bandwidth": COPY,
         "overlay.op_overhead": OP,
         "extend_write": EXTEND,
+        "buffer_head_walk": BH,
+        "walk_per_component": LOCAL_WALK,
         "noop_syscall_latency": NOOP,
         "overlay.walk_per_component": WALK,
         "overlay.walk_per_layer": WALK_LAYER,

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from storsim.backends.local import folio_bytes
+from storsim.backends.local import PAGE_BYTES, folio_bytes, pages
 from storsim.backends.overlay import COPY_UP_CHUNK_BYTES, COPY_UP_SPLICE_BYTES
 from storsim.calibrate.datapath import PREPARE_WRITE_BYTES
 from storsim.calibrate.schema import Measurements, Point
@@ -177,7 +177,6 @@ def _walk_s(p: Params, k: Known) -> float:
 # with an fsync, whose commit (``flush_latency``) it always comes with: the two are not
 # separable here, so the profile keeps this one and the fit gives the flush the rest.
 SSD_WRITE_LATENCY_S = 25e-6
-PAGE_BYTES = 4096
 
 
 def _lookup_visits(p: Params) -> float:
@@ -354,7 +353,7 @@ def _data_copy_up_fixed(p: Params, k: Known) -> float:
         + SSD_WRITE_LATENCY_S
         + size / k["disk.write_bandwidth"]
         + updates * k["metadata_update"]
-        + -(-int(size) // PAGE_BYTES) * k.get("buffer_head_walk", _BUFFER_HEAD_WALK_S)
+        + pages(int(size)) * k.get("buffer_head_walk", _BUFFER_HEAD_WALK_S)
     )
 
 

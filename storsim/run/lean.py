@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, cast
 import simpy
 
 from storsim.backends.base import Served
-from storsim.backends.local import pages
+from storsim.backends.local import components, pages
 from storsim.fs import FsError
 from storsim.run.operation import LEAN_OVERLAY
 from storsim.run.ops import OP_TABLE
@@ -188,7 +188,7 @@ class LeanStep:
 
     def _walk_s(self, inner: str) -> float:
         """LocalBackend.path_walk_s of ``inner``, the same float."""
-        return self._local_walk_s * (inner.count("/") if inner != "/" else 0)
+        return self._local_walk_s * components(inner)
 
     def _slow(self, cost: Served, it: Iteration) -> Generator[simpy.Event, Any, bool]:
         """A charge that waits for devices: spend it, then end the operation."""

@@ -52,8 +52,10 @@ def copy_up(ctx: Context) -> Experiment:
     parts: dict[tuple[int, str], dict[str, list[int]]] = {
         k: {"open_s": [], "write_s": [], "close_s": []} for k in keys
     }
-    for rep in range(plan.reps):  # repetitions outermost: slow drifts spread over sizes
-        for size, cache in keys:
+    # Repetitions outermost, every other one in reverse order: a slow drift of the host
+    # spreads over every size instead of making a shape (storsim.calibrate.lookups).
+    for rep in range(plan.reps):
+        for size, cache in keys if rep % 2 == 0 else reversed(keys):
             ctx.progress.step(f"size {size} B {cache}, repetition {rep + 1}/{plan.reps}")
             source = lower / f"f{size}"
             if cache == "cold":
@@ -110,8 +112,8 @@ def copy_up_meta(ctx: Context) -> Experiment:
         for size in plan.meta_sizes_bytes
     ]
     samples: dict[tuple[str, str, int], list[int]] = {k: [] for k in keys}
-    for rep in range(plan.reps):
-        for op, meta, size in keys:
+    for rep in range(plan.reps):  # as copy_up
+        for op, meta, size in keys if rep % 2 == 0 else reversed(keys):
             ctx.progress.step(f"{op} metacopy={meta} size {size} B, repetition {rep + 1}")
             source = lower / f"f{size}"
             read_file(source, buffer)

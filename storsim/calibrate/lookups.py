@@ -29,6 +29,7 @@ import ctypes
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from storsim.calibrate import system
@@ -48,29 +49,46 @@ def _home(ctx: Context) -> tuple[Path, str]:
     return ctx.overlay_home, ctx.overlay_home_fs
 
 
-def _states(
-    ctx: Context,
-    lowers: list[Path] | None,
-    plain: Path | None,
-    kinds: Sequence[str],
-    one_pass: Pass,
-    label: str,
-) -> dict[str, dict[str, list[int]]]:
-    """Run ``one_pass`` for each kind in every state the host allows, ``plan.reps`` times.
+@dataclass(slots=True)
+class _Stack:
+    """One point's directories: a layer stack (``lowers``) or the plain file system's
+    directory (``plain``), what one pass over it times, and its results.
+
+    Attributes:
+        lowers: the layer directories, top first, or None for the plain file system.
+        plain: the plain file system's directory (``lowers`` None).
+        one_pass: times one pass of one kind.
+        label: for the progress line.
+        out: state -> (kind -> nanosecond samples), filled by :func:`_states`.
+    """
+
+    lowers: list[Path] | None
+    plain: Path | None
+    one_pass: Pass
+    label: str
+    out: dict[str, dict[str, list[int]]] = field(default_factory=dict)
+
+    def add(self, state: str, kind: str, values: list[int]) -> None:
+        self.out.setdefault(state, {}).setdefault(kind, []).extend(values)
+
+
+def _states(ctx: Context, stacks: Sequence[_Stack], kinds: Sequence[str]) -> None:
+    """Run each stack's pass for each kind in every state the host allows, ``plan.reps``
+    times, into its ``out``.
+
+    Repetitions are the outer loop, and every other one visits the stacks in reverse
+    order (as in copy_up): the host's device and CPU drift over minutes. In one full
+    calibration on this project's development VM, cold listings that read one 4 KiB
+    directory block took 110-230 us at the plain file system's point and about 80 us at
+    the one-layer point measured next, a shape of the drift: the same two layouts
+    measured alternately took the same 100-260 us. Each point's samples span the whole
+    experiment instead.
 
     Each kind gets its own cold remount: a miss pass after a hit pass would find the
     inode-table blocks that the hits read (ext4 reads 32 of them ahead) and look cheaper
     than it is. The plain file system's directory is looked up once (untimed) after the
     remount, as an overlay mount looks up its layer directories before any lookup.
-
-    Returns:
-        state -> (kind -> nanosecond samples).
     """
-    out: dict[str, dict[str, list[int]]] = {}
-
-    def add(state: str, kind: str, values: list[int]) -> None:
-        out.setdefault(state, {}).setdefault(kind, []).extend(values)
-
     # The overlay's upper and work directories go to overlay_home (the backing file
     # system), not to the loop file system: it stays read-only while it is measured.
     home = ctx.overlay_home
@@ -78,24 +96,24 @@ def _states(
     cold = ctx.loopfs is not None
     read_only = ctx.loopfs is not None and home != ctx.loopfs.mountpoint
     for rep in range(ctx.plan.reps):
-        ctx.progress.step(f"{label}, repetition {rep + 1}/{ctx.plan.reps}")
-        for kind in kinds:
-            if ctx.loopfs is not None:
-                ctx.loopfs.remount_cold(read_only=read_only)
-            if lowers is None:
-                assert plain is not None
-                if cold:
-                    os.stat(plain)
-                    add("cold", kind, one_pass(plain, kind))
-                add("warm", kind, one_pass(plain, kind))
-                continue
-            with overlay(ctx.ws, home, lowers, options=META_OFF) as merged:
-                add("cold" if cold else "fresh", kind, one_pass(merged, kind))
-                add("warm", kind, one_pass(merged, kind))
-            if cold:  # the layers' caches now hold this kind's directories
-                with overlay(ctx.ws, home, lowers, options=META_OFF) as merged:
-                    add("fresh", kind, one_pass(merged, kind))
-    return out
+        for stack in stacks if rep % 2 == 0 else reversed(stacks):
+            ctx.progress.step(f"{stack.label}, repetition {rep + 1}/{ctx.plan.reps}")
+            for kind in kinds:
+                if ctx.loopfs is not None:
+                    ctx.loopfs.remount_cold(read_only=read_only)
+                if stack.lowers is None:
+                    assert stack.plain is not None
+                    if cold:
+                        os.stat(stack.plain)
+                        stack.add("cold", kind, stack.one_pass(stack.plain, kind))
+                    stack.add("warm", kind, stack.one_pass(stack.plain, kind))
+                    continue
+                with overlay(ctx.ws, home, stack.lowers, options=META_OFF) as merged:
+                    stack.add("cold" if cold else "fresh", kind, stack.one_pass(merged, kind))
+                    stack.add("warm", kind, stack.one_pass(merged, kind))
+                if cold:  # the layers' caches now hold this kind's directories
+                    with overlay(ctx.ws, home, stack.lowers, options=META_OFF) as merged:
+                        stack.add("fresh", kind, stack.one_pass(merged, kind))
 
 
 def _stat_pass(names: dict[str, list[str]]) -> Pass:
@@ -145,9 +163,10 @@ def lookup(ctx: Context) -> Experiment:
     paths = ctx.plan.lookup_paths
     hits = [f"h{k}/f" for k in range(paths)]
     misses = [f"m{k}/x" for k in range(paths)]
-    points = []
+    one_pass = _stat_pass({"hit": hits, "miss": misses})
+    stacks = []
+    _writable(ctx)
     for layers in ctx.plan.lookup_layers:
-        _writable(ctx)
         base = home / "lookup" / f"n{layers}"
         dirs = build_stack(base, layers) if layers else [base]
         for layer in dirs:
@@ -157,24 +176,21 @@ def lookup(ctx: Context) -> Experiment:
                 (layer / f"m{k}").mkdir()
         for k in range(paths):  # the file lives in the bottom layer only
             _touch(dirs[-1] / f"h{k}" / "f")
-        if ctx.loopfs is not None:
-            ctx.loopfs.sync()
-        result = _states(
-            ctx,
-            dirs if layers else None,
-            base if not layers else None,
-            ("hit", "miss"),
-            _stat_pass({"hit": hits, "miss": misses}),
-            f"{layers} layers",
+        stacks.append(
+            _Stack(dirs if layers else None, None if layers else base, one_pass, f"{layers} layers")
         )
-        for state, kinds in result.items():
-            for kind, samples in kinds.items():
-                points.append(
-                    Point(
-                        params={"layers": layers, "result": kind, "state": state},
-                        samples_s=seconds(samples),
-                    )
-                )
+    if ctx.loopfs is not None:
+        ctx.loopfs.sync()
+    _states(ctx, stacks, ("hit", "miss"))
+    points = [
+        Point(
+            params={"layers": layers, "result": kind, "state": state},
+            samples_s=seconds(samples),
+        )
+        for layers, stack in zip(ctx.plan.lookup_layers, stacks, strict=True)
+        for state, kinds in stack.out.items()
+        for kind, samples in kinds.items()
+    ]
     return Experiment(
         name="lookup",
         description="os.stat of DIR/f (hit: f is in the bottom layer, DIR in every layer) "
@@ -193,9 +209,9 @@ def lookup_depth(ctx: Context) -> Experiment:
     home, fs = _home(ctx)
     cold = _cold_note(ctx, "lookup_depth")
     plan = ctx.plan
-    points = []
+    stacks = []
+    _writable(ctx)
     for depth in plan.depth_components:
-        _writable(ctx)
         base = home / "depth" / f"d{depth}"
         stack = build_stack(base, plan.depth_layers)
         names = []
@@ -206,16 +222,18 @@ def lookup_depth(ctx: Context) -> Experiment:
                 if depth > 1:
                     (layer / os.path.dirname(names[-1])).mkdir(parents=True)
             _touch(stack[-1] / names[-1])
-        if ctx.loopfs is not None:
-            ctx.loopfs.sync()
-        result = _states(ctx, stack, None, ("hit",), _stat_pass({"hit": names}), f"depth {depth}")
-        for state, kinds in result.items():
-            points.append(
-                Point(
-                    params={"depth": depth, "layers": plan.depth_layers, "state": state},
-                    samples_s=seconds(kinds["hit"]),
-                )
-            )
+        stacks.append(_Stack(stack, None, _stat_pass({"hit": names}), f"depth {depth}"))
+    if ctx.loopfs is not None:
+        ctx.loopfs.sync()
+    _states(ctx, stacks, ("hit",))
+    points = [
+        Point(
+            params={"depth": depth, "layers": plan.depth_layers, "state": state},
+            samples_s=seconds(kinds["hit"]),
+        )
+        for depth, stack in zip(plan.depth_components, stacks, strict=True)
+        for state, kinds in stack.out.items()
+    ]
     return Experiment(
         name="lookup_depth",
         description="os.stat of p/c/.../f with depth components (the file included), "
@@ -239,45 +257,47 @@ def readdir(ctx: Context) -> Experiment:
         method = "getdents64"
     except NotImplementedError:
         method = "os.listdir"
-    points = []
+    names = [f"r{k}" for k in range(plan.readdir_dirs)]
+
+    def one_pass(root: Path, kind: str) -> list[int]:
+        samples = []
+        for name in names:
+            path = root / name
+            t0 = time.perf_counter_ns()
+            if method == "getdents64":
+                system.getdents_all(path, buffer)
+            else:
+                os.listdir(path)
+            samples.append(time.perf_counter_ns() - t0)
+        return samples
+
+    built: list[tuple[int, int, Path, _Stack]] = []
+    _writable(ctx)
     for layers in plan.readdir_layers:
         for entries in plan.readdir_entries:
-            _writable(ctx)
             base = home / "readdir" / f"n{layers}-e{entries}"
-            stack = build_stack(base, layers) if layers else [base]
-            names = [f"r{k}" for k in range(plan.readdir_dirs)]
+            dirs = build_stack(base, layers) if layers else [base]
             for name in names:
-                for layer in stack:
+                for layer in dirs:
                     (layer / name).mkdir(parents=True)
                 for i in range(entries):  # entry i lives in layer i mod N
-                    _touch(stack[i % len(stack)] / name / f"e{i}")
-            if ctx.loopfs is not None:
-                ctx.loopfs.sync()
-
-            def one_pass(root: Path, kind: str, names: list[str] = names) -> list[int]:
-                samples = []
-                for name in names:
-                    path = root / name
-                    t0 = time.perf_counter_ns()
-                    if method == "getdents64":
-                        system.getdents_all(path, buffer)
-                    else:
-                        os.listdir(path)
-                    samples.append(time.perf_counter_ns() - t0)
-                return samples
-
-            result = _states(
-                ctx, stack if layers else None, base if not layers else None, ("list",), one_pass,
-                f"{layers} layers, {entries} entries",
-            )  # fmt: skip
-            _check_listing(ctx, stack if layers else None, base / names[0], entries)
-            for state, kinds in result.items():
-                points.append(
-                    Point(
-                        params={"layers": layers, "entries": entries, "state": state},
-                        samples_s=seconds(kinds["list"]),
-                    )
-                )
+                    _touch(dirs[i % len(dirs)] / name / f"e{i}")
+            label = f"{layers} layers, {entries} entries"
+            lowers, plain = (dirs, None) if layers else (None, base)
+            built.append((layers, entries, base, _Stack(lowers, plain, one_pass, label)))
+    if ctx.loopfs is not None:
+        ctx.loopfs.sync()
+    _states(ctx, [b[3] for b in built], ("list",))
+    points: list[Point] = []
+    for layers, entries, base, stack in built:
+        _check_listing(ctx, stack.lowers, base / names[0], entries)
+        points.extend(
+            Point(
+                params={"layers": layers, "entries": entries, "state": state},
+                samples_s=seconds(kinds["list"]),
+            )
+            for state, kinds in stack.out.items()
+        )
     return Experiment(
         name="readdir",
         description=f"open(O_DIRECTORY) + {method} to the end + close of a directory with "

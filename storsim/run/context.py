@@ -29,7 +29,6 @@ __all__ = [
     "entry_bytes",
     "image_inode_reads",
     "image_inodes",
-    "inode_reads",
 ]
 
 
@@ -100,12 +99,10 @@ class Host:
     # its bytes (256 an inode, mke2fs's default): one request, waited for whole.
     inodes_per_read: int = 512
     inode_table_bytes: int = 512 * 256
-    # File system (fs key, or an image's layer stack) -> inodes the host has looked up
-    # in it: one in inodes_per_read reaches the disk (ext4 reads the inode table ahead).
-    inodes_read: dict[object, int] = field(default_factory=dict)
-    # An image's layer stack -> the inode number of each path's top-most copy
-    # (:func:`image_inodes`), and the runs of inodes_per_read inodes of each stack the
-    # host has read: an image's inode reads go by number, not by count.
+    # A file system (an image's layer stack, or a local file system's key) -> the inode
+    # number of each path (an image's: its top-most copy's; :func:`image_inodes`), and
+    # the runs of inodes_per_read inodes of each the host has read: inode reads go by
+    # number, not by count (ext4 reads the inode table ahead, a run at a time).
     image_inode_numbers: dict[object, dict[str, int]] = field(default_factory=dict)
     inode_runs_read: set[tuple[object, int]] = field(default_factory=set)
 
@@ -149,17 +146,6 @@ def blocks_of(entries: int, per_entry: float) -> int:
     if size <= DIR_BLOCK_BYTES:
         return 1
     return 1 + math.ceil(size / (DIR_BLOCK_BYTES * _LEAF_FILL))
-
-
-def inode_reads(host: Host, fs: object) -> int:
-    """Reads from disk for looking up one more inode of ``fs`` not looked up before on
-    the host: 1 for the first of each run of ``host.inodes_per_read``, else 0 (its
-    table block was read with an earlier one: ``host.inode_readahead``). For a file
-    system whose inode numbers the model does not know (a volume, a bind mount: its
-    files made by the application in any order)."""
-    done = host.inodes_read.get(fs, 0)
-    host.inodes_read[fs] = done + 1
-    return 1 if done % host.inodes_per_read == 0 else 0
 
 
 def _walk_order(path: str) -> tuple[str, ...]:

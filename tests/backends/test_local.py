@@ -298,3 +298,30 @@ def test_a_call_that_names_a_path_walks_each_component(ctx: SimContext) -> None:
     with pytest.raises(FsError) as caught:
         fs.stat("/d/missing")
     assert vol.failed(STAT, "/d/missing", caught.value) == SYSCALL_S + 0.5
+
+
+def test_inode_reads_go_by_the_number_the_content_was_unpacked_with(ctx: SimContext) -> None:
+    """A volume's content is numbered depth-first, names sorted (as Docker copies an
+    image's content into a volume): /a 0, /a/0-/a/5 1-6, /b 7, /b/f 8, /c 9, /c/f 10.
+    With runs of 4 inodes a table read, a cold stat of /b/f reads the root's block, /b's
+    inode (run 1), /b's block and /b/f's inode (run 2): 4 reads, where counting the
+    lookups (two inodes, one read) would give 3; /c/f then reads /c's block only (its
+    inodes are in run 2). A path made later takes the next number."""
+    ctx.host.inodes_per_read = 4
+    fs = PlainFS()
+    names = [f"/a/{i}" for i in range(6)] + ["/b/f", "/c/f"]
+    fs.populate({path: Node("file", 8192) for path in names})
+    vol = LocalBackend(ctx, Attachment(fs=fs, key=("volume", "v")))
+    log = run(
+        ctx,
+        {
+            "app": [
+                lambda: vol.charge(STAT, "/b/f", fs.stat("/b/f"), 0, 0),
+                lambda: vol.charge(STAT, "/c/f", fs.stat("/c/f"), 0, 0),
+            ]
+        },
+    )
+    assert log == [("app", 4.125, None), ("app", 5.25, None)]
+    numbers = ctx.host.image_inode_numbers[("volume", "v")]
+    assert [numbers[p] for p in ("/a", "/a/5", "/b", "/b/f", "/c", "/c/f")] == [0, 6, 7, 8, 9, 10]
+    assert vol._inode_number("/d") == 11

@@ -22,13 +22,14 @@ Costs, with their sources:
 - a write that extends a file allocates its new pages and updates the size
   (``host.extend_write`` per 4 KiB page added; ext4 delayed allocation); an overwrite of
   existing pages does not.
-- a buffered write walks the buffer heads of every page-cache folio it touches, each
-  4 KiB block of each (``host.buffer_head_walk``: ``ext4_block_write_begin``,
+- a buffered write goes through every page-cache folio it touches, one at a time
+  (``host.folio_write`` each: ``generic_perform_write``), and walks the buffer heads
+  of each, each 4 KiB block (``host.buffer_head_walk``: ``ext4_block_write_begin``,
   ``block_commit_write``), whatever its own size. A file's folios are as large as the
   access that brought its pages into the cache (:func:`folio_bytes`, up to
   ``host.max_folio``): a file written in 1 MiB writes is cached in 1 MiB folios, and a
-  4 KiB overwrite of it walks 256 blocks. Not on a disk that is memory (no buffer
-  heads).
+  4 KiB overwrite of it walks 256 blocks. On a disk that is memory (tmpfs) the folios
+  are 4 KiB and have no buffer heads.
 - ``readdir`` costs ``host.readdir_per_entry`` per entry read and
   ``host.readdir_open_close`` for the directory's open, the last ``getdents64`` and the
   close (what every listing does: ``os.listdir``, ``ls``); its first time on the host
@@ -248,7 +249,7 @@ class LocalBackend:
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
             if not missing:
                 return delay
-            if host.buffer_head_s:  # the pages it brings come in folios of its size
+            if host.buffer_head_s or host.folio_write_s:  # its pages: folios of its size
                 self._folios[path] = folio_bytes(offset, nbytes, host.max_folio_bytes)
             return self._then(self._disk.submit_read(missing), delay)
         if op.writes:
@@ -281,9 +282,10 @@ class LocalBackend:
 
     def write_pages(self, path: str, offset: int, nbytes: int) -> float:
         """A buffered write's pages: put in the page cache (nothing read: the write
-        fills them), and the CPU time of walking every buffer head of each folio the
-        write touches (s): ``host.buffer_head_walk`` per 4 KiB block, 0 on a disk that
-        is memory. A write that brings pages into the cache sets the file's folio size
+        fills them), and the CPU time of going through each folio the write touches
+        (s): ``host.folio_write`` a folio, and ``host.buffer_head_walk`` per 4 KiB block
+        of it (none on a disk that is memory, whose files are in 4 KiB folios: tmpfs).
+        A write that brings pages into the cache sets the file's folio size
         (:func:`folio_bytes`); one into cached pages finds it."""
         host = self._host
         last = offset + (nbytes if nbytes > 1 else 1) - 1
@@ -293,14 +295,20 @@ class LocalBackend:
         else:
             missing = self.missing_chunks(self.fs_key, path, offset, nbytes) > 0
         per_block = host.buffer_head_s
-        if not per_block or self._disk.volatile:
+        per_folio = host.folio_write_s
+        if not nbytes:  # an empty write goes through no folio (generic_perform_write)
+            return 0.0
+        if self._disk.volatile:  # tmpfs: 4 KiB folios (huge=never), no buffer heads
+            return per_folio * (last // PAGE_BYTES - offset // PAGE_BYTES + 1)
+        if not (per_block or per_folio):
             return 0.0
         if missing:
             folio = folio_bytes(offset, nbytes, host.max_folio_bytes)
             self._folios[path] = folio
         else:
             folio = self._folios.get(path, PAGE_BYTES)
-        return per_block * ((last // folio - offset // folio + 1) * (folio // PAGE_BYTES))
+        touched = last // folio - offset // folio + 1
+        return touched * (per_folio + per_block * (folio // PAGE_BYTES))
 
     def _listing(self, path: str, result: Any, delay: float) -> Cost:
         """readdir: each entry copied out; the directory's blocks read the first time it

@@ -318,15 +318,21 @@ class OverlayBackend(LocalBackend):
                     # One memory copy in the kernel, from the lower file's pages into the
                     # upper file's page cache, 1 MiB at a time [K3]: a page-cache hit per
                     # chunk and the copy (a userspace copy makes two: to and from user).
-                    # Its writes walk each block's buffer head once (64 KiB folios, each
-                    # written whole), but on a disk that is memory.
+                    # Its writes go through each folio (64 KiB ones, each written whole;
+                    # 4 KiB on a disk that is memory) and walk each block's buffer head
+                    # once, but on a disk that is memory.
                     chunks = -(-copy_bytes // COPY_UP_CHUNK_BYTES)
-                    walk_s = 0.0 if disk.volatile else host.buffer_head_s * pages(copy_bytes)
+                    if disk.volatile:
+                        walk_s = host.folio_write_s * pages(copy_bytes)
+                    else:
+                        walk_s = host.buffer_head_s * pages(copy_bytes) + host.folio_write_s * (
+                            -(-copy_bytes // COPY_UP_SPLICE_BYTES)
+                        )
                     yield cpu.compute(
                         chunks * host.cache_hit_s + copy_bytes / host.copy_bytes_per_s + walk_s
                     )
                     self.missing_chunks(self.fs_key, path, 0, copy_bytes)  # now cached
-                    if host.buffer_head_s:  # in folios of the splice's writes
+                    if host.buffer_head_s or host.folio_write_s:  # the splice's folios
                         self._folios[path] = folio_bytes(
                             0, min(copy_bytes, COPY_UP_SPLICE_BYTES), host.max_folio_bytes
                         )

@@ -3,7 +3,9 @@
 Like a whiteboard: fast to write on and read from, wiped when the meeting (the
 container) stops. Every operation costs a syscall and a memory copy; nothing touches
 the disk, and ``fsync`` is a bare system call (``host.noop_syscall_latency``: tmpfs's
-``fsync`` is ``noop_fsync``, mm/shmem.c). An extending write pays its new pages
+``fsync`` is ``noop_fsync``, mm/shmem.c). A write goes through its file's 4 KiB folios
+one at a time (``host.folio_write`` each: tmpfs's default ``huge=never`` keeps its
+files in 4 KiB pages), and an extending write pays its new pages
 (``host.extend_write``: shmem allocates them), a ``readdir`` its entries
 (``host.readdir_per_entry``) and the directory's open and close
 (``host.readdir_open_close``), a ``stat`` of a file it finds its attributes
@@ -16,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from storsim.backends.base import Attachment, Cost, OpCost, Version
-from storsim.backends.local import components, pages
+from storsim.backends.local import PAGE_BYTES, components, pages
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
@@ -60,7 +62,11 @@ class TmpfsBackend:
             delay += host.local_walk_s * components(path)
         if op.reads or op.writes:
             delay += nbytes / host.copy_bytes_per_s  # one memory copy, to or from user
-            if op.writes:  # an extending write allocates its new pages (shmem)
+            if op.writes:  # each of its 4 KiB folios (huge=never) written one at a time
+                if host.folio_write_s and nbytes:  # (an empty write copies nothing)
+                    last = offset + (nbytes if nbytes > 1 else 1) - 1
+                    delay += host.folio_write_s * (last // PAGE_BYTES - offset // PAGE_BYTES + 1)
+                # an extending write allocates its new pages (shmem)
                 grown = nbytes if op.metadata else (getattr(result, "grown", 0) or 0)
                 if grown:
                     delay += host.extend_page_s * pages(grown)

@@ -145,31 +145,51 @@ def _is_read(p: Params) -> float:
 # buffer-head walk of a point fitted before it (a profile of tmpfs alone).
 _MAX_FOLIO = HostSpec().max_folio
 _BUFFER_HEAD_WALK_S = HostSpec().buffer_head_walk
+_FOLIO_WRITE_S = HostSpec().folio_write
 _LOCAL_WALK_S = HostSpec().walk_per_component
 
 
-def _walked_blocks(p: Params) -> float:
-    """4 KiB blocks of the folios a data-path point's write walks (local.py
+def _folio(p: Params) -> int:
+    """The folio size of the pages a data-path point's write goes through (local.py
     write_pages): calibrate writes its prepared files in 1 MiB writes (cached in 1 MiB
     folios), an overlay's upper copy is the copy-up's (64 KiB folios: overlay.py
-    COPY_UP_SPLICE_BYTES), an append's pages are folios of its own size; none for a
-    read, an fsync, or on tmpfs (no buffer heads)."""
-    if p.get("op") != "write" or p.get("target") == "tmpfs":
-        return 0.0
-    size = int(p["size_bytes"])
+    COPY_UP_SPLICE_BYTES), an append's pages are folios of its own size; a tmpfs's are
+    4 KiB."""
+    if p.get("target") == "tmpfs":
+        return PAGE_BYTES
     if "append" in str(p.get("case", "")):
-        made = size
+        made = int(p["size_bytes"])
     elif p.get("target") == "overlay_upper":
         made = COPY_UP_SPLICE_BYTES
     else:
         made = PREPARE_WRITE_BYTES
-    folio = folio_bytes(0, made, _MAX_FOLIO)
-    return float(-(-size // folio) * folio // PAGE_BYTES)
+    return folio_bytes(0, made, _MAX_FOLIO)
+
+
+def _folios_written(p: Params) -> float:
+    """Folios a data-path point's write goes through (none for a read or an fsync)."""
+    if p.get("op") != "write":
+        return 0.0
+    return float(-(-int(p["size_bytes"]) // _folio(p)))
+
+
+def _walked_blocks(p: Params) -> float:
+    """4 KiB blocks of the folios a data-path point's write walks (none on tmpfs: no
+    buffer heads)."""
+    if p.get("target") == "tmpfs":
+        return 0.0
+    return _folios_written(p) * (_folio(p) // PAGE_BYTES)
+
+
+def _bh_s(p: Params, k: Known) -> float:
+    """The buffer-head walk of a data-path point's write (s)."""
+    return _walked_blocks(p) * k.get("buffer_head_walk", _BUFFER_HEAD_WALK_S)
 
 
 def _walk_s(p: Params, k: Known) -> float:
-    """The buffer-head walk of a data-path point's write (s)."""
-    return _walked_blocks(p) * k.get("buffer_head_walk", _BUFFER_HEAD_WALK_S)
+    """A data-path point's write's way through its folios (s): each folio's
+    ``folio_write`` and each block's buffer-head walk."""
+    return _bh_s(p, k) + _folios_written(p) * k.get("folio_write", _FOLIO_WRITE_S)
 
 
 # The ``ssd`` profile's write latency (25 us: 4 KiB random writes at QD1 into the drive's
@@ -325,8 +345,12 @@ def _copy_chunks(p: Params) -> float:
 
 
 def _chunk_hits(p: Params, k: Known) -> float:
-    """The page-cache hits of a copy-up's chunks (s): not per byte, so not in a slope."""
-    return _copy_chunks(p) * k["memory.cache_hit_latency"]
+    """The page-cache hits of a copy-up's chunks and its upper file's folios (s): not
+    per byte (a 4 KiB file is one 64 KiB folio's write), so not in a slope."""
+    folios = -(-int(p["size_bytes"]) // COPY_UP_SPLICE_BYTES)
+    return _copy_chunks(p) * k["memory.cache_hit_latency"] + folios * k.get(
+        "folio_write", _FOLIO_WRITE_S
+    )
 
 
 def _data_copy_up(p: Params) -> bool:
@@ -341,7 +365,8 @@ def _data_copy_up_fixed(p: Params, k: Known) -> float:
     """What the model's copy-up with data costs but its commit (s): the syscall, the
     overlay's call and the cached walk of /data/f, the chunks' hits, the copy, the
     write-back (the disk's write latency and bandwidth), the workdir create and rename
-    (and a chmod's own update), and the walk of each block's buffer head."""
+    (and a chmod's own update), and the walk of each block's buffer head (each folio's
+    is in the chunks' part)."""
     size = _size(p)
     updates = 3.0 if p.get("op") == "chmod" else 2.0
     return (
@@ -372,13 +397,16 @@ def _meta_updates(p: Params) -> float:
 FIT_TABLE: tuple[Row, ...] = (
     Row(
         key="extend_write",
-        experiment=DATA_PATHS,
+        # not the overlay's: its 1 MiB overwrite goes through 16 folios of 64 KiB (the
+        # copy-up's), its append through one, a difference the rows below fit
+        experiment=PLAIN_PATHS,
         select=_case("write_large_append"),
         columns=(lambda p: _size(p) / PAGE_BYTES,),
         coefficient=0,
         value=_coef,
         offset=lambda p, k: _twin(p, k),
-        shape="per page: a 1 MiB appending write less a 1 MiB overwrite, over its 256 pages",
+        shape="per page: a 1 MiB appending write less a 1 MiB overwrite (the same folios), "
+        "over its 256 pages",
         source="a write that extends a file allocates its new pages' blocks and updates "
         "the size (local.py: host.extend_write per page beyond the old end of file)",
         hold_out=False,
@@ -396,6 +424,20 @@ FIT_TABLE: tuple[Row, ...] = (
         source="a buffered write walks every buffer head of each folio it touches "
         "(local.py write_pages: host.buffer_head_walk per block; ext4_block_write_begin, "
         "block_commit_write)",
+        hold_out=False,
+    ),
+    Row(
+        key="folio_write",
+        experiment=PLAIN_PATHS,
+        select=_case("write_large_overwrite"),
+        columns=(_one, _folios_written),
+        coefficient=1,
+        value=_coef,
+        offset=_bh_s,
+        shape="per folio: a 1 MiB overwrite on tmpfs (256 folios of 4 KiB) against one on "
+        "ext4 (one folio of 1 MiB), less its buffer-head walk",
+        source="a buffered write goes through each folio it touches, one at a time "
+        "(local.py write_pages: host.folio_write a folio; generic_perform_write)",
         hold_out=False,
     ),
     Row(
@@ -443,7 +485,7 @@ FIT_TABLE: tuple[Row, ...] = (
         columns=(_one,),
         coefficient=0,
         value=_coef,
-        offset=lambda p, k: _twin(p, k) + _walk_s(p, k) - _walk_s(_backing(p), k),
+        offset=lambda p, k: _twin(p, k) + _walk_s(p, k) - _walk_s(_twin_params(p), k),
         shape="constant: the same small operation on the upper layer less on ext4",
         source="overlayfs passes each call on to the real file (overlay.py _after_lookup: "
         "host.overlay.op_overhead per call)",
@@ -725,15 +767,16 @@ def _twin(p: Params, known: Known) -> float:
     """The median of the matching point the offset compares with: the same case on
     ext4 (for the upper layer), or the overwrite of the same size and file system
     (for an append)."""
+    twin = _twin_params(p)
+    return _TWINS[f"{twin['target']}:{twin['case']}"]
+
+
+def _twin_params(p: Params) -> Params:
+    """The params of a data-path point's twin point (:func:`_twin`)."""
     case = str(p["case"])
     if p.get("target") == "overlay_upper" and "append" not in case:
-        return _TWINS[f"backing:{case}"]
-    return _TWINS[f"{p['target']}:{case.replace('append', 'overwrite')}"]
-
-
-def _backing(p: Params) -> Params:
-    """A data-path point's params on ext4: its twin's, for the walk it pays there."""
-    return {**p, "target": "backing"}
+        return {**p, "target": "backing"}
+    return {**p, "case": case.replace("append", "overwrite")}
 
 
 @dataclass(slots=True)

@@ -88,7 +88,7 @@ def _quantity(value: float, unit: str) -> str:
     if value == 0:
         return "0 s"
     for name, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
-        if value >= scale:
+        if float(f"{value / scale:.4g}") >= 1:  # 0.99999 ms is "1 ms", not "1000 us"
             return f"{value / scale:.4g} {name}"
     return f"{value / 1e-9:.4g} ns"
 

@@ -73,6 +73,7 @@ class Host:
     # Each 4 KiB block of each folio a buffered write touches on a block file system
     # (its buffer heads walked), and the largest folio a file's pages may come in.
     buffer_head_s: float = 0.0
+    folio_write_s: float = 0.0  # each folio a buffered write goes through, any file system
     local_walk_s: float = 0.0  # each component of every walk on a local fs or tmpfs (cached)
     max_folio_bytes: int = 4096
     # fs key -> path -> the folio size of the file's cached pages (bytes), set by the

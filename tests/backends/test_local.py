@@ -325,3 +325,26 @@ def test_inode_reads_go_by_the_number_the_content_was_unpacked_with(ctx: SimCont
     numbers = ctx.host.image_inode_numbers[("volume", "v")]
     assert [numbers[p] for p in ("/a", "/a/5", "/b", "/b/f", "/c", "/c/f")] == [0, 6, 7, 8, 9, 10]
     assert vol._inode_number("/d") == 11
+
+
+def test_a_write_goes_through_each_folio_it_touches(ctx: SimContext) -> None:
+    """host.folio_write at 1/8 s a folio (generic_perform_write takes a write one folio
+    at a time): a 256 KiB write that makes a file's pages makes one 256 KiB folio (1/8
+    s); a 16 KiB overwrite of a file cached in 4 KiB folios goes through 4 of them (1/2
+    s), one of a file cached in 256 KiB folios through 1 (and walks its 64 blocks' heads,
+    1/64 s each); a 4 KiB write across two 4 KiB folios' boundary touches 2. Reads pay
+    none."""
+    host = ctx.host
+    host.folio_write_s, host.buffer_head_s, host.max_folio_bytes = 1 / 8, 1 / 64, 2 << 20
+    fs = PlainFS()
+    fs.populate({"/big": Node("file", 256 * 1024), "/small": Node("file", 16384)})
+    vol = LocalBackend(ctx, Attachment(fs=fs, key=("volume", "v")))
+    host.metadata_seen.update((vol.fs_key, p) for p in ("/big", "/small"))
+    page = 1.0  # a 4 KiB copy at the constant host's 4096 B/s
+    assert vol.charge(WRITE, "/big", OK, 256 * 1024, 0) == SYSCALL_S + 64 * page + 1 / 8 + 1.0
+    assert vol.charge(WRITE, "/big", OK, 16384, 0) == SYSCALL_S + 4 * page + 1 / 8 + 1.0
+    for offset in range(0, 16384, 4096):  # the small file written a page at a time
+        assert vol.charge(WRITE, "/small", OK, 4096, offset) == SYSCALL_S + page + 1 / 8 + 1 / 64
+    assert vol.charge(WRITE, "/small", OK, 16384, 0) == SYSCALL_S + 4 * page + 4 * (1 / 8 + 1 / 64)
+    assert vol.charge(WRITE, "/small", OK, 4096, 2048) == SYSCALL_S + page + 2 * (1 / 8 + 1 / 64)
+    assert vol.charge(READ, "/big", OK, 4096, 0) == SYSCALL_S + 0.5 + page

@@ -21,7 +21,7 @@ from storsim.backends.overlay import OverlayBackend
 from storsim.fs import FsError, Layer, LowerStack, OverlayFS, PlainFS, Read
 from storsim.run.context import SimContext
 from storsim.run.ops import OP_TABLE
-from tests.backends.conftest import run
+from tests.backends.conftest import make_ctx, run
 
 STAT, READ, WRITE, READDIR, CREATE, FSYNC = (
     OP_TABLE[op].cost for op in ("stat", "read", "write", "readdir", "create", "fsync")
@@ -515,3 +515,21 @@ def test_a_copied_up_file_is_cached_in_the_splices_64_kib_folios(ctx: SimContext
     assert overlay.charge(WRITE, "/data/f", again, 4096, 8192) == base + 16 / 64
     again = fs.open_write("/data/g", 0, 4096)
     assert overlay.charge(WRITE, "/data/g", again, 4096, 0) == base + 2 / 64
+
+
+def test_a_copy_up_writes_its_upper_file_a_64_kib_folio_at_a_time() -> None:
+    """With host.folio_write at 1/16 s a folio, copying up a 256 KiB file goes through 4
+    folios of 64 KiB (1/4 s more than with none), an 8 KiB one through 1 (1/16 s)."""
+    took: dict[tuple[float, str], float] = {}
+    for folio_s in (0.0, 1 / 16):
+        each = make_ctx()
+        each.host.folio_write_s, each.host.max_folio_bytes = folio_s, 2 << 20
+        stack = LowerStack([Layer.build("top", files={"/data/f": 256 * 1024, "/data/g": 8192})])
+        fs, overlay = _container(each, "web-1", stack)
+        for path in ("/data/f", "/data/g"):
+            copy = fs.open_write(path, 0, 0)
+            start = each.env.now
+            run(each, {"copy-up": [lambda b=overlay, p=path, c=copy: b.charge(WRITE, p, c, 0, 0)]})
+            took[folio_s, path] = each.env.now - start
+    assert took[1 / 16, "/data/f"] - took[0.0, "/data/f"] == pytest.approx(4 / 16)
+    assert took[1 / 16, "/data/g"] - took[0.0, "/data/g"] == pytest.approx(1 / 16)

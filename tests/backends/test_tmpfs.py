@@ -59,3 +59,19 @@ def test_a_stat_on_tmpfs_walks_each_component(ctx: SimContext) -> None:
     fs.populate({"/a/b": Node("file", 1)})
     tmp = TmpfsBackend(ctx, Attachment(fs=fs, key=None))
     assert tmp.charge(OP_TABLE["stat"].cost, "/a/b", fs.stat("/a/b"), 0, 0) == 0.125 + 0.5
+
+
+def test_a_tmpfs_write_goes_through_each_4_kib_folio(ctx: SimContext) -> None:
+    """tmpfs keeps its files in 4 KiB folios (huge=never): with host.folio_write at 1/8 s,
+    an 8 KiB overwrite goes through 2 (1/4 s), a 4 KiB one across a page boundary 2, a
+    1-byte one 1; a read none; and no buffer heads, whatever host.buffer_head_walk."""
+    ctx.host.folio_write_s, ctx.host.buffer_head_s = 1 / 8, 1 / 64
+    fs = PlainFS()
+    tmp = TmpfsBackend(ctx, Attachment(fs=fs, key=None))
+    write = OP_TABLE["write"].cost
+    fs.open_write("/f", 0, 16384)
+    over = fs.open_write("/f", 0, 8192)
+    assert tmp.charge(write, "/f", over, 8192, 0) == 0.125 + 2 + 2 / 8
+    assert tmp.charge(write, "/f", fs.open_write("/f", 2048, 4096), 4096, 2048) == 0.125 + 1 + 2 / 8
+    assert tmp.charge(write, "/f", fs.open_write("/f", 5, 1), 1, 5) == 0.125 + 1 / 4096 + 1 / 8
+    assert tmp.charge(OP_TABLE["read"].cost, "/f", object(), 4096, 0) == 1.125

@@ -25,6 +25,7 @@ PER_ENTRY, PER_DIR_LAYER, MERGE = 0.2e-6, 3e-6, 0.4e-6
 COMPONENT, WALK, WALK_LAYER, COLD = 2.5e-6, 0.75e-6, 20e-9, 1.25e-6
 GETATTR, OPEN_CLOSE, COMMIT = 0.4e-6, 6e-6, 250e-6
 BH, LOCAL_WALK = 12e-9, 0.3e-6  # a buffer head walked; a component of a plain walk
+FOLIO = 0.35e-6  # a folio a buffered write goes through
 WRITE_LAT = SSD_WRITE_LATENCY_S  # kept from the profile: not separable from the flush
 
 
@@ -54,11 +55,14 @@ def _data_path(target: str) -> Experiment:
             t = SYSCALL + over + (HIT if op == "read" else 0.0) + size / COPY
             if "append" in case:
                 t += EXTEND * size / 4096
-            if op == "write" and target != "tmpfs":  # the blocks of the folios it walks
+            if op == "write" and target == "tmpfs":  # 4 KiB folios, no buffer heads
+                t += FOLIO * (size // 4096)
+            elif op == "write":  # the folios it goes through and their blocks
                 # calibrate's files: 1 MiB folios; a copied-up one's, 64 KiB; an append's,
                 # its own size
                 folio = size if "append" in case else (64 << 10 if over else 1 << 20)
-                t += BH * (-(-size // folio) * folio // 4096)
+                folios = -(-size // folio)
+                t += FOLIO * folios + BH * (folios * folio // 4096)
         params = {"target": target, "case": case, "op": op, "size_bytes": size}
         points.append(_point(params, t))
     suffix = {"backing": "", "tmpfs": "_tmpfs", "overlay_upper": "_overlay"}[target]
@@ -111,7 +115,7 @@ def _doc(readdir: bool = True) -> Measurements:
         (a chmod's, none)."""
         chunks = -(-size // (1 << 20))
         data = chunks * HIT + size * (1 / COPY + 1 / WRITE_BW) + WRITE_LAT + COMMIT
-        data += BH * (size // 4096)
+        data += BH * (size // 4096) + FOLIO * -(-size // (64 << 10))  # 64 KiB folios
         return opened + (OP if updates == 2 else 0.0) + data + updates * METADATA
 
     copy_up = []
@@ -164,6 +168,7 @@ def test_fit_recovers_the_parameters_the_measurements_were_made_from() -> None:
         "overlay.op_overhead": OP,
         "extend_write": EXTEND,
         "buffer_head_walk": BH,
+        "folio_write": FOLIO,
         "walk_per_component": LOCAL_WALK,
         "noop_syscall_latency": NOOP,
         "overlay.walk_per_component": WALK,

@@ -67,7 +67,7 @@ def test_summary_opens_with_the_verdict_and_writes_each_unit_its_way(
     out = io.StringIO()
     print_summary(_shown(tiny), out, width=80)
     assert out.getvalue().splitlines() == [
-        "tiny: seed 1, 0.293 s simulated, 4 operations and 3 lock calls",
+        "tiny: seed 1, 0.294 s simulated, 4 operations and 3 lock calls",
         "",
         "VERDICT: what each storage choice of the run did",
         "",

@@ -188,7 +188,7 @@ class Recorder:
         columns = list(zip(*rows, strict=True))
         self._rows = []
         chunk: Chunk = {}
-        count = len(columns[0])
+        count = len(rows)
         for name, values in zip(OP_FIELDS, columns, strict=True):
             # fromiter: no search for the shape and type of a nested sequence, as
             # np.array makes (a third less time per row here, 8,192-row chunks)

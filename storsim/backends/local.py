@@ -68,7 +68,15 @@ from storsim.run.context import dir_blocks, image_inode_reads, image_inodes
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
 
-__all__ = ["CHUNK_BYTES", "PAGE_BYTES", "LocalBackend", "components", "folio_bytes", "pages"]
+__all__ = [
+    "CHUNK_BYTES",
+    "PAGE_BYTES",
+    "LocalBackend",
+    "components",
+    "folio_bytes",
+    "folios_touched",
+    "pages",
+]
 
 # The page cache is tracked in chunks of the kernel's default readahead window
 # (read_ahead_kb = 128): a miss brings in a whole chunk, as readahead does.
@@ -87,6 +95,12 @@ def components(path: str) -> int:
     """Components a walk of ``path`` (absolute, normalised) looks up: 2 for ``/d/f``, 0
     for ``/``."""
     return path.count("/") if path != "/" else 0
+
+
+def folios_touched(offset: int, nbytes: int, folio: int) -> int:
+    """Folios of ``folio`` bytes (aligned) that ``nbytes`` bytes at ``offset`` lie in: what
+    a buffered write of them goes through (none for an empty one)."""
+    return (offset + nbytes - 1) // folio - offset // folio + 1 if nbytes > 0 else 0
 
 
 def folio_bytes(offset: int, nbytes: int, largest: int) -> int:
@@ -294,12 +308,12 @@ class LocalBackend:
             missing = not host.page_cache.access((self.fs_key, path, chunk), CHUNK_BYTES)
         else:
             missing = self.missing_chunks(self.fs_key, path, offset, nbytes) > 0
-        per_block = host.buffer_head_s
-        per_folio = host.folio_write_s
         if not nbytes:  # an empty write goes through no folio (generic_perform_write)
             return 0.0
+        per_folio = host.folio_write_s
         if self._disk.volatile:  # tmpfs: 4 KiB folios (huge=never), no buffer heads
-            return per_folio * (last // PAGE_BYTES - offset // PAGE_BYTES + 1)
+            return per_folio * folios_touched(offset, nbytes, PAGE_BYTES)
+        per_block = host.buffer_head_s
         if not (per_block or per_folio):
             return 0.0
         if missing:
@@ -307,8 +321,9 @@ class LocalBackend:
             self._folios[path] = folio
         else:
             folio = self._folios.get(path, PAGE_BYTES)
-        touched = last // folio - offset // folio + 1
-        return touched * (per_folio + per_block * (folio // PAGE_BYTES))
+        return folios_touched(offset, nbytes, folio) * (
+            per_folio + per_block * (folio // PAGE_BYTES)
+        )
 
     def _listing(self, path: str, result: Any, delay: float) -> Cost:
         """readdir: each entry copied out; the directory's blocks read the first time it

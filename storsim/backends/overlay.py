@@ -76,7 +76,7 @@ from typing import TYPE_CHECKING, Any
 
 from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, spend
 from storsim.backends.copyup import CopyUps
-from storsim.backends.local import LocalBackend, folio_bytes, pages
+from storsim.backends.local import LocalBackend, folio_bytes, folios_touched, pages
 from storsim.fs import FsError, Listing, Lookup, Read, Walk, Wrote
 from storsim.run.context import blocks_of, entry_bytes, image_inode_reads, image_inodes
 
@@ -325,8 +325,9 @@ class OverlayBackend(LocalBackend):
                     if disk.volatile:
                         walk_s = host.folio_write_s * pages(copy_bytes)
                     else:
-                        walk_s = host.buffer_head_s * pages(copy_bytes) + host.folio_write_s * (
-                            -(-copy_bytes // COPY_UP_SPLICE_BYTES)
+                        folios = folios_touched(0, copy_bytes, COPY_UP_SPLICE_BYTES)
+                        walk_s = (
+                            host.buffer_head_s * pages(copy_bytes) + host.folio_write_s * folios
                         )
                     yield cpu.compute(
                         chunks * host.cache_hit_s + copy_bytes / host.copy_bytes_per_s + walk_s

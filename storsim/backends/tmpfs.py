@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from storsim.backends.base import Attachment, Cost, OpCost, Version
-from storsim.backends.local import PAGE_BYTES, components, pages
+from storsim.backends.local import PAGE_BYTES, components, folios_touched, pages
 
 if TYPE_CHECKING:
     from storsim.run.context import SimContext
@@ -63,9 +63,8 @@ class TmpfsBackend:
         if op.reads or op.writes:
             delay += nbytes / host.copy_bytes_per_s  # one memory copy, to or from user
             if op.writes:  # each of its 4 KiB folios (huge=never) written one at a time
-                if host.folio_write_s and nbytes:  # (an empty write copies nothing)
-                    last = offset + (nbytes if nbytes > 1 else 1) - 1
-                    delay += host.folio_write_s * (last // PAGE_BYTES - offset // PAGE_BYTES + 1)
+                if host.folio_write_s:
+                    delay += host.folio_write_s * folios_touched(offset, nbytes, PAGE_BYTES)
                 # an extending write allocates its new pages (shmem)
                 grown = nbytes if op.metadata else (getattr(result, "grown", 0) or 0)
                 if grown:

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from storsim.backends.local import PAGE_BYTES, folio_bytes, pages
+from storsim.backends.local import PAGE_BYTES, folio_bytes, folios_touched, pages
 from storsim.backends.overlay import COPY_UP_CHUNK_BYTES, COPY_UP_SPLICE_BYTES
 from storsim.calibrate.datapath import PREPARE_WRITE_BYTES
 from storsim.calibrate.schema import Measurements, Point
@@ -170,7 +170,7 @@ def _folios_written(p: Params) -> float:
     """Folios a data-path point's write goes through (none for a read or an fsync)."""
     if p.get("op") != "write":
         return 0.0
-    return float(-(-int(p["size_bytes"]) // _folio(p)))
+    return float(folios_touched(0, int(p["size_bytes"]), _folio(p)))
 
 
 def _walked_blocks(p: Params) -> float:
@@ -347,7 +347,7 @@ def _copy_chunks(p: Params) -> float:
 def _chunk_hits(p: Params, k: Known) -> float:
     """The page-cache hits of a copy-up's chunks and its upper file's folios (s): not
     per byte (a 4 KiB file is one 64 KiB folio's write), so not in a slope."""
-    folios = -(-int(p["size_bytes"]) // COPY_UP_SPLICE_BYTES)
+    folios = folios_touched(0, int(p["size_bytes"]), COPY_UP_SPLICE_BYTES)
     return _copy_chunks(p) * k["memory.cache_hit_latency"] + folios * k.get(
         "folio_write", _FOLIO_WRITE_S
     )

@@ -51,6 +51,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from types import CodeType, FrameType
 from typing import Any
@@ -74,27 +75,12 @@ def _first_resume(code: CodeType) -> int:
     return next(i.offset for i in dis.get_instructions(code) if i.opname == "RESUME")
 
 
-def count(name: str, size: int) -> dict[str, Any]:
-    """Run ``size`` operations of workload ``name`` under the tracer.
-
-    Returns:
-        ``ops`` (rows recorded), ``bytecodes``, ``calls``, ``resumes``, ``events`` (all
-        totals) and ``by_function`` (a Counter of bytecodes per ``file:function``).
-    """
-    import storsim
-    from storsim import guard
-
-    scenario = storsim.load_scenario(SCENARIOS[name](size))  # not counted
+def _traced(run: Callable[[], Any]) -> tuple[Any, dict[str, int], collections.Counter[str]]:
+    """Call ``run()`` under the tracer: its result, the totals (``bytecodes``, ``calls``,
+    ``resumes``) and the bytecodes per ``file:line:function``."""
     totals = {"bytecodes": 0, "calls": 0, "resumes": 0}
     by_code: collections.Counter[CodeType] = collections.Counter()
-    events = 0
-    original = guard._slice
-
-    def counted_slice(env: Any, until: float | None) -> int:
-        nonlocal events
-        steps = original(env, until)
-        events += steps
-        return steps
+    skip = _UNCOUNTED
 
     def local(frame: FrameType, event: str, arg: Any) -> Any:
         if event == "opcode":
@@ -106,7 +92,7 @@ def count(name: str, size: int) -> dict[str, Any]:
         if event != "call":
             return None
         code = frame.f_code
-        if code is counted_slice.__code__:  # the counter itself (once a slice)
+        if code in skip:  # the counter itself (once a slice)
             return None
         # a generator resumed, not started: past its first RESUME instruction
         if code.co_flags & _GENERATOR and frame.f_lasti != _first_resume(code):
@@ -116,16 +102,12 @@ def count(name: str, size: int) -> dict[str, Any]:
         frame.f_trace_opcodes = True
         return local
 
-    guard._slice = counted_slice
     before = sys.gettrace()  # a debugger's or coverage's tracer, given back after
+    sys.settrace(tracer)
     try:
-        sys.settrace(tracer)
-        try:
-            result = storsim.simulate(scenario, progress=False)
-        finally:
-            sys.settrace(before)
+        result = run()
     finally:
-        guard._slice = original
+        sys.settrace(before)
     by_function: collections.Counter[str] = collections.Counter()
     for code, n in by_code.items():
         where = Path(code.co_filename)
@@ -134,12 +116,125 @@ def count(name: str, size: int) -> dict[str, Any]:
         except ValueError:
             short = where.name
         by_function[f"{short}:{code.co_firstlineno}:{code.co_name}"] += n
+    return result, totals, by_function
+
+
+_UNCOUNTED: set[CodeType] = set()  # the counter's own code, called from the loop
+
+
+def count(name: str, size: int) -> dict[str, Any]:
+    """Run ``size`` operations of workload ``name`` under the tracer.
+
+    Returns:
+        ``ops`` (rows recorded), ``bytecodes``, ``calls``, ``resumes``, ``events`` (all
+        totals) and ``by_function`` (a Counter of bytecodes per ``file:function``).
+    """
+    import storsim
+    from storsim import guard
+
+    scenario = storsim.load_scenario(SCENARIOS[name](size))  # not counted
+    events = 0
+    original = guard._slice
+
+    def counted_slice(env: Any, until: float | None) -> int:
+        nonlocal events
+        steps = original(env, until)
+        events += steps
+        return steps
+
+    _UNCOUNTED.add(counted_slice.__code__)
+    guard._slice = counted_slice
+    try:
+        result, totals, by_function = _traced(lambda: storsim.simulate(scenario, progress=False))
+    finally:
+        guard._slice = original
+        _UNCOUNTED.discard(counted_slice.__code__)
     return {
         "ops": int(result.summary["ops"].sum()),
         **totals,
         "events": events,
         "by_function": by_function,
     }
+
+
+# Where a function's bytecodes go, by its file: the event machinery (SimPy, storsim's
+# event loop, its stations and its workload threads: what any model of threads on CPUs
+# and devices runs), an operation's bookkeeping (deciding its path, drawing its size and
+# offset, recording its row) and the semantics (the union file system, the backends'
+# page and dentry caches, the conflict tracker, the devices' bandwidth).
+PARTS = {
+    "events": ("simpy/", "storsim/guard.py", "storsim/devices/station.py",
+               "storsim/devices/cpu.py", "storsim/run/workload.py"),
+    "operation": ("storsim/run/lean.py", "storsim/run/operation.py", "storsim/run/ops.py",
+                  "storsim/run/locks.py", "storsim/draws.py", "storsim/records.py"),
+    "semantics": ("storsim/fs/", "storsim/backends/", "storsim/run/conflicts.py",
+                  "storsim/devices/"),
+}  # fmt: skip
+
+
+def part(where: str, simpy_files: frozenset[str] = frozenset()) -> str:
+    """The part (of :data:`PARTS`, or ``other``) of a ``file:line:function`` key; SimPy's
+    files are named by their base name (``core.py``), given in ``simpy_files``."""
+    path = where.split(":", 1)[0]
+    if path in simpy_files:
+        return "events"
+    for name, prefixes in PARTS.items():
+        if path.startswith(prefixes):
+            return name
+    return "other"
+
+
+def references(size: int) -> dict[str, float]:
+    """Bytecodes per customer of bench/run.py's M/M/1 queue, and per operation of each
+    toy and of the copy-up floor (bench/toys.py), at ``size`` operations."""
+    from run import mm1
+    from toys import TOYS, copyup_floor
+
+    copyup_floor(8)  # its imports of storsim, done before it is counted
+    counted: dict[str, float] = {}
+    served, totals, _ = _traced(lambda: mm1(size))
+    counted["mm1"] = totals["bytecodes"] / served
+    for name, toy in TOYS.items():
+        done, totals, _ = _traced(lambda toy=toy: toy(size, None))  # type: ignore[misc]
+        counted[f"toy_{name}"] = totals["bytecodes"] / done
+    done, totals, _ = _traced(lambda: copyup_floor(size))
+    counted["floor_copyup"] = totals["bytecodes"] / done
+    return counted
+
+
+def parts_table(size: int, workloads: list[str]) -> list[str]:
+    """The ``--parts`` lines: per workload, the references' bytecodes and storsim's,
+    split by :func:`part`, with the budgets the issue 13 targets set."""
+    import simpy
+
+    simpy_files = frozenset(p.name for p in Path(simpy.__file__).parent.rglob("*.py"))
+    ref = references(size)
+    lines = [
+        f"bytecodes per operation at {size:,} operations "
+        f"(the M/M/1 reference: {ref['mm1']:,.0f} per customer)",
+        f"{'workload':<9} {'toy':>6} {'floor':>6} {'storsim':>8} {'events':>7} "
+        f"{'operation':>10} {'semantics':>10} {'other':>6}",
+    ]
+    for name in workloads:
+        c = count(name, size)
+        ops = c["ops"]
+        split = collections.Counter[str]()
+        for where, n in c["by_function"].items():
+            split[part(where, simpy_files)] += n
+        floor = ref.get(f"floor_{name}")
+        lines.append(
+            f"{name:<9} {ref[f'toy_{name}']:>6.0f} "
+            f"{(f'{floor:.0f}' if floor is not None else '-'):>6} {c['bytecodes'] / ops:>8.0f} "
+            + " ".join(
+                f"{split[p] / ops:>{w}.0f}"
+                for p, w in (("events", 7), ("operation", 10), ("semantics", 10), ("other", 6))
+            )
+        )
+    lines.append(
+        "budgets at equal cost per bytecode: storsim / M/M/1 >= 1.0 needs at most "
+        f"{ref['mm1']:,.0f} an operation; storsim / toy >= 0.5 twice the toy's"
+    )
+    return lines
 
 
 def instructions(name: str, size: int) -> dict[str, Any]:
@@ -179,10 +274,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--valgrind", action="store_true", help="machine instructions per operation instead"
     )
+    parser.add_argument(
+        "--parts",
+        action="store_true",
+        help="storsim's bytecodes by part, beside the M/M/1 reference's, the toys' and the floor's",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.workloads) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    if args.parts:
+        for line in parts_table(args.size, args.workloads or list(WORKLOADS)):
+            print(line, flush=True)
+        return 0
     if args.valgrind:
         print(f"{'workload':<9} {'instructions/op':>16}   (operations, instructions) of each run")
         for name in args.workloads or WORKLOADS:

@@ -13,6 +13,12 @@ Two references:
   whole-file copy on the first write, one timeout per operation), in operations per
   second.
 
+And for copy-up, a floor: its toy with storsim's CPU station (each write's CPU part a
+burst on the host's 2 cores) and a row recorded per operation, the two pieces of
+storsim's machinery that no design of it can drop (``bench/toys.py``). Its ratio to the
+toy, ``floor_ratio_copyup``, is the most storsim / toy could be if its semantics and
+its bookkeeping of an operation cost nothing.
+
 storsim runs three standard workloads, in file operations simulated per second (rows
 recorded divided by the wall time of ``simulate``; loading the scenario is excluded):
 
@@ -261,7 +267,8 @@ def measure(name: str, size: int, ops_mode: str, shape: int | None = None) -> di
     """Run one measurement once, in this (fresh) process.
 
     Args:
-        name: ``"reference"``, a workload of :data:`WORKLOADS`, or ``"toy_"`` and one.
+        name: ``"reference"``, a workload of :data:`WORKLOADS`, or ``"toy_"`` and one,
+            or ``"floor_copyup"``.
         size: operations (customers for the reference).
         ops_mode: storsim's ``ops=`` mode (``"full"`` or ``"summary"``).
         shape: build the workload's files as for this many operations (default:
@@ -276,10 +283,12 @@ def measure(name: str, size: int, ops_mode: str, shape: int | None = None) -> di
         t0 = time.perf_counter()
         count = mm1(size)  # (no files: shape changes nothing)
         wall = time.perf_counter() - t0
-    elif name.startswith("toy_"):
-        from toys import TOYS
+    elif name.startswith(("toy_", "floor_")):
+        from toys import FLOORS, TOYS
 
-        toy = TOYS[name.removeprefix("toy_")]
+        kind, workload = name.split("_", 1)
+        toy = (TOYS if kind == "toy" else FLOORS)[workload]
+        toy(8, shape)  # its first-use work (a floor's imports of storsim): not timed
         t0 = time.perf_counter()
         count = toy(size, shape)
         wall = time.perf_counter() - t0
@@ -330,11 +339,13 @@ def _child(name: str, size: int, ops_mode: str) -> dict[str, Any]:
 
 def schedule(rounds: int) -> list[list[str]]:
     """The measurements of each round, in order: the reference, then each workload next
-    to its toy; every other round in reverse, so that a drift in the machine's load
-    weighs on every measurement alike."""
+    to its toy (and its floor, if it has one); every other round in reverse, so that a
+    drift in the machine's load weighs on every measurement alike."""
+    from toys import FLOORS
+
     order = ["reference"]
     for name in WORKLOADS:
-        order += [name, f"toy_{name}"]
+        order += [name, f"toy_{name}"] + ([f"floor_{name}"] if name in FLOORS else [])
     return [order if r % 2 == 0 else order[::-1] for r in range(rounds)]
 
 
@@ -347,7 +358,9 @@ def summarise(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, An
 
     Returns:
         workload -> ``rate``, ``ratio``, ``ratio_range`` (min, max), ``toy_ratio``,
-        ``toy_ratio_range``, ``toy_rate``, ``count``, ``toy_count``, ``peak_rss_mib``.
+        ``toy_ratio_range``, ``toy_rate``, ``count``, ``toy_count``, ``peak_rss_mib``;
+        for a workload with a floor, ``floor_ratio`` and ``floor_ratio_range`` (the
+        floor's rate over the toy's).
     """
     out: dict[str, dict[str, Any]] = {}
     for name in (*WORKLOADS, "reference"):
@@ -372,6 +385,10 @@ def summarise(rounds: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, An
             "toy_ratio_range": (min(toy_ratios), max(toy_ratios)),
             "peak_rss_mib": max(r[name]["peak_rss_mib"] for r in rounds),
         }
+        if f"floor_{name}" in rounds[0]:  # the floor against the toy, round by round
+            floors = [r[f"floor_{name}"]["rate"] / r[f"toy_{name}"]["rate"] for r in rounds]
+            out[name]["floor_ratio"] = statistics.median(floors)
+            out[name]["floor_ratio_range"] = (min(floors), max(floors))
     return out
 
 
@@ -395,9 +412,21 @@ def report(summary: dict[str, dict[str, Any]]) -> list[str]:
             f"{s['toy_rate']:>10.0f} {s['toy_ratio']:>7.3f} [{tlo:.3f}-{thi:.3f}]  "
             f"{s['peak_rss_mib']:>8.1f}"
         )
+    for name in WORKLOADS:
+        if "floor_ratio" in summary[name]:
+            lo, hi = summary[name]["floor_ratio_range"]
+            lines.append(
+                f"{name}'s floor (its toy on storsim's CPU station, a row per operation): "
+                f"{summary[name]['floor_ratio']:.3f} [{lo:.3f}-{hi:.3f}] of the toy's speed"
+            )
     lines.append("")
     lines += [f"ratio_{name}={summary[name]['ratio']:.3f}" for name in WORKLOADS]
     lines += [f"toy_ratio_{name}={summary[name]['toy_ratio']:.3f}" for name in WORKLOADS]
+    lines += [
+        f"floor_ratio_{name}={summary[name]['floor_ratio']:.3f}"
+        for name in WORKLOADS
+        if "floor_ratio" in summary[name]
+    ]
     return lines
 
 

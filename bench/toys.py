@@ -10,6 +10,13 @@ conflict tracking, no per-operation record beyond a counter), so the ratio
 storsim / toy is the price of those semantics, and of whatever is not semantics.
 
 Each toy returns the operations it simulated, counted as storsim counts its rows.
+
+One more model sits between the copy-up toy and storsim: :func:`copyup_floor`, the toy
+with the two pieces of storsim's machinery no design of it can drop, and nothing else
+of it: every operation's CPU part a burst on the host's cores (storsim's own CPU
+station, 2 cores for the 8 threads) and a row recorded per operation. What storsim
+costs above the floor is its semantics and the bookkeeping of an operation
+(``python bench/opcodes.py --parts`` splits it).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from typing import Any
 
 import simpy
 
-__all__ = ["TOYS", "copyup_toy", "lookup_toy", "rmw_toy"]
+__all__ = ["FLOORS", "TOYS", "copyup_floor", "copyup_toy", "lookup_toy", "rmw_toy"]
 
 # The SSD of the benchmark's scenarios ([X2]: storsim.devices.profiles "ssd").
 READ_S = 100e-6  # a 4 KiB random read at QD1
@@ -116,6 +123,52 @@ def copyup_toy(ops: int, shape: int | None = None, seed: int = 2) -> int:
     return done
 
 
+def copyup_floor(ops: int, shape: int | None = None, seed: int = 2, cores: int = 2) -> int:
+    """:func:`copyup_toy` with storsim's CPU model and a record per operation: each
+    write's CPU part is a burst on ``cores`` cores (``storsim.devices.station.Station``,
+    as ``HostCpu.compute`` serves it, the threads run as storsim's workload processes
+    run and the loop steps as ``storsim.simulate``'s does), and each write appends a
+    row of storsim's sixteen fields to a list. Everything else is the toy's."""
+    from storsim.devices.station import Station  # storsim's own machinery, as it runs
+    from storsim.guard import STEPS_PER_LOOK, _slice
+    from storsim.run.workload import _Thread
+
+    files = max((shape or ops) // 20, 1)
+    rng = random.Random(seed)
+    env = simpy.Environment()
+    disk = simpy.Resource(env, capacity=QUEUE_DEPTH)
+    compute = Station(env, cores).timed
+    sizes = [rng.lognormvariate(0, 1) * 16 * KIB for _ in range(files)]
+    rows: list[tuple[Any, ...]] = []
+    row = rows.append
+    done = 0
+
+    def thread(copied: set[int]) -> Proc:
+        nonlocal done
+        for _ in range(ops // 8):
+            f = rng.randrange(files)
+            t_start = env.now
+            if f not in copied:  # copy-up: read the lower file, write and sync the copy
+                copied.add(f)
+                with disk.request() as request:
+                    yield request
+                    size = sizes[f]
+                    yield env.timeout(
+                        READ_S + size / READ_BPS + WRITE_S + size / WRITE_BPS + FLUSH_S
+                    )
+            yield compute(SYSCALL_S + 4 * KIB / 10e9)  # a buffered write, on a core
+            row((t_start, env.now, 0, 1, f, 1, 4 * KIB, True, False, 0, 0, 0, 0, False, False, 0.0))
+            done += 1
+
+    for _ in range(2):
+        copied: set[int] = set()
+        for _ in range(4):
+            _Thread(env, thread(copied))
+    while _slice(env, None) == STEPS_PER_LOOK:  # storsim's event loop, with no watchdog
+        pass
+    return done
+
+
 def rmw_toy(ops: int, shape: int | None = None, seed: int = 3, replicas: int = 8) -> int:
     """Replicas incrementing a record of a shared file under one lock: lock, read,
     think, write, unlock, think; counted as storsim counts it (a read and a write: the
@@ -160,3 +213,6 @@ TOYS: dict[str, Callable[[int, int | None], int]] = {
     "copyup": copyup_toy,
     "rmw": rmw_toy,
 }
+
+# The floors, per workload: for copy-up, the one whose ratio to its toy is the smallest.
+FLOORS: dict[str, Callable[[int, int | None], int]] = {"copyup": copyup_floor}

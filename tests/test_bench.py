@@ -5,6 +5,7 @@ shared; the figures are the script's business, not a test's)."""
 
 from __future__ import annotations
 
+import collections
 import gc
 import importlib.util
 import re
@@ -35,7 +36,9 @@ def test_each_round_measures_everything_once_and_alternates_its_order() -> None:
     """Every round runs the reference, each workload and each toy once; odd rounds run
     them in the reverse order of even ones."""
     rounds = run.schedule(4)
-    everything = {"reference", *run.WORKLOADS, *(f"toy_{w}" for w in run.WORKLOADS)}
+    everything = {
+        "reference", *run.WORKLOADS, *(f"toy_{w}" for w in run.WORKLOADS), "floor_copyup"
+    }  # fmt: skip
     assert all(sorted(order) == sorted(everything) for order in rounds)
     assert rounds[0] == rounds[2]
     assert rounds[1] == rounds[3] == rounds[0][::-1]
@@ -74,9 +77,24 @@ def test_ratios_are_medians_of_per_round_ratios_with_their_range() -> None:
     assert summary["rmw"]["toy_ratio"] == 1.0
     assert summary["rmw"]["toy_ratio_range"] == (1.0, 3.0)
     assert summary["rmw"]["peak_rss_mib"] == 20.0
+    assert "floor_ratio" not in summary["lookup"]  # only a workload measured with a floor
     lines = run.report(summary)
     assert "ratio_copyup=0.500" in lines
     assert "toy_ratio_lookup=0.500" in lines
+
+
+def test_the_floor_is_compared_with_its_toy_round_by_round() -> None:
+    """The copy-up floor's ratio is to the toy of the same round (the median of the
+    per-round ratios, with their range), and the report prints it."""
+    rounds = [_round(100.0, {w: (50.0, 400.0) for w in ("lookup", "copyup", "rmw")})
+              for _ in range(3)]  # fmt: skip
+    for r, floor in zip(rounds, (300.0, 200.0, 380.0), strict=True):
+        r["floor_copyup"] = {"rate": floor, "count": 2, "peak_rss_mib": 5.0}
+    rounds[1]["toy_copyup"]["rate"] = 200.0  # a slow round: the floor is its toy's speed
+    summary = run.summarise(rounds)
+    assert summary["copyup"]["floor_ratio"] == 0.95  # 0.75, 1.0, 0.95
+    assert summary["copyup"]["floor_ratio_range"] == (0.75, 1.0)
+    assert "floor_ratio_copyup=0.950" in run.report(summary)
 
 
 @pytest.mark.parametrize("workload", ["lookup", "copyup", "rmw"])
@@ -85,6 +103,8 @@ def test_a_toy_simulates_as_many_operations_as_storsim_records(workload: str) ->
     storsim_ops = run.measure(workload, 2400, "summary")["count"]
     toy_ops = run.measure(f"toy_{workload}", 2400, "summary")["count"]
     assert toy_ops == storsim_ops > 0
+    if workload == "copyup":  # and so does the floor
+        assert run.measure("floor_copyup", 2400, "summary")["count"] == storsim_ops
 
 
 def test_quick_and_full_runs_have_the_same_mix() -> None:
@@ -169,3 +189,29 @@ def test_the_opcode_counter_counts_the_same_twice_and_every_event() -> None:
     assert first["events"] >= first["ops"]
     assert first["bytecodes"] > first["calls"] > first["ops"]
     assert sum(first["by_function"].values()) == first["bytecodes"]
+
+
+def test_the_parts_split_every_bytecode_and_the_floor_counts_none_of_its_imports() -> None:
+    """``--parts``: every function of a count falls in one part (the parts sum to the
+    total), storsim's own files in the part their folder names, and the floor's count
+    per operation does not carry its first imports of storsim (it stays near the
+    toy's: a burst and a row more an operation, not thousands of bytecodes)."""
+    spec = importlib.util.spec_from_file_location("bench_opcodes", BENCH.parent / "opcodes.py")
+    assert spec is not None
+    assert spec.loader is not None
+    opcodes = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(opcodes)
+    simpy_files = frozenset({"core.py", "events.py"})
+    assert opcodes.part("core.py:100:step", simpy_files) == "events"
+    assert opcodes.part("storsim/devices/station.py:229:timed", simpy_files) == "events"
+    assert opcodes.part("storsim/run/lean.py:201:_write", simpy_files) == "operation"
+    assert opcodes.part("storsim/fs/overlay.py:1021:open_write", simpy_files) == "semantics"
+    assert opcodes.part("storsim/devices/caches.py:77:access", simpy_files) == "semantics"
+    assert opcodes.part("<string>:2:__init__", simpy_files) == "other"
+    counted = opcodes.count("copyup", 400)
+    parts = collections.Counter(opcodes.part(w, simpy_files) for w in counted["by_function"])
+    assert {"events", "operation", "semantics"} <= set(parts) <= set(opcodes.PARTS) | {"other"}
+    assert sum(counted["by_function"].values()) == counted["bytecodes"]
+    refs = opcodes.references(2000)
+    assert refs["toy_copyup"] < refs["floor_copyup"] < 2 * refs["toy_copyup"], refs
+    assert refs["mm1"] > refs["toy_lookup"] > 0

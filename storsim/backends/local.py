@@ -22,6 +22,9 @@ Costs, with their sources:
 - a write that extends a file allocates its new pages and updates the size
   (``host.extend_write`` per 4 KiB page added; ext4 delayed allocation); an overwrite of
   existing pages does not.
+- a read from the page cache goes through each folio its bytes lie in, one at a time
+  (``host.folio_read`` each: ``filemap_read``'s ``copy_folio_to_iter``), in the file's
+  folios (below); a tmpfs's are 4 KiB.
 - a buffered write goes through every page-cache folio it touches, one at a time
   (``host.folio_write`` each: ``generic_perform_write``), and walks the buffer heads
   of each, each 4 KiB block (``host.buffer_head_walk``: ``ext4_block_write_begin``,
@@ -75,6 +78,7 @@ __all__ = [
     "components",
     "folio_bytes",
     "folios_touched",
+    "read_folios",
     "pages",
 ]
 
@@ -101,6 +105,14 @@ def folios_touched(offset: int, nbytes: int, folio: int) -> int:
     """Folios of ``folio`` bytes (aligned) that ``nbytes`` bytes at ``offset`` lie in: what
     a buffered write of them goes through (none for an empty one)."""
     return (offset + nbytes - 1) // folio - offset // folio + 1 if nbytes > 0 else 0
+
+
+def read_folios(offset: int, nbytes: int, largest: int) -> int:
+    """Folios a read of ``nbytes`` at ``offset`` goes through in pages that reads like it
+    brought into the cache (folios of its own size, :func:`folio_bytes`): one for a read
+    aligned to its power-of-two size, none for an empty one. The folios of a lower
+    layer's file, whose first reader the model does not follow."""
+    return folios_touched(offset, nbytes, folio_bytes(offset, nbytes, largest)) if nbytes else 0
 
 
 def folio_bytes(offset: int, nbytes: int, largest: int) -> int:
@@ -261,10 +273,15 @@ class LocalBackend:
             missing = self.missing_chunks(self.fs_key, path, offset, nbytes)
             # a page-cache hit, then one memory copy to user space (copy_to_user)
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
+            per_folio = host.folio_read_s
+            if missing and (host.buffer_head_s or host.folio_write_s or per_folio):
+                # the pages it reads in: folios of its size
+                self._folios[path] = folio_bytes(offset, nbytes, host.max_folio_bytes)
+            if per_folio and nbytes:  # each folio its bytes lie in, copied out on its own
+                folio = PAGE_BYTES if self._disk.volatile else self._folios.get(path, PAGE_BYTES)
+                delay += per_folio * folios_touched(offset, nbytes, folio)
             if not missing:
                 return delay
-            if host.buffer_head_s or host.folio_write_s:  # its pages: folios of its size
-                self._folios[path] = folio_bytes(offset, nbytes, host.max_folio_bytes)
             return self._then(self._disk.submit_read(missing), delay)
         if op.writes:
             # written pages enter the page cache (dirty until written back): nothing to
@@ -314,13 +331,15 @@ class LocalBackend:
         if self._disk.volatile:  # tmpfs: 4 KiB folios (huge=never), no buffer heads
             return per_folio * folios_touched(offset, nbytes, PAGE_BYTES)
         per_block = host.buffer_head_s
-        if not (per_block or per_folio):
+        if not (per_block or per_folio or host.folio_read_s):  # no folio costs anything
             return 0.0
         if missing:
             folio = folio_bytes(offset, nbytes, host.max_folio_bytes)
-            self._folios[path] = folio
+            self._folios[path] = folio  # what later reads and writes of them go through
         else:
             folio = self._folios.get(path, PAGE_BYTES)
+        if not (per_block or per_folio):
+            return 0.0
         return folios_touched(offset, nbytes, folio) * (
             per_folio + per_block * (folio // PAGE_BYTES)
         )

@@ -76,7 +76,13 @@ from typing import TYPE_CHECKING, Any
 
 from storsim.backends.base import Attachment, Cost, OpCost, ProcessGen, spend
 from storsim.backends.copyup import CopyUps
-from storsim.backends.local import LocalBackend, folio_bytes, folios_touched, pages
+from storsim.backends.local import (
+    LocalBackend,
+    folio_bytes,
+    folios_touched,
+    pages,
+    read_folios,
+)
 from storsim.fs import FsError, Listing, Lookup, Read, Walk, Wrote
 from storsim.run.context import blocks_of, entry_bytes, image_inode_reads, image_inodes
 
@@ -233,6 +239,8 @@ class OverlayBackend(LocalBackend):
                 # Data still comes from a lower layer: shared page cache across containers.
                 missing = self.missing_chunks((self.lower_key, layer), path, offset, nbytes)
                 delay = owed_s + host.syscall_s + host.cache_hit_s + nbytes / host.copy_bytes_per_s
+                if host.folio_read_s:  # its folios: as a random reader's reads make them
+                    delay += host.folio_read_s * read_folios(offset, nbytes, host.max_folio_bytes)
                 return self._then(self._disk.submit_read(missing), delay) if missing else delay
         elif op.lists:
             return self._listing_merged(owed_s, path, result)
@@ -333,7 +341,8 @@ class OverlayBackend(LocalBackend):
                         chunks * host.cache_hit_s + copy_bytes / host.copy_bytes_per_s + walk_s
                     )
                     self.missing_chunks(self.fs_key, path, 0, copy_bytes)  # now cached
-                    if host.buffer_head_s or host.folio_write_s:  # the splice's folios
+                    if host.buffer_head_s or host.folio_write_s or host.folio_read_s:
+                        # the splice's folios
                         self._folios[path] = folio_bytes(
                             0, min(copy_bytes, COPY_UP_SPLICE_BYTES), host.max_folio_bytes
                         )

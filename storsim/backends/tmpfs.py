@@ -5,7 +5,8 @@ container) stops. Every operation costs a syscall and a memory copy; nothing tou
 the disk, and ``fsync`` is a bare system call (``host.noop_syscall_latency``: tmpfs's
 ``fsync`` is ``noop_fsync``, mm/shmem.c). A write goes through its file's 4 KiB folios
 one at a time (``host.folio_write`` each: tmpfs's default ``huge=never`` keeps its
-files in 4 KiB pages), and an extending write pays its new pages
+files in 4 KiB pages), a read through them too (``host.folio_read`` each:
+``shmem_file_read_iter``), and an extending write pays its new pages
 (``host.extend_write``: shmem allocates them), a ``readdir`` its entries
 (``host.readdir_per_entry``) and the directory's open and close
 (``host.readdir_open_close``), a ``stat`` of a file it finds its attributes
@@ -62,6 +63,8 @@ class TmpfsBackend:
             delay += host.local_walk_s * components(path)
         if op.reads or op.writes:
             delay += nbytes / host.copy_bytes_per_s  # one memory copy, to or from user
+            if op.reads and host.folio_read_s:  # each 4 KiB folio found and copied out
+                delay += host.folio_read_s * folios_touched(offset, nbytes, PAGE_BYTES)
             if op.writes:  # each of its 4 KiB folios (huge=never) written one at a time
                 if host.folio_write_s:
                     delay += host.folio_write_s * folios_touched(offset, nbytes, PAGE_BYTES)

@@ -74,6 +74,7 @@ class Host:
     # (its buffer heads walked), and the largest folio a file's pages may come in.
     buffer_head_s: float = 0.0
     folio_write_s: float = 0.0  # each folio a buffered write goes through, any file system
+    folio_read_s: float = 0.0  # each folio a read from the page cache goes through
     local_walk_s: float = 0.0  # each component of every walk on a local fs or tmpfs (cached)
     max_folio_bytes: int = 4096
     # fs key -> path -> the folio size of the file's cached pages (bytes), set by the

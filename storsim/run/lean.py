@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any, cast
 import simpy
 
 from storsim.backends.base import Served
-from storsim.backends.local import components, pages
+from storsim.backends.local import components, pages, read_folios
 from storsim.fs import FsError
 from storsim.run.operation import LEAN_OVERLAY
 from storsim.run.ops import OP_TABLE
@@ -67,11 +67,13 @@ class LeanStep:
         "_copy_bytes_per_s",
         "_env",
         "_extend_page_s",
+        "_folio_read_s",
         "_getattr_s",
         "_image",
         "_local_walk_s",
         "_locate",
         "_locking",
+        "_max_folio_bytes",
         "_metadata_seen",
         "_needs_size",
         "_ok",
@@ -124,6 +126,8 @@ class LeanStep:
         self._copy_bytes_per_s = host.copy_bytes_per_s
         self._cache_hit_s = host.cache_hit_s
         self._extend_page_s = host.extend_page_s
+        self._folio_read_s = host.folio_read_s
+        self._max_folio_bytes = host.max_folio_bytes
         self._metadata_seen = host.metadata_seen
         self._compute = host.cpu.compute
         # whether a later write of the iteration uses what this read reads
@@ -337,6 +341,10 @@ class LeanStep:
                     delay = (
                         owed + self._syscall_s + self._cache_hit_s + nbytes / self._copy_bytes_per_s
                     )
+                    if self._folio_read_s:  # its folios, as a random reader's reads make them
+                        delay += self._folio_read_s * read_folios(
+                            offset, nbytes, self._max_folio_bytes
+                        )
                     if not missing:
                         return delay
                     return self._slow(backend._then(backend._disk.submit_read(missing), delay), it)

@@ -588,6 +588,19 @@ class HostSpec(Spec):
     ones (0.52-0.58 us a folio more), and 257-276 us on a tmpfs (0.40-0.47 us);
     ``storsim calibrate`` fits it from a 1 MiB overwrite on tmpfs against one on ext4
     (data_path: 0.30-0.35 us in five runs of one evening)."""
+    folio_read: Duration = 0.2e-6
+    """CPU time per page-cache folio a read served from the page cache goes through, on
+    every file system (s): ``filemap_read`` (mm/filemap.c) gets the cached folios in
+    batches (``filemap_get_pages``), copies each one out on its own
+    (``copy_folio_to_iter``) and drops each one's reference; tmpfs's
+    ``shmem_file_read_iter`` finds and copies one folio at a time. A 1 MiB read of a
+    file cached in 4 KiB folios pays it 256 times, of one cached in 1 MiB folios once.
+    Default 0.2 us: on this kind of host (Linux 6.18), a cached 1 MiB ``preadv`` into
+    a buffer it reuses takes 62-75 us of an ext4 file in 1 MiB folios, 108-159 us in 4
+    KiB folios (0.19 us a folio more, the medians of two runs) and 106-140 us on a tmpfs
+    (0.22-0.24 us); a 64 KiB one, 3.8-10.5 us in 1 MiB folios and 14-18 us in 4 KiB ones.
+    ``storsim calibrate`` fits it from a 1 MiB read on tmpfs (256 folios of 4 KiB)
+    against one on ext4 (one folio; data_path)."""
     max_folio: Size = 2 * 2**20
     """The largest page-cache folio of a regular file (bytes, a power of two from 4 KiB):
     a write that brings a file's pages into the cache makes them folios of its own size,

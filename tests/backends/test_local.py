@@ -348,3 +348,33 @@ def test_a_write_goes_through_each_folio_it_touches(ctx: SimContext) -> None:
     assert vol.charge(WRITE, "/small", OK, 16384, 0) == SYSCALL_S + 4 * page + 4 * (1 / 8 + 1 / 64)
     assert vol.charge(WRITE, "/small", OK, 4096, 2048) == SYSCALL_S + page + 2 * (1 / 8 + 1 / 64)
     assert vol.charge(READ, "/big", OK, 4096, 0) == SYSCALL_S + 0.5 + page
+
+
+def test_a_cached_read_goes_through_each_folio_its_bytes_lie_in(ctx: SimContext) -> None:
+    """host.folio_read at 1/8 s a folio (filemap_read copies each folio out on its own):
+    a file written in one 256 KiB write is cached in one 256 KiB folio, so a 64 KiB read
+    of it goes through 1 (1/8 s); one written 4 KiB at a time is in 4 KiB folios, so a
+    16 KiB read of it goes through 4 (1/2 s), a 4 KiB one across a folio boundary 2 and
+    an empty one none. A read that brings pages in makes them folios of its size: a
+    second 64 KiB read of a file first read 64 KiB at a time goes through 1. The
+    folio sizes are kept with folio_read alone (no write cost of folios set)."""
+    host = ctx.host
+    host.folio_read_s, host.max_folio_bytes = 1 / 8, 2 << 20
+    fs = PlainFS()
+    fs.populate({p: Node("file", 256 * 1024) for p in ("/big", "/small", "/read")})
+    vol = LocalBackend(ctx, Attachment(fs=fs, key=("volume", "v")))
+    host.metadata_seen.update((vol.fs_key, p) for p in ("/big", "/small", "/read"))
+    page = 1.0  # a 4 KiB copy at the constant host's 4096 B/s
+    hit = SYSCALL_S + 0.5  # the syscall and the page-cache hit of the constant host
+    assert vol.charge(WRITE, "/big", OK, 256 * 1024, 0) == SYSCALL_S + 64 * page
+    for offset in range(0, 16384, 4096):
+        assert vol.charge(WRITE, "/small", OK, 4096, offset) == SYSCALL_S + page
+    assert host.folios[vol.fs_key] == {"/big": 256 * 1024, "/small": 4096}
+    assert vol.charge(READ, "/big", OK, 65536, 65536) == hit + 16 * page + 1 / 8
+    assert vol.charge(READ, "/small", OK, 16384, 0) == hit + 4 * page + 4 / 8
+    assert vol.charge(READ, "/small", OK, 4096, 2048) == hit + page + 2 / 8
+    assert vol.charge(READ, "/small", OK, 0, 0) == hit
+    log = run(ctx, {"app": [lambda: vol.charge(READ, "/read", OK, 65536, 0)]})
+    assert host.folios[vol.fs_key]["/read"] == 65536
+    assert log[0][1] > hit + 16 * page + 1 / 8  # it waited for the disk first
+    assert vol.charge(READ, "/read", OK, 65536, 0) == hit + 16 * page + 1 / 8

@@ -533,3 +533,24 @@ def test_a_copy_up_writes_its_upper_file_a_64_kib_folio_at_a_time() -> None:
             took[folio_s, path] = each.env.now - start
     assert took[1 / 16, "/data/f"] - took[0.0, "/data/f"] == pytest.approx(4 / 16)
     assert took[1 / 16, "/data/g"] - took[0.0, "/data/g"] == pytest.approx(1 / 16)
+
+
+def test_a_read_of_a_lower_file_goes_through_the_folios_of_its_own_size(ctx: SimContext) -> None:
+    """With host.folio_read at 1/8 s a folio, a cached read of an image file goes
+    through the folios reads like it make (the model does not follow a lower file's
+    first reader): a 4 KiB read at 0 one folio (1/8 s), a 64 KiB read at 64 KiB one of
+    64 KiB, an 8 KiB read at 4 KiB two of 4 KiB (its offset is not 8 KiB-aligned), an
+    empty one none."""
+    host = ctx.host
+    host.folio_read_s, host.max_folio_bytes = 1 / 8, 2 << 20
+    stack = LowerStack([Layer.build("top", files={"/data/f": 256 * 1024})])
+    fs, overlay = _container(ctx, "web-1", stack)
+    first = fs.read("/data/f", 0, 4096)
+    run(ctx, {"app": [lambda: overlay.charge(READ, "/data/f", first, 4096, 0)]})  # cold
+    overlay.missing_chunks((("lower", "app"), 1), "/data/f", 0, 256 * 1024)  # all cached
+    walk = overlay._dentries["/data/f"]  # the cached walk's CPU time
+    cached = walk + OP + SYSCALL + 0.5  # the walk, the overlay, the syscall, the hit
+    for offset, nbytes, folios in ((0, 4096, 1), (65536, 65536, 1), (4096, 8192, 2), (0, 0, 0)):
+        read = fs.read("/data/f", offset, nbytes)
+        copy = nbytes / 4096.0
+        assert overlay.charge(READ, "/data/f", read, nbytes, offset) == cached + copy + folios / 8

@@ -75,3 +75,21 @@ def test_a_tmpfs_write_goes_through_each_4_kib_folio(ctx: SimContext) -> None:
     assert tmp.charge(write, "/f", fs.open_write("/f", 2048, 4096), 4096, 2048) == 0.125 + 1 + 2 / 8
     assert tmp.charge(write, "/f", fs.open_write("/f", 5, 1), 1, 5) == 0.125 + 1 / 4096 + 1 / 8
     assert tmp.charge(OP_TABLE["read"].cost, "/f", object(), 4096, 0) == 1.125
+
+
+def test_a_tmpfs_read_goes_through_each_4_kib_folio(ctx: SimContext) -> None:
+    """tmpfs's files are in 4 KiB folios, whatever wrote them: with host.folio_read at
+    1/8 s a folio, a 16 KiB read goes through 4 (1/2 s), a 4 KiB one across a page
+    boundary 2, an empty one none; writes pay none of it."""
+    ctx.host.folio_read_s = 1 / 8
+    fs = PlainFS()
+    tmp = TmpfsBackend(ctx, Attachment(fs=fs, key=None))
+    read, write = OP_TABLE["read"].cost, OP_TABLE["write"].cost
+    made = fs.open_write("/f", 0, 16384)
+    with_folios = tmp.charge(write, "/f", made, 16384, 0)
+    ctx.host.folio_read_s = 0.0
+    assert tmp.charge(write, "/f", made, 16384, 0) == with_folios
+    ctx.host.folio_read_s = 1 / 8
+    assert tmp.charge(read, "/f", object(), 16384, 0) == 0.125 + 4 + 4 / 8
+    assert tmp.charge(read, "/f", object(), 4096, 2048) == 0.125 + 1 + 2 / 8
+    assert tmp.charge(read, "/f", object(), 0, 0) == 0.125

@@ -26,6 +26,7 @@ COMPONENT, WALK, WALK_LAYER, COLD = 2.5e-6, 0.75e-6, 20e-9, 1.25e-6
 GETATTR, OPEN_CLOSE, COMMIT = 0.4e-6, 6e-6, 250e-6
 BH, LOCAL_WALK = 12e-9, 0.3e-6  # a buffer head walked; a component of a plain walk
 FOLIO = 0.35e-6  # a folio a buffered write goes through
+FOLIO_READ = 0.15e-6  # a folio a cached read goes through
 WRITE_LAT = SSD_WRITE_LATENCY_S  # kept from the profile: not separable from the flush
 
 
@@ -55,6 +56,10 @@ def _data_path(target: str) -> Experiment:
             t = SYSCALL + over + (HIT if op == "read" else 0.0) + size / COPY
             if "append" in case:
                 t += EXTEND * size / 4096
+            if op == "read":  # the folios it copies out: 4 KiB ones on tmpfs, else one
+                # (calibrate's files: 1 MiB folios; a copied-up one's, 64 KiB)
+                folio = 4096 if target == "tmpfs" else (64 << 10 if over else 1 << 20)
+                t += FOLIO_READ * -(-size // folio)
             if op == "write" and target == "tmpfs":  # 4 KiB folios, no buffer heads
                 t += FOLIO * (size // 4096)
             elif op == "write":  # the folios it goes through and their blocks
@@ -169,6 +174,7 @@ def test_fit_recovers_the_parameters_the_measurements_were_made_from() -> None:
         "extend_write": EXTEND,
         "buffer_head_walk": BH,
         "folio_write": FOLIO,
+        "folio_read": FOLIO_READ,
         "walk_per_component": LOCAL_WALK,
         "noop_syscall_latency": NOOP,
         "overlay.walk_per_component": WALK,

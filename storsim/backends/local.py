@@ -25,6 +25,9 @@ Costs, with their sources:
 - a read from the page cache goes through each folio its bytes lie in, one at a time
   (``host.folio_read`` each: ``filemap_read``'s ``copy_folio_to_iter``), in the file's
   folios (below); a tmpfs's are 4 KiB.
+- a buffered write call pays its own checks and bookkeeping once (``host.write_overhead``:
+  the inode lock, ``generic_write_checks``, the mtime update, dirty-page balancing),
+  which a read does not.
 - a buffered write goes through every page-cache folio it touches, one at a time
   (``host.folio_write`` each: ``generic_perform_write``), and walks the buffer heads
   of each, each 4 KiB block (``host.buffer_head_walk``: ``ext4_block_write_begin``,
@@ -290,6 +293,7 @@ class LocalBackend:
             walk_s = self.write_pages(path, offset, nbytes)
             dirty = self._dirty
             dirty[path] = dirty.get(path, 0) + nbytes
+            delay += host.write_overhead_s  # its checks, mtime update, dirty balancing
             delay += nbytes / host.copy_bytes_per_s
             delay += walk_s
             if op.metadata:  # a create: the new inode and directory entry, all bytes new

@@ -3,7 +3,8 @@
 Like a whiteboard: fast to write on and read from, wiped when the meeting (the
 container) stops. Every operation costs a syscall and a memory copy; nothing touches
 the disk, and ``fsync`` is a bare system call (``host.noop_syscall_latency``: tmpfs's
-``fsync`` is ``noop_fsync``, mm/shmem.c). A write goes through its file's 4 KiB folios
+``fsync`` is ``noop_fsync``, mm/shmem.c). A write pays its own checks and mtime update once
+(``host.write_overhead``: ``shmem_file_write_iter``) and goes through its file's 4 KiB folios
 one at a time (``host.folio_write`` each: tmpfs's default ``huge=never`` keeps its
 files in 4 KiB pages), a read through them too (``host.folio_read`` each:
 ``shmem_file_read_iter``), and an extending write pays its new pages
@@ -65,7 +66,9 @@ class TmpfsBackend:
             delay += nbytes / host.copy_bytes_per_s  # one memory copy, to or from user
             if op.reads and host.folio_read_s:  # each 4 KiB folio found and copied out
                 delay += host.folio_read_s * folios_touched(offset, nbytes, PAGE_BYTES)
-            if op.writes:  # each of its 4 KiB folios (huge=never) written one at a time
+            if op.writes:  # its own checks and mtime update, then each of its 4 KiB
+                # folios (huge=never) written one at a time
+                delay += host.write_overhead_s
                 if host.folio_write_s:
                     delay += host.folio_write_s * folios_touched(offset, nbytes, PAGE_BYTES)
                 # an extending write allocates its new pages (shmem)

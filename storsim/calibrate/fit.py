@@ -130,15 +130,22 @@ _CACHED = _case(
     "write_small_overwrite", "write_large_overwrite", "read_small_cached", "read_large_cached"
 )
 _CACHED_SHAPE = (
-    "affine in size: syscall_latency [+ cache_hit_latency for a read] + size / copy_bandwidth"
+    "affine in size and folios: syscall_latency [+ write_overhead for a write] "
+    "[+ cache_hit_latency for a read on ext4 + F x folio_read for a read] + size / "
+    "copy_bandwidth"
 )
 
 
 _FSYNCS = ("fsync_small_overwrite", "fsync_small_append")
 
 
-def _is_read(p: Params) -> float:
-    return 1.0 if p.get("op") == "read" else 0.0
+def _is_write(p: Params) -> float:
+    return 1.0 if p.get("op") == "write" else 0.0
+
+
+def _pays_hit(p: Params) -> float:
+    """1 for a cached read that pays the page-cache hit: not on tmpfs (tmpfs.py)."""
+    return 1.0 if p.get("op") == "read" and p.get("target") != "tmpfs" else 0.0
 
 
 # The folios of a host the fit cannot see (host.max_folio is not measured), and the
@@ -147,6 +154,7 @@ _MAX_FOLIO = HostSpec().max_folio
 _BUFFER_HEAD_WALK_S = HostSpec().buffer_head_walk
 _FOLIO_WRITE_S = HostSpec().folio_write
 _FOLIO_READ_S = HostSpec().folio_read
+_WRITE_OVERHEAD_S = HostSpec().write_overhead
 _LOCAL_WALK_S = HostSpec().walk_per_component
 
 
@@ -181,6 +189,10 @@ def _folios_read(p: Params) -> float:
     if p.get("op") != "read":
         return 0.0
     return float(folios_touched(0, int(p["size_bytes"]), _folio(p)))
+
+
+# The cached data-path points' design matrix (the rows of syscall_latency to folio_read)
+_CACHED_COLUMNS = (_one, _is_write, _size, _pays_hit, _folios_read)
 
 
 def _walked_blocks(p: Params) -> float:
@@ -378,15 +390,16 @@ def _data_copy_up(p: Params) -> bool:
 
 
 def _data_copy_up_fixed(p: Params, k: Known) -> float:
-    """What the model's copy-up with data costs but its commit (s): the syscall, the
-    overlay's call and the cached walk of /data/f, the chunks' hits, the copy, the
-    write-back (the disk's write latency and bandwidth), the workdir create and rename
-    (and a chmod's own update), and the walk of each block's buffer head (each folio's
-    is in the chunks' part)."""
+    """What the model's copy-up with data costs but its commit (s): the syscall (and a
+    write's own checks), the overlay's call and the cached walk of /data/f, the chunks'
+    hits, the copy, the write-back (the disk's write latency and bandwidth), the workdir
+    create and rename (and a chmod's own update), and the walk of each block's buffer
+    head (each folio's is in the chunks' part)."""
     size = _size(p)
     updates = 3.0 if p.get("op") == "chmod" else 2.0
     return (
         k["syscall_latency"]
+        + _writes(p) * k.get("write_overhead", _WRITE_OVERHEAD_S)
         + _opens(p) * k["overlay.op_overhead"]
         + _walk({"layers": 1}, k)
         + _chunk_hits(p, k)
@@ -396,6 +409,12 @@ def _data_copy_up_fixed(p: Params, k: Known) -> float:
         + updates * k["metadata_update"]
         + pages(int(size)) * k.get("buffer_head_walk", _BUFFER_HEAD_WALK_S)
     )
+
+
+def _writes(p: Params) -> float:
+    """1 for a copy-up point whose call is a write (copy_up's 1-byte write: it pays
+    ``write_overhead``), 0 for an O_TRUNC open or a chmod."""
+    return 1.0 if "cache" in p else 0.0
 
 
 def _opens(p: Params) -> float:
@@ -457,55 +476,74 @@ FIT_TABLE: tuple[Row, ...] = (
         hold_out=False,
     ),
     Row(
-        key="folio_read",
-        experiment=PLAIN_PATHS,
-        select=_case("read_large_cached"),
-        columns=(_one, _folios_read),
-        coefficient=1,
-        value=_coef,
-        shape="per folio: a cached 1 MiB read on tmpfs (256 folios of 4 KiB) against one on "
-        "ext4 (one folio of 1 MiB)",
-        source="a read from the page cache copies each folio out on its own (local.py warm, "
-        "tmpfs.py: host.folio_read a folio; filemap_read, shmem_file_read_iter)",
-        hold_out=False,
-    ),
-    Row(
         key="syscall_latency",
         experiment=PLAIN_PATHS,
         select=_CACHED,
-        columns=(_one, _is_read, _size),
-        offset=_through_s,
+        columns=_CACHED_COLUMNS,
+        offset=_walk_s,
         coefficient=0,
         value=_coef,
         shape=_CACHED_SHAPE,
-        source="a buffered write costs the syscall and a memcpy into the page cache, a "
-        "cached read the syscall, the hit and a memcpy out (storsim/backends/local.py warm)",
+        source="a cached read costs the syscall and a memcpy out, a buffered write the "
+        "syscall, its own checks and a memcpy into the page cache, each its way through "
+        "its folios (storsim/backends/local.py warm)",
         hold_out=False,
     ),
     Row(
-        key="memory.cache_hit_latency",
+        key="write_overhead",
         experiment=PLAIN_PATHS,
         select=_CACHED,
-        columns=(_one, _is_read, _size),
-        offset=_through_s,
+        columns=_CACHED_COLUMNS,
+        offset=_walk_s,
         coefficient=1,
         value=_coef,
         shape=_CACHED_SHAPE,
-        source="the same points: what a cached read costs beyond a write of its size",
+        source="the same points: what a buffered write call costs beyond a read of its size "
+        "and folios (local.py warm, tmpfs.py: host.write_overhead; generic_write_checks, "
+        "file_modified, balance_dirty_pages_ratelimited)",
         hold_out=False,
     ),
     Row(
         key="memory.copy_bandwidth",
         experiment=PLAIN_PATHS,
         select=_CACHED,
-        columns=(_one, _is_read, _size),
-        offset=_through_s,
+        columns=_CACHED_COLUMNS,
+        offset=_walk_s,
         coefficient=2,
         value=_recip,
         shape=_CACHED_SHAPE,
         source="the same points: the slope is the memcpy's time per byte",
         hold_out=False,
         unit="B/s",
+    ),
+    Row(
+        key="memory.cache_hit_latency",
+        experiment=PLAIN_PATHS,
+        select=_CACHED,
+        columns=_CACHED_COLUMNS,
+        offset=_walk_s,
+        coefficient=3,
+        value=_coef,
+        shape=_CACHED_SHAPE,
+        source="the same points: what a cached read on ext4 costs beyond one on tmpfs of "
+        "its size and folios, its page-cache lookup (local.py warm: "
+        "host.memory.cache_hit_latency; tmpfs.py pays none)",
+        hold_out=False,
+    ),
+    Row(
+        key="folio_read",
+        experiment=PLAIN_PATHS,
+        select=_CACHED,
+        columns=_CACHED_COLUMNS,
+        offset=_walk_s,
+        coefficient=4,
+        value=_coef,
+        shape=_CACHED_SHAPE,
+        source="the same points: a cached read copies each folio out on its own (local.py "
+        "warm, tmpfs.py: host.folio_read a folio; filemap_read, shmem_file_read_iter); a "
+        "1 MiB read goes through one folio on ext4 (calibrate's files: 1 MiB folios), 256 "
+        "on tmpfs",
+        hold_out=False,
     ),
     Row(
         key="overlay.op_overhead",

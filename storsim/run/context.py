@@ -75,6 +75,7 @@ class Host:
     buffer_head_s: float = 0.0
     folio_write_s: float = 0.0  # each folio a buffered write goes through, any file system
     folio_read_s: float = 0.0  # each folio a read from the page cache goes through
+    write_overhead_s: float = 0.0  # a buffered write call's own fixed part
     local_walk_s: float = 0.0  # each component of every walk on a local fs or tmpfs (cached)
     max_folio_bytes: int = 4096
     # fs key -> path -> the folio size of the file's cached pages (bytes), set by the

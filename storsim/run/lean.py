@@ -90,6 +90,7 @@ class LeanStep:
         "_walks",
         "_where",
         "_writable",
+        "_write_overhead_s",
         "begin",
         "cost",
         "end",
@@ -127,6 +128,7 @@ class LeanStep:
         self._cache_hit_s = host.cache_hit_s
         self._extend_page_s = host.extend_page_s
         self._folio_read_s = host.folio_read_s
+        self._write_overhead_s = host.write_overhead_s
         self._max_folio_bytes = host.max_folio_bytes
         self._metadata_seen = host.metadata_seen
         self._compute = host.cpu.compute
@@ -267,6 +269,7 @@ class LeanStep:
             walk_s = backend.write_pages(inner, offset, nbytes)
             dirty = backend._dirty
             dirty[inner] = dirty.get(inner, 0) + nbytes
+            delay += self._write_overhead_s
             delay += nbytes / self._copy_bytes_per_s
             delay += walk_s
             grown = result.grown

@@ -187,6 +187,7 @@ def build_host(scenario: Scenario, env: simpy.Environment, rng: np.random.Genera
         buffer_head_s=h.buffer_head_walk,
         folio_write_s=h.folio_write,
         folio_read_s=h.folio_read,
+        write_overhead_s=h.write_overhead,
         local_walk_s=h.walk_per_component,
         max_folio_bytes=h.max_folio,
         lookup_component_s=h.overlay.lookup_per_component,

@@ -515,6 +515,18 @@ class HostSpec(Spec):
     the table at once (Documentation/admin-guide/ext4.rst), 16 inodes of 256 bytes each
     (mke2fs's default). 1: every inode its own read (files scattered over a large file
     system)."""
+    write_overhead: Duration = 0.1e-6
+    """Extra CPU time of a buffered write call beyond ``syscall_latency``, whatever its
+    size and its folios (s): the write's own checks and bookkeeping, which a read does
+    not do: the inode lock, ``generic_write_checks``, ``file_modified`` (the mtime and
+    ctime update when the clock has moved; on ext4 a journal handle for the inode,
+    ``ext4_dirty_inode``) and ``balance_dirty_pages_ratelimited`` after it
+    (``ext4_buffered_write_iter``, ``shmem_file_write_iter``; mm/filemap.c). Without it
+    a calibration fits a read's page-cache hit below zero (a cached 4 KiB read is
+    cheaper than the syscall a write implies). Default 0.1 us: ``storsim calibrate``'s
+    fit on this kind of host (Linux 6.18; data_path and data_path_tmpfs, 4 KiB and 1 MiB
+    cached reads and overwrites), 0-0.34 us in seven runs of one evening, median 0.05
+    us."""
     noop_syscall_latency: Duration = 0.2e-6
     """CPU time of a file operation the file system answers without work: an ``fsync``
     on tmpfs, whose ``fsync`` is ``noop_fsync`` (mm/shmem.c, fs/libfs.c), costs the

@@ -12,7 +12,7 @@ from storsim.backends.local import LocalBackend, folio_bytes
 from storsim.fs import FsError, Node, PlainFS
 from storsim.run.context import SimContext
 from storsim.run.ops import OP_TABLE
-from tests.backends.conftest import run
+from tests.backends.conftest import make_ctx, run
 
 STAT, READ, WRITE, FSYNC, UNLINK, MKDIR, READDIR = (
     OP_TABLE[op].cost for op in ("stat", "read", "write", "fsync", "unlink", "mkdir", "readdir")
@@ -378,3 +378,28 @@ def test_a_cached_read_goes_through_each_folio_its_bytes_lie_in(ctx: SimContext)
     assert host.folios[vol.fs_key]["/read"] == 65536
     assert log[0][1] > hit + 16 * page + 1 / 8  # it waited for the disk first
     assert vol.charge(READ, "/read", OK, 65536, 0) == hit + 16 * page + 1 / 8
+
+
+def test_a_write_call_pays_its_own_checks_once_and_a_read_none() -> None:
+    """host.write_overhead at 1/4 s (generic_write_checks, the mtime update, dirty-page
+    balancing: once a write call): a 4 KiB overwrite and a 16 KiB one each pay it once
+    on top of their copy, an empty write too (the call is made); a read and a stat do
+    not, nor an fsync of the pages written."""
+    took: dict[float, list[float]] = {}
+    for overhead in (0.0, 0.25):
+        ctx = make_ctx()
+        ctx.host.write_overhead_s = overhead
+        fs = PlainFS()
+        fs.populate({"/f": Node("file", 65536)})
+        vol = LocalBackend(ctx, Attachment(fs=fs, key=("volume", "v")))
+        ctx.host.metadata_seen.add((vol.fs_key, "/f"))
+        run(ctx, {"warm": [lambda v=vol: v.charge(READ, "/f", OK, 65536, 0)]})  # pages cached
+        costs = [
+            vol.charge(op, "/f", OK, n, 0)
+            for op, n in ((WRITE, 4096), (WRITE, 16384), (WRITE, 0), (READ, 4096), (STAT, 0))
+        ]
+        start = ctx.env.now
+        run(ctx, {"sync": [lambda v=vol: v.charge(FSYNC, "/f", OK, 0, 0)]})
+        took[overhead] = [*costs, ctx.env.now - start]
+    paid = [b - a for a, b in zip(took[0.0], took[0.25], strict=True)]
+    assert paid == [0.25, 0.25, 0.25, 0.0, 0.0, 0.0]

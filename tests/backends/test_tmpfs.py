@@ -93,3 +93,18 @@ def test_a_tmpfs_read_goes_through_each_4_kib_folio(ctx: SimContext) -> None:
     assert tmp.charge(read, "/f", object(), 16384, 0) == 0.125 + 4 + 4 / 8
     assert tmp.charge(read, "/f", object(), 4096, 2048) == 0.125 + 1 + 2 / 8
     assert tmp.charge(read, "/f", object(), 0, 0) == 0.125
+
+
+def test_a_tmpfs_write_call_pays_its_own_checks_once(ctx: SimContext) -> None:
+    """host.write_overhead at 1/4 s (shmem_file_write_iter's checks and mtime update): a
+    4 KiB and a 16 KiB overwrite pay it once each; a read and an fsync do not."""
+    fs = PlainFS()
+    tmp = TmpfsBackend(ctx, Attachment(fs=fs, key=None))
+    fs.open_write("/f", 0, 16384)
+    read, write, fsync = (OP_TABLE[op].cost for op in ("read", "write", "fsync"))
+    calls = [(write, fs.open_write("/f", 0, n), n) for n in (4096, 16384)]
+    calls += [(read, object(), 4096), (fsync, object(), 0)]
+    without = [tmp.charge(op, "/f", r, n, 0) for op, r, n in calls]
+    ctx.host.write_overhead_s = 0.25
+    paid = [tmp.charge(op, "/f", r, n, 0) - w for (op, r, n), w in zip(calls, without, strict=True)]
+    assert paid == [0.25, 0.25, 0.0, 0.0]

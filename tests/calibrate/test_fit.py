@@ -27,6 +27,7 @@ GETATTR, OPEN_CLOSE, COMMIT = 0.4e-6, 6e-6, 250e-6
 BH, LOCAL_WALK = 12e-9, 0.3e-6  # a buffer head walked; a component of a plain walk
 FOLIO = 0.35e-6  # a folio a buffered write goes through
 FOLIO_READ = 0.15e-6  # a folio a cached read goes through
+WRITE_OVH = 0.45e-6  # a buffered write call's own checks
 WRITE_LAT = SSD_WRITE_LATENCY_S  # kept from the profile: not separable from the flush
 
 
@@ -53,7 +54,9 @@ def _data_path(target: str) -> Experiment:
         if op == "fsync":
             t = SYSCALL + WRITE_LAT + size / WRITE_BW + FLUSH if target != "tmpfs" else NOOP
         else:
-            t = SYSCALL + over + (HIT if op == "read" else 0.0) + size / COPY
+            # a read's page-cache hit (not on tmpfs), a write's own checks
+            hit = HIT if op == "read" and target != "tmpfs" else 0.0
+            t = SYSCALL + over + hit + (WRITE_OVH if op == "write" else 0.0) + size / COPY
             if "append" in case:
                 t += EXTEND * size / 4096
             if op == "read":  # the folios it copies out: 4 KiB ones on tmpfs, else one
@@ -125,7 +128,7 @@ def _doc(readdir: bool = True) -> Measurements:
 
     copy_up = []
     for size in (4096, 1 << 20, 4 << 20, 8 << 20, 16 << 20):
-        cached = copy(size, 2)
+        cached = copy(size, 2) + WRITE_OVH  # the 1-byte write's own checks
         copy_up.append(_point({"size_bytes": size, "cache": "cached"}, cached))
         copy_up.append(_point({"size_bytes": size, "cache": "cold"}, cached + size / READ_BW))
     meta = []
@@ -175,6 +178,7 @@ def test_fit_recovers_the_parameters_the_measurements_were_made_from() -> None:
         "buffer_head_walk": BH,
         "folio_write": FOLIO,
         "folio_read": FOLIO_READ,
+        "write_overhead": WRITE_OVH,
         "walk_per_component": LOCAL_WALK,
         "noop_syscall_latency": NOOP,
         "overlay.walk_per_component": WALK,

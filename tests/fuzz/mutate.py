@@ -136,7 +136,8 @@ _KEYS = [
     "queue_depth", "rtt", "bandwidth", "fanout", "max_layers", "seed", "mean", "min", "max",
     "offset", "mode", "zipf_s", "attr_cache_min", "attr_cache_max", "server_queue_depth",
     "syscall_latency", "path", "to", "dir", "target", "source", "action", "op", "lock",
-    "max_folio", "buffer_head_walk", "folio_write", "folio_read", "walk_per_component",
+    "max_folio", "buffer_head_walk", "folio_write", "folio_read", "write_overhead",
+    "walk_per_component",
 ]  # fmt: skip
 _HUGE = {
     "count": [10**12, 2**53, 10**7], "replicas": [10_000, 5_000], "threads": [100_000, 50_000],

@@ -429,6 +429,31 @@ def _meta_updates(p: Params) -> float:
     return 2.0 if p["op"] == "trunc_open" else 3.0
 
 
+def _cached_row(
+    key: str,
+    coefficient: int,
+    source: str,
+    *,
+    value: Callable[[float, Known], float] = _coef,
+    unit: str = "s",
+) -> Row:
+    """A row of the cached data-path points' one design (:data:`_CACHED_COLUMNS`, solved
+    together): coefficient ``coefficient`` of it is ``key``."""
+    return Row(
+        key=key,
+        experiment=PLAIN_PATHS,
+        select=_CACHED,
+        columns=_CACHED_COLUMNS,
+        offset=_walk_s,
+        coefficient=coefficient,
+        value=value,
+        shape=_CACHED_SHAPE,
+        source=source,
+        hold_out=False,
+        unit=unit,
+    )
+
+
 FIT_TABLE: tuple[Row, ...] = (
     Row(
         key="extend_write",
@@ -475,75 +500,41 @@ FIT_TABLE: tuple[Row, ...] = (
         "(local.py write_pages: host.folio_write a folio; generic_perform_write)",
         hold_out=False,
     ),
-    Row(
-        key="syscall_latency",
-        experiment=PLAIN_PATHS,
-        select=_CACHED,
-        columns=_CACHED_COLUMNS,
-        offset=_walk_s,
-        coefficient=0,
-        value=_coef,
-        shape=_CACHED_SHAPE,
-        source="a cached read costs the syscall and a memcpy out, a buffered write the "
-        "syscall, its own checks and a memcpy into the page cache, each its way through "
-        "its folios (storsim/backends/local.py warm)",
-        hold_out=False,
+    _cached_row(
+        "syscall_latency",
+        0,
+        "a cached read costs the syscall and a memcpy out, a buffered write the syscall, "
+        "its own checks and a memcpy into the page cache, each its way through its folios "
+        "(storsim/backends/local.py warm)",
     ),
-    Row(
-        key="write_overhead",
-        experiment=PLAIN_PATHS,
-        select=_CACHED,
-        columns=_CACHED_COLUMNS,
-        offset=_walk_s,
-        coefficient=1,
-        value=_coef,
-        shape=_CACHED_SHAPE,
-        source="the same points: what a buffered write call costs beyond a read of its size "
-        "and folios (local.py warm, tmpfs.py: host.write_overhead; generic_write_checks, "
+    _cached_row(
+        "write_overhead",
+        1,
+        "the same points: what a buffered write call costs beyond a read of its size and "
+        "folios (local.py warm, tmpfs.py: host.write_overhead; generic_write_checks, "
         "file_modified, balance_dirty_pages_ratelimited)",
-        hold_out=False,
     ),
-    Row(
-        key="memory.copy_bandwidth",
-        experiment=PLAIN_PATHS,
-        select=_CACHED,
-        columns=_CACHED_COLUMNS,
-        offset=_walk_s,
-        coefficient=2,
+    _cached_row(
+        "memory.copy_bandwidth",
+        2,
+        "the same points: the slope is the memcpy's time per byte",
         value=_recip,
-        shape=_CACHED_SHAPE,
-        source="the same points: the slope is the memcpy's time per byte",
-        hold_out=False,
         unit="B/s",
     ),
-    Row(
-        key="memory.cache_hit_latency",
-        experiment=PLAIN_PATHS,
-        select=_CACHED,
-        columns=_CACHED_COLUMNS,
-        offset=_walk_s,
-        coefficient=3,
-        value=_coef,
-        shape=_CACHED_SHAPE,
-        source="the same points: what a cached read on ext4 costs beyond one on tmpfs of "
-        "its size and folios, its page-cache lookup (local.py warm: "
-        "host.memory.cache_hit_latency; tmpfs.py pays none)",
-        hold_out=False,
+    _cached_row(
+        "memory.cache_hit_latency",
+        3,
+        "the same points: what a cached read on ext4 costs beyond one on tmpfs of its size "
+        "and folios, its page-cache lookup (local.py warm: host.memory.cache_hit_latency; "
+        "tmpfs.py pays none)",
     ),
-    Row(
-        key="folio_read",
-        experiment=PLAIN_PATHS,
-        select=_CACHED,
-        columns=_CACHED_COLUMNS,
-        offset=_walk_s,
-        coefficient=4,
-        value=_coef,
-        shape=_CACHED_SHAPE,
-        source="the same points: a cached read copies each folio out on its own (local.py "
-        "warm, tmpfs.py: host.folio_read a folio; filemap_read, shmem_file_read_iter); a "
-        "1 MiB read goes through one folio on ext4 (calibrate's files: 1 MiB folios), 256 "
-        "on tmpfs",
-        hold_out=False,
+    _cached_row(
+        "folio_read",
+        4,
+        "the same points: a cached read copies each folio out on its own (local.py warm, "
+        "tmpfs.py: host.folio_read a folio; filemap_read, shmem_file_read_iter); a 1 MiB "
+        "read goes through one folio on ext4 (calibrate's files: 1 MiB folios), 256 on "
+        "tmpfs",
     ),
     Row(
         key="overlay.op_overhead",

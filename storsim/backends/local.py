@@ -106,7 +106,7 @@ def components(path: str) -> int:
 
 def folios_touched(offset: int, nbytes: int, folio: int) -> int:
     """Folios of ``folio`` bytes (aligned) that ``nbytes`` bytes at ``offset`` lie in: what
-    a buffered write of them goes through (none for an empty one)."""
+    a read or a buffered write of them goes through (none for an empty one)."""
     return (offset + nbytes - 1) // folio - offset // folio + 1 if nbytes > 0 else 0
 
 
@@ -276,10 +276,9 @@ class LocalBackend:
             missing = self.missing_chunks(self.fs_key, path, offset, nbytes)
             # a page-cache hit, then one memory copy to user space (copy_to_user)
             delay += host.cache_hit_s + nbytes / host.copy_bytes_per_s
-            per_folio = host.folio_read_s
-            if missing and (host.buffer_head_s or host.folio_write_s or per_folio):
-                # the pages it reads in: folios of its size
+            if missing:  # the pages it reads in: folios of its size
                 self._folios[path] = folio_bytes(offset, nbytes, host.max_folio_bytes)
+            per_folio = host.folio_read_s
             if per_folio and nbytes:  # each folio its bytes lie in, copied out on its own
                 folio = PAGE_BYTES if self._disk.volatile else self._folios.get(path, PAGE_BYTES)
                 delay += per_folio * folios_touched(offset, nbytes, folio)
@@ -334,18 +333,13 @@ class LocalBackend:
         per_folio = host.folio_write_s
         if self._disk.volatile:  # tmpfs: 4 KiB folios (huge=never), no buffer heads
             return per_folio * folios_touched(offset, nbytes, PAGE_BYTES)
-        per_block = host.buffer_head_s
-        if not (per_block or per_folio or host.folio_read_s):  # no folio costs anything
-            return 0.0
         if missing:
             folio = folio_bytes(offset, nbytes, host.max_folio_bytes)
             self._folios[path] = folio  # what later reads and writes of them go through
         else:
             folio = self._folios.get(path, PAGE_BYTES)
-        if not (per_block or per_folio):
-            return 0.0
         return folios_touched(offset, nbytes, folio) * (
-            per_folio + per_block * (folio // PAGE_BYTES)
+            per_folio + host.buffer_head_s * (folio // PAGE_BYTES)
         )
 
     def _listing(self, path: str, result: Any, delay: float) -> Cost:

@@ -341,11 +341,9 @@ class OverlayBackend(LocalBackend):
                         chunks * host.cache_hit_s + copy_bytes / host.copy_bytes_per_s + walk_s
                     )
                     self.missing_chunks(self.fs_key, path, 0, copy_bytes)  # now cached
-                    if host.buffer_head_s or host.folio_write_s or host.folio_read_s:
-                        # the splice's folios
-                        self._folios[path] = folio_bytes(
-                            0, min(copy_bytes, COPY_UP_SPLICE_BYTES), host.max_folio_bytes
-                        )
+                    self._folios[path] = folio_bytes(  # the splice's folios
+                        0, min(copy_bytes, COPY_UP_SPLICE_BYTES), host.max_folio_bytes
+                    )
                     if not disk.volatile:  # on a RAM disk the pages are the storage
                         yield disk.submit_write(copy_bytes)  # the upper file's fsync [K3]
                         # and its journal commit (host.overlay.copy_up_flush, if given)

@@ -175,20 +175,22 @@ def _folio(p: Params) -> int:
     return folio_bytes(0, made, _MAX_FOLIO)
 
 
-def _folios_written(p: Params) -> float:
-    """Folios a data-path point's write goes through (none for a read or an fsync)."""
-    if p.get("op") != "write":
+def _folios_of(p: Params, op: str) -> float:
+    """Folios a data-path point goes through if it is an ``op`` (else none): fio aligns a
+    random access to its size, so a 1 MiB one of a file in 1 MiB folios goes through one."""
+    if p.get("op") != op:
         return 0.0
     return float(folios_touched(0, int(p["size_bytes"]), _folio(p)))
+
+
+def _folios_written(p: Params) -> float:
+    """Folios a data-path point's write goes through (none for a read or an fsync)."""
+    return _folios_of(p, "write")
 
 
 def _folios_read(p: Params) -> float:
-    """Folios a data-path point's read goes through (none for a write or an fsync): fio
-    aligns a random read to its size, so a 1 MiB read of a file in 1 MiB folios goes
-    through one."""
-    if p.get("op") != "read":
-        return 0.0
-    return float(folios_touched(0, int(p["size_bytes"]), _folio(p)))
+    """Folios a data-path point's read goes through (none for a write or an fsync)."""
+    return _folios_of(p, "read")
 
 
 # The cached data-path points' design matrix (the rows of syscall_latency to folio_read)
